@@ -1,0 +1,48 @@
+# Two commands for a newcomer on Debian 12 (see README.md):
+#   make demo   installs what is missing, builds, traces the built-in guest
+#   make test   installs what is missing, builds, runs every test
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build test test-unit test-e2e test-slow sanitize demo bench clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Everything but the slow label (soak runs and long fuzzing).
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -LE slow
+
+test-unit: build
+	ctest --test-dir $(BUILD) --output-on-failure -L 'unit|cli|fuzz'
+
+test-e2e: build
+	ctest --test-dir $(BUILD) --output-on-failure -L e2e
+
+# Long fuzzing and soak runs.
+test-slow: build
+	ctest --test-dir $(BUILD) --output-on-failure -L slow
+
+# The whole suite under AddressSanitizer and UBSan, in build-asan/.
+sanitize: deps
+	cmake -S . -B build-asan -G Ninja -DQEMUTRACE_SANITIZE=ON -DQEMUTRACE_BENCH=OFF $(CMAKE_FLAGS)
+	cmake --build build-asan -j $(JOBS)
+	ctest --test-dir build-asan --output-on-failure -LE 'slow|e2e'
+
+demo: build
+	$(BUILD)/bin/qemutrace demo
+
+bench: build
+	bash bench/run.sh
+
+clean:
+	rm -rf $(BUILD) build-asan

@@ -1,0 +1,84 @@
+// Constants of the on-disk format. docs/format.md is the specification;
+// this header only names its numbers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace qemutrace {
+
+inline constexpr uint16_t kFormatVersion = 1;
+inline constexpr uint16_t kMinReaderVersion = 1;
+
+inline constexpr uint8_t kFileMagic[8] = {0x89, 'Q', 'T', 'R', 'C', '\r', '\n', 0x1a};
+inline constexpr uint32_t kChunkMagic = 0x4B435451;   // "QTCK"
+inline constexpr uint32_t kIndexMagic = 0x58495451;   // "QTIX"
+inline constexpr uint32_t kFooterMagic = 0x54465451;  // "QTFT"
+
+inline constexpr size_t kFileHeaderSize = 64;
+inline constexpr size_t kChunkHeaderSize = 48;
+inline constexpr size_t kIndexHeaderSize = 16;
+inline constexpr size_t kIndexEntrySize = 40;
+inline constexpr size_t kFooterSize = 32;
+
+inline constexpr uint32_t kMaxRawChunk = 64u << 20;
+inline constexpr uint32_t kMaxBlockInsns = 4096;
+inline constexpr uint32_t kMaxBlocksPerChunk = 1u << 20;
+inline constexpr uint32_t kMaxAccessesPerExec = 65536;
+inline constexpr uint32_t kMaxInsnLength = 15;
+inline constexpr unsigned kPhysTableBits = 12;
+inline constexpr unsigned kTimestampEvery = 16384;
+
+enum class Isa : uint8_t { x86_64 = 1, i386 = 2, aarch64 = 3 };
+std::string_view isa_name(Isa isa);
+bool parse_isa(std::string_view name, Isa* out);
+
+namespace feature {
+inline constexpr uint64_t kPhysAddr = 1u << 0;
+inline constexpr uint64_t kValues = 1u << 1;
+inline constexpr uint64_t kKernel = 1u << 2;
+inline constexpr uint64_t kAsid = 1u << 3;
+inline constexpr uint64_t kTimestamps = 1u << 4;
+inline constexpr uint64_t kPhysPc = 1u << 5;
+inline constexpr uint64_t kRequiredMask = 0x3F;
+}  // namespace feature
+
+enum class RecordType : uint8_t {
+  DefineBlock = 0x01,
+  Exec = 0x02,
+  ExecPartial = 0x03,
+  State = 0x04,
+  Marker = 0x05,
+  Timestamp = 0x06,
+  Successor = 0x07,
+};
+
+enum class MarkerKind : uint8_t {
+  RoiBegin = 1,
+  RoiEnd = 2,
+  LimitReached = 3,
+  Discontinuity = 4,
+  TraceError = 5,
+  SkipDone = 6,
+};
+inline constexpr uint8_t kMaxMarkerKind = 6;
+
+enum class MarkerSource : uint8_t {
+  None = 0,
+  Console = 1,
+  LegacyInt = 2,
+  MagicNop = 3,
+  Limit = 4,
+  Window = 5,
+  StartOption = 6,
+  EndOfRun = 7,
+  Exception = 8,
+  Interrupt = 9,
+};
+inline constexpr uint8_t kMaxMarkerSource = 9;
+
+std::string_view marker_kind_name(MarkerKind k);
+std::string_view marker_source_name(MarkerSource s);
+
+}  // namespace qemutrace

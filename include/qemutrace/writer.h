@@ -1,0 +1,184 @@
+// Writing traces. One RunWriter per run; one TraceSink per guest core.
+//
+// Threading: RunWriter methods are thread-safe. A TraceSink is used by one
+// thread at a time (its vCPU thread); it never takes a lock shared with other
+// cores except to hand a full chunk to the compression pool. Compression runs
+// on background threads; a core blocks only when all its chunk buffers are in
+// flight (back-pressure), it never drops data.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "qemutrace/format.h"
+#include "qemutrace/io.h"
+#include "qemutrace/types.h"
+
+namespace qemutrace {
+
+// A static basic block, interned once per distinct (vaddr, paddr, bytes).
+// Owned by the RunWriter; the pointer stays valid until the writer dies.
+struct StaticBlock {
+  uint64_t vaddr = 0;
+  uint64_t paddr = 0;
+  uint32_t id = 0;          // dense, from 0, per RunWriter
+  uint32_t insn_count = 0;
+  std::vector<uint8_t> lengths;  // per instruction
+  std::vector<uint8_t> bytes;    // all instruction bytes back to back
+};
+
+// Output formats. Binary is ours; the others come from lib/convert.
+enum class OutputFormat { Binary, Tejas, ChampSim, Din, Text };
+std::string_view output_format_name(OutputFormat f);
+bool parse_output_format(std::string_view name, OutputFormat* out);  // also "file" = Tejas
+// Path of core k's file for a run base (BASE_<k>, plus a suffix for some formats).
+std::string core_file_path(const std::string& base, unsigned core, OutputFormat f);
+
+struct WriterOptions {
+  OutputFormat format = OutputFormat::Binary;
+  Isa isa = Isa::x86_64;
+  uint64_t features = feature::kPhysAddr | feature::kKernel | feature::kAsid |
+                      feature::kTimestamps;
+  int zstd_level = 1;
+  uint32_t chunk_insns = 1u << 20;   // close a chunk after this many instructions
+  uint32_t chunk_raw_bytes = 8u << 20;  // ... or this many raw payload bytes
+  unsigned compress_threads = 1;
+  unsigned buffers_per_core = 4;      // chunks in flight before a core blocks
+};
+
+class CompressionPool;
+
+struct CoreTotals {
+  uint64_t instructions = 0;
+  uint64_t loads = 0;
+  uint64_t stores = 0;
+  uint64_t chunks = 0;
+  uint64_t bytes = 0;  // bytes written to the file so far
+};
+
+// The per-core event stream the tracer produces. BinaryCoreWriter stores it
+// in our format; converters (convert.h) turn it into simulator formats, so a
+// direct trace and a converted one are the same bytes.
+class TraceSink {
+ public:
+  virtual ~TraceSink() = default;
+  // Privilege level and address space of the instructions that follow.
+  virtual void set_context(uint8_t cpl, uint64_t asid) = 0;
+  // An execution of `block` starts. Accesses follow, then end_block.
+  virtual void begin_block(const StaticBlock* block) = 0;
+  // An access by instruction `insn` (index within the current block), in
+  // program order. size_log2 is 0..4.
+  virtual void access(uint32_t insn, uint64_t vaddr, uint64_t paddr, unsigned size_log2,
+                      bool store, uint64_t value_lo = 0, uint64_t value_hi = 0) = 0;
+  // The first `retired` instructions of the current block retired (0 allowed:
+  // nothing is recorded). Accesses of later instructions are dropped.
+  virtual void end_block(uint32_t retired) = 0;
+  virtual bool in_block() const = 0;
+  virtual void marker(const Marker& m) = 0;
+  // Everything so far goes out to the file(s); then finish() writes any
+  // trailer. finish() is idempotent and returns false on an I/O error.
+  virtual void flush() = 0;
+  virtual bool finish() = 0;
+  virtual bool failed() const = 0;
+  virtual std::string error() const = 0;
+  // Safe to call from any thread (approximate while running).
+  virtual CoreTotals totals() const = 0;
+};
+
+class BinaryCoreWriter final : public TraceSink {
+ public:
+  // Writes one core's file to `sink`. `pool` may be shared between cores and
+  // must outlive the writer; nullptr compresses on the calling thread.
+  BinaryCoreWriter(std::unique_ptr<ByteSink> sink, const WriterOptions& opts, uint16_t core,
+                   CompressionPool* pool);
+  ~BinaryCoreWriter() override;
+  BinaryCoreWriter(const BinaryCoreWriter&) = delete;
+  BinaryCoreWriter& operator=(const BinaryCoreWriter&) = delete;
+
+  void set_context(uint8_t cpl, uint64_t asid) override;
+  void begin_block(const StaticBlock* block) override;
+  void access(uint32_t insn, uint64_t vaddr, uint64_t paddr, unsigned size_log2, bool store,
+              uint64_t value_lo = 0, uint64_t value_hi = 0) override;
+  void end_block(uint32_t retired) override;
+  bool in_block() const override;
+  void marker(const Marker& m) override;
+  void flush() override;
+  bool finish() override;
+  bool failed() const override;
+  std::string error() const override;
+  CoreTotals totals() const override;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+struct ManifestEvent {
+  uint64_t time_ns = 0;  // CLOCK_MONOTONIC
+  std::string event;     // roi_begin, roi_end, limit_reached, error, ...
+  std::string source;
+  int id = -1;
+  int core = -1;
+  std::string detail;
+};
+
+struct RunInfo {
+  std::vector<std::string> command_line;
+  std::string qemu_version;
+  unsigned cores = 0;
+  std::vector<std::pair<std::string, std::string>> options;
+};
+
+// All files of one run: BASE_<k> per core and the manifest BASE.json.
+class RunWriter {
+ public:
+  // Creates nothing on disk until a core is first used; the manifest is
+  // written immediately so that a failing directory is reported at once.
+  static std::unique_ptr<RunWriter> create(const std::string& base, const WriterOptions& opts,
+                                           const RunInfo& info, std::string* error);
+  ~RunWriter();
+
+  // Thread-safe; intended for translation time, not per execution.
+  const StaticBlock* intern_block(uint64_t vaddr, uint64_t paddr, const uint8_t* bytes,
+                                  const uint8_t* lengths, uint32_t insn_count);
+  // The sink of core k, created on first use. Thread-safe. Returns nullptr
+  // if its file cannot be created (error() says why).
+  TraceSink* core(unsigned k);
+
+  void add_event(const ManifestEvent& ev);  // and rewrites the manifest
+  // Finishes every core and writes the complete manifest. Idempotent.
+  bool finish();
+
+  std::string base() const;
+  std::string error() const;
+  bool failed() const;
+  std::vector<CoreTotals> totals() const;  // indexed by core
+
+ private:
+  RunWriter();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Background compression threads shared by the cores of a run.
+class CompressionPool {
+ public:
+  explicit CompressionPool(unsigned threads);
+  ~CompressionPool();
+  CompressionPool(const CompressionPool&) = delete;
+  CompressionPool& operator=(const CompressionPool&) = delete;
+
+  struct Job;
+  void submit(Job* job);
+  unsigned threads() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace qemutrace

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs everything qemutrace needs on Debian 12: QEMU >= 10.0 from
+# bookworm-backports (with deb-src, for the plugin header), build and test
+# libraries, and the tools the guest image builder uses.
+# Idempotent; quick when nothing is missing.
+set -euo pipefail
+
+PKGS=(build-essential cmake pkg-config ninja-build dpkg-dev cpio xz-utils zstd
+      libzstd-dev liblzma-dev libzydis-dev libcli11-dev nlohmann-json3-dev libfmt-dev
+      libgtest-dev libgmock-dev libbenchmark-dev libglib2.0-dev
+      clang libclang-rt-14-dev gcc-i686-linux-gnu python3 valgrind)
+QEMU_PKGS=(qemu-system-x86)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "install-deps: not root and no sudo; run as root: apt-get install ${PKGS[*]}" >&2; exit 1; fi
+fi
+
+have_all() {
+  dpkg-query -W -f='${Status}\n' "${PKGS[@]}" 2>/dev/null | grep -vc 'install ok installed' | grep -qx 0 || return 1
+  command -v qemu-system-x86_64 >/dev/null || return 1
+  local v; v=$(qemu-system-x86_64 --version | sed -n 's/.*version \([0-9]*\)\..*/\1/p;q')
+  [ "${v:-0}" -ge 10 ] || return 1
+  ls /etc/apt/sources.list.d/qemutrace-backports.sources >/dev/null 2>&1 || return 1
+}
+
+if have_all; then exit 0; fi
+
+SRC=/etc/apt/sources.list.d/qemutrace-backports.sources
+if [ ! -f "$SRC" ]; then
+  echo "install-deps: enabling bookworm-backports (deb, deb-src) in $SRC"
+  $SUDO tee "$SRC" >/dev/null <<'EOT'
+Types: deb deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOT
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq || echo "install-deps: warning: apt-get update reported errors; continuing" >&2
+$SUDO apt-get install -y -qq --no-install-recommends "${PKGS[@]}"
+$SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports "${QEMU_PKGS[@]}"
+v=$(qemu-system-x86_64 --version | sed -n 's/.*version \([0-9.]*\).*/\1/p;q')
+echo "install-deps: QEMU $v ready"

@@ -1,0 +1,69 @@
+/* qemutrace.h - region-of-interest markers for programs run under qemutrace.
+ *
+ * Magic-NOP markers (preferred).  Each marker is one 8-byte instruction:
+ *
+ *     0F 1F 84 SS D0 D1 D2 D3      nopl disp32(%eax,%eax,scale)   (i386)
+ *                                  nopl disp32(%rax,%rax,scale)   (x86_64)
+ *
+ *   SS (the SIB byte) = 0x00  START   (scale 1, index eax/rax, base eax/rax)
+ *                     = 0x40  STOP    (scale 2)
+ *   D0..D3 = disp32, little-endian   = 0x51540000 | id   ("QT" + 16-bit id)
+ *
+ * The instruction is an architectural NOP: it never touches memory, so it is
+ * harmless on hardware, under KVM and under plain QEMU.  The tracer recognises
+ * it from its bytes at translation time.  The marker instructions themselves
+ * are not part of the region.
+ *
+ * The id must be a compile-time constant in 0..65535 (it is encoded in the
+ * instruction); anything else fails to compile or assemble.
+ *
+ * Usage (C or C++, gcc/clang, x86_64 or i386):
+ *     qemutrace_start(1);  work();  qemutrace_stop(1);
+ *
+ * Legacy markers: qemutrace_legacy_start()/qemutrace_legacy_stop() emit
+ * `int $100` / `int $101` (CD 64 / CD 65).  In a Linux user process these
+ * raise SIGSEGV; run such programs under qemutrace-guest-run, which skips
+ * them.  Prefer the magic NOPs.
+ *
+ * For hand-written asm, QEMUTRACE_START_ASM(id)/QEMUTRACE_STOP_ASM(id) expand
+ * to the marker as an asm string; there id must be a literal integer token.
+ */
+#ifndef QEMUTRACE_GUEST_QEMUTRACE_H
+#define QEMUTRACE_GUEST_QEMUTRACE_H
+
+#if !defined(__x86_64__) && !defined(__i386__)
+#error "qemutrace.h: markers are defined for x86_64 and i386 only"
+#endif
+
+#define QEMUTRACE_MARKER_START_SIB 0x00
+#define QEMUTRACE_MARKER_STOP_SIB 0x40
+#define QEMUTRACE_MARKER_SIGNATURE 0x51540000u
+
+/* The .if/.error turns an out-of-range id into an assembler error rather than
+ * a silently truncated marker. */
+#define QEMUTRACE_MARKER_(sib, id)                                            \
+  __asm__ __volatile__(                                                       \
+      ".if ((%c0) < 0) || ((%c0) > 0xffff)\n\t"                               \
+      ".error \"qemutrace marker id must be in 0..65535\"\n\t"                \
+      ".endif\n\t"                                                            \
+      ".byte 0x0f, 0x1f, 0x84, " #sib "\n\t"                                  \
+      ".long 0x51540000 + (%c0)"                                              \
+      :                                                                       \
+      : "i"(id)                                                               \
+      : "memory")
+
+#define qemutrace_start(id) QEMUTRACE_MARKER_(0x00, id)
+#define qemutrace_stop(id) QEMUTRACE_MARKER_(0x40, id)
+
+#define QEMUTRACE_STR_(x) #x
+#define QEMUTRACE_START_ASM(id) \
+  ".byte 0x0f, 0x1f, 0x84, 0x00\n\t.long 0x51540000 + " QEMUTRACE_STR_(id) "\n\t"
+#define QEMUTRACE_STOP_ASM(id) \
+  ".byte 0x0f, 0x1f, 0x84, 0x40\n\t.long 0x51540000 + " QEMUTRACE_STR_(id) "\n\t"
+
+#define QEMUTRACE_LEGACY_START_ASM "int $100\n\t"
+#define QEMUTRACE_LEGACY_STOP_ASM "int $101\n\t"
+#define qemutrace_legacy_start() __asm__ __volatile__("int $100" ::: "memory")
+#define qemutrace_legacy_stop() __asm__ __volatile__("int $101" ::: "memory")
+
+#endif

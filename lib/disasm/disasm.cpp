@@ -1,0 +1,370 @@
+// x86 decoding with Zydis 4: text, branch kind, registers read/written.
+#include "qemutrace/disasm.h"
+
+#include <Zydis/Zydis.h>
+
+#include <array>
+#include <cctype>
+#include <cstring>
+#include <unordered_map>
+
+namespace qemutrace {
+
+std::string_view branch_kind_name(BranchKind k) {
+  switch (k) {
+    case BranchKind::None: return "none";
+    case BranchKind::DirectJump: return "direct_jump";
+    case BranchKind::IndirectJump: return "indirect_jump";
+    case BranchKind::Conditional: return "conditional";
+    case BranchKind::DirectCall: return "direct_call";
+    case BranchKind::IndirectCall: return "indirect_call";
+    case BranchKind::Return: return "return";
+    case BranchKind::Other: return "other";
+  }
+  return "?";
+}
+
+namespace {
+
+const std::array<std::string, 256>& id_names() {
+  static const std::array<std::string, 256> names = [] {
+    std::array<std::string, 256> n;
+    const char* gpr[] = {"rdi", "rsi", "rbp", "rsp", "rbx", "rdx", "rcx", "rax"};
+    for (int i = 0; i < 8; ++i) n[3 + i] = gpr[i];
+    for (int i = 0; i < 8; ++i) n[reg::kR8 + i] = "r" + std::to_string(8 + i);
+    const char* seg[] = {"cs", "ss", "ds", "es", "fs", "gs"};
+    for (int i = 0; i < 6; ++i) n[reg::kCs + i] = seg[i];
+    n[reg::kFlags] = "rflags";
+    n[reg::kIp] = "rip";
+    n[reg::kIndirectTarget] = "(indirect-target)";
+    for (int i = 0; i < 32; ++i) n[reg::kVec0 + i] = "zmm" + std::to_string(i);
+    for (int i = 0; i < 8; ++i) n[reg::kMask0 + i] = "k" + std::to_string(i);
+    for (int i = 0; i < 8; ++i) n[reg::kX87_0 + i] = "st" + std::to_string(i);
+    n[reg::kX87Control] = "x87control";
+    n[reg::kX87Status] = "x87status";
+    n[reg::kX87Tag] = "x87tag";
+    n[reg::kMxcsr] = "mxcsr";
+    for (int i = 0; i < 16; ++i) n[reg::kCr0 + i] = "cr" + std::to_string(i);
+    for (int i = 0; i < 16; ++i) n[reg::kDr0 + i] = "dr" + std::to_string(i);
+    n[reg::kGdtr] = "gdtr";
+    n[reg::kIdtr] = "idtr";
+    n[reg::kLdtr] = "ldtr";
+    n[reg::kTr] = "tr";
+    for (int i = 0; i < 4; ++i) n[reg::kBnd0 + i] = "bnd" + std::to_string(i);
+    n[reg::kBndCfg] = "bndcfg";
+    n[reg::kBndStatus] = "bndstatus";
+    for (int i = 0; i < 8; ++i) n[reg::kTmm0 + i] = "tmm" + std::to_string(i);
+    n[reg::kXcr0] = "xcr0";
+    n[reg::kPkru] = "pkru";
+    n[reg::kUif] = "uif";
+    n[reg::kOtherSystem] = "(other-system)";
+    return n;
+  }();
+  return names;
+}
+
+// Maps a Zydis register to our stable id (0 for none).
+uint8_t map_register(ZydisRegister r) {
+  if (r == ZYDIS_REGISTER_NONE) return 0;
+  ZydisRegisterClass cls = ZydisRegisterGetClass(r);
+  int id = ZydisRegisterGetId(r);
+  switch (cls) {
+    case ZYDIS_REGCLASS_GPR8:
+    case ZYDIS_REGCLASS_GPR16:
+    case ZYDIS_REGCLASS_GPR32:
+    case ZYDIS_REGCLASS_GPR64: {
+      ZydisRegister big = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r);
+      switch (big) {
+        case ZYDIS_REGISTER_RDI: return reg::kRdi;
+        case ZYDIS_REGISTER_RSI: return reg::kRsi;
+        case ZYDIS_REGISTER_RBP: return reg::kRbp;
+        case ZYDIS_REGISTER_RSP: return reg::kRsp;
+        case ZYDIS_REGISTER_RBX: return reg::kRbx;
+        case ZYDIS_REGISTER_RDX: return reg::kRdx;
+        case ZYDIS_REGISTER_RCX: return reg::kRcx;
+        case ZYDIS_REGISTER_RAX: return reg::kRax;
+        default:
+          if (big >= ZYDIS_REGISTER_R8 && big <= ZYDIS_REGISTER_R15)
+            return static_cast<uint8_t>(reg::kR8 + (big - ZYDIS_REGISTER_R8));
+          return reg::kOtherSystem;
+      }
+    }
+    case ZYDIS_REGCLASS_FLAGS: return reg::kFlags;
+    case ZYDIS_REGCLASS_IP: return reg::kIp;
+    case ZYDIS_REGCLASS_SEGMENT:
+      switch (r) {
+        case ZYDIS_REGISTER_CS: return reg::kCs;
+        case ZYDIS_REGISTER_SS: return reg::kSs;
+        case ZYDIS_REGISTER_DS: return reg::kDs;
+        case ZYDIS_REGISTER_ES: return reg::kEs;
+        case ZYDIS_REGISTER_FS: return reg::kFs;
+        case ZYDIS_REGISTER_GS: return reg::kGs;
+        default: return reg::kOtherSystem;
+      }
+    case ZYDIS_REGCLASS_X87:
+    case ZYDIS_REGCLASS_MMX:
+      if (id >= 0 && id < 8) return static_cast<uint8_t>(reg::kX87_0 + id);
+      return reg::kOtherSystem;
+    case ZYDIS_REGCLASS_XMM:
+    case ZYDIS_REGCLASS_YMM:
+    case ZYDIS_REGCLASS_ZMM:
+      if (id >= 0 && id < 32) return static_cast<uint8_t>(reg::kVec0 + id);
+      return reg::kOtherSystem;
+    case ZYDIS_REGCLASS_TMM:
+      if (id >= 0 && id < 8) return static_cast<uint8_t>(reg::kTmm0 + id);
+      return reg::kOtherSystem;
+    case ZYDIS_REGCLASS_MASK:
+      if (id >= 0 && id < 8) return static_cast<uint8_t>(reg::kMask0 + id);
+      return reg::kOtherSystem;
+    case ZYDIS_REGCLASS_CONTROL:
+      if (id >= 0 && id < 16) return static_cast<uint8_t>(reg::kCr0 + id);
+      return reg::kOtherSystem;
+    case ZYDIS_REGCLASS_DEBUG:
+      if (id >= 0 && id < 16) return static_cast<uint8_t>(reg::kDr0 + id);
+      return reg::kOtherSystem;
+    case ZYDIS_REGCLASS_BOUND:
+      if (id >= 0 && id < 4) return static_cast<uint8_t>(reg::kBnd0 + id);
+      return reg::kOtherSystem;
+    default: break;
+  }
+  switch (r) {
+    case ZYDIS_REGISTER_X87CONTROL: return reg::kX87Control;
+    case ZYDIS_REGISTER_X87STATUS: return reg::kX87Status;
+    case ZYDIS_REGISTER_X87TAG: return reg::kX87Tag;
+    case ZYDIS_REGISTER_MXCSR: return reg::kMxcsr;
+    case ZYDIS_REGISTER_GDTR: return reg::kGdtr;
+    case ZYDIS_REGISTER_IDTR: return reg::kIdtr;
+    case ZYDIS_REGISTER_LDTR: return reg::kLdtr;
+    case ZYDIS_REGISTER_TR: return reg::kTr;
+    case ZYDIS_REGISTER_BNDCFG: return reg::kBndCfg;
+    case ZYDIS_REGISTER_BNDSTATUS: return reg::kBndStatus;
+    case ZYDIS_REGISTER_XCR0: return reg::kXcr0;
+    case ZYDIS_REGISTER_PKRU: return reg::kPkru;
+    case ZYDIS_REGISTER_UIF: return reg::kUif;
+    default: return reg::kOtherSystem;
+  }
+}
+
+void add_id(uint8_t* list, uint8_t* count, uint8_t id) {
+  if (id == 0) return;
+  for (uint8_t i = 0; i < *count; ++i)
+    if (list[i] == id) return;
+  if (*count < 24) list[(*count)++] = id;
+}
+
+struct CacheKey {
+  uint64_t pc;
+  uint8_t len;
+  uint8_t bytes[15];
+  bool operator==(const CacheKey& o) const {
+    return pc == o.pc && len == o.len && std::memcmp(bytes, o.bytes, len) == 0;
+  }
+};
+struct CacheKeyHash {
+  size_t operator()(const CacheKey& k) const {
+    // FNV-1a over pc and bytes.
+    uint64_t h = 1469598103934665603ull;
+    auto mix = [&](uint8_t b) { h = (h ^ b) * 1099511628211ull; };
+    for (int i = 0; i < 8; ++i) mix(static_cast<uint8_t>(k.pc >> (8 * i)));
+    mix(k.len);
+    for (uint8_t i = 0; i < k.len; ++i) mix(k.bytes[i]);
+    return static_cast<size_t>(h ^ (h >> 29));
+  }
+};
+
+constexpr size_t kMaxCacheEntries = 1u << 20;
+
+// "qword ptr [" -> "QWORD PTR [", as objdump -Mintel prints it (Zydis 4.0
+// ignores its UPPERCASE_TYPECASTS property for the Intel style).
+void uppercase_typecasts(std::string* t) {
+  size_t pos = 0;
+  while ((pos = t->find(" ptr ", pos)) != std::string::npos) {
+    size_t b = pos;
+    while (b > 0 && std::isalpha(static_cast<unsigned char>((*t)[b - 1]))) --b;
+    for (size_t i = b; i < pos + 4; ++i)
+      (*t)[i] = static_cast<char>(std::toupper(static_cast<unsigned char>((*t)[i])));
+    pos += 5;
+  }
+}
+
+}  // namespace
+
+std::string_view register_id_name(uint8_t id) { return id_names()[id]; }
+
+bool DecodedInsn::reads_reg(uint8_t id) const {
+  for (uint8_t i = 0; i < read_count; ++i)
+    if (reads[i] == id) return true;
+  return false;
+}
+bool DecodedInsn::writes_reg(uint8_t id) const {
+  for (uint8_t i = 0; i < write_count; ++i)
+    if (writes[i] == id) return true;
+  return false;
+}
+
+struct Disassembler::Impl {
+  Isa isa;
+  ZydisDecoder decoder;
+  ZydisFormatter formatter;
+  std::unordered_map<CacheKey, DecodedInsn, CacheKeyHash> cache;
+  DecodedInsn scratch;
+  uint64_t hits = 0, misses = 0;
+
+  void decode_into(uint64_t pc, const uint8_t* bytes, size_t length, DecodedInsn* out);
+};
+
+Disassembler::Disassembler(Isa isa) : impl_(std::make_unique<Impl>()) {
+  impl_->isa = isa;
+  if (isa == Isa::i386) {
+    ZydisDecoderInit(&impl_->decoder, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
+  } else {
+    ZydisDecoderInit(&impl_->decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  }
+  ZydisFormatter* f = &impl_->formatter;
+  ZydisFormatterInit(f, ZYDIS_FORMATTER_STYLE_INTEL);
+  ZydisFormatterSetProperty(f, ZYDIS_FORMATTER_PROP_FORCE_SIZE, ZYAN_TRUE);
+  ZydisFormatterSetProperty(f, ZYDIS_FORMATTER_PROP_HEX_UPPERCASE, ZYAN_FALSE);
+  ZydisFormatterSetProperty(f, ZYDIS_FORMATTER_PROP_DISP_PADDING, ZYDIS_PADDING_DISABLED);
+  ZydisFormatterSetProperty(f, ZYDIS_FORMATTER_PROP_IMM_PADDING, ZYDIS_PADDING_DISABLED);
+  ZydisFormatterSetProperty(f, ZYDIS_FORMATTER_PROP_ADDR_PADDING_ABSOLUTE,
+                            ZYDIS_PADDING_DISABLED);
+  ZydisFormatterSetProperty(f, ZYDIS_FORMATTER_PROP_ADDR_PADDING_RELATIVE,
+                            ZYDIS_PADDING_DISABLED);
+}
+
+Disassembler::~Disassembler() = default;
+Isa Disassembler::isa() const { return impl_->isa; }
+uint64_t Disassembler::cache_hits() const { return impl_->hits; }
+uint64_t Disassembler::cache_misses() const { return impl_->misses; }
+
+const DecodedInsn& Disassembler::decode(uint64_t pc, const uint8_t* bytes, size_t length) {
+  if (length > 15) length = 15;
+  CacheKey key{};
+  key.pc = pc;
+  key.len = static_cast<uint8_t>(length);
+  if (length) std::memcpy(key.bytes, bytes, length);
+  auto it = impl_->cache.find(key);
+  if (it != impl_->cache.end()) {
+    ++impl_->hits;
+    return it->second;
+  }
+  ++impl_->misses;
+  if (impl_->cache.size() >= kMaxCacheEntries) impl_->cache.clear();
+  DecodedInsn d;
+  impl_->decode_into(pc, bytes, length, &d);
+  return impl_->cache.emplace(key, std::move(d)).first->second;
+}
+
+void Disassembler::Impl::decode_into(uint64_t pc, const uint8_t* bytes, size_t length,
+                                     DecodedInsn* out) {
+  *out = DecodedInsn{};
+  out->length = static_cast<uint8_t>(length);
+  ZydisDecodedInstruction in;
+  ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+  if (length == 0 || !ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, bytes, length, &in, ops))) {
+    out->text = "(bad)";
+    return;
+  }
+  out->valid = true;
+  out->length = in.length;
+  char buf[256];
+  if (ZYAN_SUCCESS(ZydisFormatterFormatInstruction(&formatter, &in, ops, in.operand_count_visible,
+                                                   buf, sizeof buf, pc, nullptr))) {
+    out->text = buf;
+    uppercase_typecasts(&out->text);
+  } else {
+    out->text = "(bad)";
+  }
+
+  bool writes_ip = false;
+  bool has_rel_imm = false, has_pointer = false, has_reg_or_mem_target = false;
+  bool mem_target_other_reg = false;
+  for (uint8_t i = 0; i < in.operand_count; ++i) {
+    const ZydisDecodedOperand& o = ops[i];
+    if (o.type == ZYDIS_OPERAND_TYPE_REGISTER) {
+      uint8_t id = map_register(o.reg.value);
+      if (o.actions & ZYDIS_OPERAND_ACTION_MASK_READ) add_id(out->reads, &out->read_count, id);
+      if (o.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) add_id(out->writes, &out->write_count, id);
+      if (id == reg::kIp && (o.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE)) writes_ip = true;
+      if (id == reg::kFlags && (o.actions & ZYDIS_OPERAND_ACTION_MASK_READ))
+        out->reads_flags = true;
+      if (id == reg::kFlags && (o.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
+        out->writes_flags = true;
+      if (o.visibility == ZYDIS_OPERAND_VISIBILITY_EXPLICIT && id != reg::kIp)
+        has_reg_or_mem_target = true;
+    } else if (o.type == ZYDIS_OPERAND_TYPE_MEMORY) {
+      uint8_t b = map_register(o.mem.base);
+      uint8_t x = map_register(o.mem.index);
+      // Address registers are read (lea included); the segment too, when
+      // it is not the default flat one it still does not matter for
+      // dependencies, so only base and index are recorded.
+      add_id(out->reads, &out->read_count, b);
+      add_id(out->reads, &out->read_count, x);
+      if (o.visibility == ZYDIS_OPERAND_VISIBILITY_EXPLICIT) {
+        has_reg_or_mem_target = true;
+        if ((b != 0 && b != reg::kIp) || (x != 0 && x != reg::kIp)) mem_target_other_reg = true;
+      }
+    } else if (o.type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+      if (o.imm.is_relative) {
+        has_rel_imm = true;
+        ZyanU64 abs = 0;
+        if (ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&in, &o, pc, &abs))) {
+          out->has_target = true;
+          out->target = abs;
+        }
+      }
+    } else if (o.type == ZYDIS_OPERAND_TYPE_POINTER) {
+      has_pointer = true;
+    }
+  }
+  if (in.cpu_flags) {
+    if (in.cpu_flags->tested) out->reads_flags = true;
+    if (in.cpu_flags->modified | in.cpu_flags->set_0 | in.cpu_flags->set_1 |
+        in.cpu_flags->undefined)
+      out->writes_flags = true;
+  }
+  if (out->reads_flags) add_id(out->reads, &out->read_count, reg::kFlags);
+  if (out->writes_flags) add_id(out->writes, &out->write_count, reg::kFlags);
+
+  const bool far = in.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR || has_pointer;
+  switch (in.meta.category) {
+    case ZYDIS_CATEGORY_COND_BR:
+      out->branch = BranchKind::Conditional;
+      break;
+    case ZYDIS_CATEGORY_UNCOND_BR:
+      if (far) out->branch = BranchKind::Other;
+      else if (has_rel_imm) out->branch = BranchKind::DirectJump;
+      else out->branch = BranchKind::IndirectJump;
+      break;
+    case ZYDIS_CATEGORY_CALL:
+      if (far) out->branch = BranchKind::Other;
+      else if (has_rel_imm) out->branch = BranchKind::DirectCall;
+      else out->branch = BranchKind::IndirectCall;
+      break;
+    case ZYDIS_CATEGORY_RET:
+      if (in.mnemonic == ZYDIS_MNEMONIC_RET) out->branch = BranchKind::Return;
+      else out->branch = BranchKind::Other;  // iret*, and anything else filed as RET
+      break;
+    default:
+      if (writes_ip) out->branch = BranchKind::Other;
+      break;
+  }
+  if (out->branch != BranchKind::DirectJump && out->branch != BranchKind::DirectCall &&
+      out->branch != BranchKind::Conditional) {
+    out->has_target = false;
+    out->target = 0;
+  }
+  if ((out->branch == BranchKind::IndirectJump || out->branch == BranchKind::IndirectCall) &&
+      has_reg_or_mem_target && !mem_target_other_reg) {
+    // Target register operand counts as "other"; only memory-only forms
+    // (absolute or IP-relative address) lack one.
+    bool reg_target = false;
+    for (uint8_t i = 0; i < in.operand_count; ++i)
+      if (ops[i].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+          ops[i].visibility == ZYDIS_OPERAND_VISIBILITY_EXPLICIT)
+        reg_target = true;
+    if (!reg_target) out->indirect_via_memory_only = true;
+  }
+}
+
+}  // namespace qemutrace

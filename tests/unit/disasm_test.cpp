@@ -1,0 +1,156 @@
+// Decoding real x86 bytes: text style, branch kinds, targets, registers.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "qemutrace/disasm.h"
+
+namespace qemutrace {
+namespace {
+
+struct Case {
+  uint64_t pc;
+  std::vector<uint8_t> bytes;
+  const char* text;
+  BranchKind kind;
+  uint64_t target;  // 0: none
+};
+
+TEST(Disasm, TextKindAndTarget64) {
+  const Case cases[] = {
+      {0x401000, {0x48, 0x89, 0xc3}, "mov rbx, rax", BranchKind::None, 0},
+      {0x401003, {0x48, 0x8b, 0x44, 0x24, 0x08}, "mov rax, QWORD PTR [rsp+0x8]", BranchKind::None, 0},
+      // call rel32: target = pc + 5 + 0xf3
+      {0x401008, {0xe8, 0xf3, 0x00, 0x00, 0x00}, "call 0x401100", BranchKind::DirectCall, 0x401100},
+      {0x401100, {0xff, 0xd0}, "call rax", BranchKind::IndirectCall, 0},
+      {0x402000, {0xc3}, "ret", BranchKind::Return, 0},
+      {0x402001, {0xc2, 0x08, 0x00}, "ret 0x8", BranchKind::Return, 0},
+      // jnz rel8: target = pc + 2 + 5
+      {0x401102, {0x75, 0x05}, "jnz 0x401109", BranchKind::Conditional, 0x401109},
+      // jmp rel8 backwards: pc + 2 - 4
+      {0x401108, {0xeb, 0xfc}, "jmp 0x401106", BranchKind::DirectJump, 0x401106},
+      {0x40110c, {0xff, 0xe0}, "jmp rax", BranchKind::IndirectJump, 0},
+      {0x403000, {0xff, 0x25, 0x00, 0x00, 0x00, 0x00}, "jmp QWORD PTR [0x403006]",
+       BranchKind::IndirectJump, 0},
+      {0x403010, {0xe2, 0xfe}, "loop 0x403010", BranchKind::Conditional, 0x403010},
+      {0x403020, {0x0f, 0x05}, "syscall", BranchKind::Other, 0},
+      {0x403030, {0xcd, 0x80}, "int 0x80", BranchKind::Other, 0},
+      {0x403040, {0x48, 0xcf}, "iretq", BranchKind::Other, 0},
+      {0x403050, {0x50}, "push rax", BranchKind::None, 0},
+  };
+  Disassembler dis(Isa::x86_64);
+  for (const Case& c : cases) {
+    const DecodedInsn& d = dis.decode(c.pc, c.bytes.data(), c.bytes.size());
+    SCOPED_TRACE(c.text);
+    EXPECT_TRUE(d.valid);
+    EXPECT_EQ(d.length, c.bytes.size());
+    EXPECT_EQ(d.text, c.text);
+    EXPECT_EQ(d.branch, c.kind) << branch_kind_name(d.branch);
+    EXPECT_EQ(d.has_target, c.target != 0);
+    EXPECT_EQ(d.target, c.target);
+  }
+}
+
+TEST(Disasm, RegistersFromOperandLists) {
+  Disassembler dis(Isa::x86_64);
+  {
+    uint8_t b[] = {0x48, 0x89, 0xc3};  // mov rbx, rax
+    const DecodedInsn& d = dis.decode(0x1000, b, sizeof b);
+    EXPECT_TRUE(d.reads_reg(reg::kRax));
+    EXPECT_TRUE(d.writes_reg(reg::kRbx));
+    EXPECT_FALSE(d.reads_flags);
+    EXPECT_FALSE(d.writes_flags);
+    EXPECT_EQ(d.read_count, 1);
+    EXPECT_EQ(d.write_count, 1);
+  }
+  {
+    uint8_t b[] = {0x01, 0xd8};  // add eax, ebx: sub-registers map to rax/rbx, writes flags
+    const DecodedInsn& d = dis.decode(0x1000, b, sizeof b);
+    EXPECT_EQ(d.text, "add eax, ebx");
+    EXPECT_TRUE(d.reads_reg(reg::kRax));
+    EXPECT_TRUE(d.reads_reg(reg::kRbx));
+    EXPECT_TRUE(d.writes_reg(reg::kRax));
+    EXPECT_TRUE(d.writes_flags);
+    EXPECT_TRUE(d.writes_reg(reg::kFlags));
+  }
+  {
+    uint8_t b[] = {0x75, 0x05};  // jnz: reads flags and rip, writes rip
+    const DecodedInsn& d = dis.decode(0x1000, b, sizeof b);
+    EXPECT_TRUE(d.reads_flags);
+    EXPECT_TRUE(d.reads_reg(reg::kFlags));
+    EXPECT_TRUE(d.writes_reg(reg::kIp));
+    EXPECT_FALSE(d.writes_reg(reg::kRsp));
+  }
+  {
+    uint8_t b[] = {0xe8, 0, 0, 0, 0};  // call: rsp and rip read and written
+    const DecodedInsn& d = dis.decode(0x1000, b, sizeof b);
+    EXPECT_TRUE(d.reads_reg(reg::kRsp));
+    EXPECT_TRUE(d.writes_reg(reg::kRsp));
+    EXPECT_TRUE(d.writes_reg(reg::kIp));
+  }
+  {
+    uint8_t b[] = {0x58};  // pop rax
+    const DecodedInsn& d = dis.decode(0x1000, b, sizeof b);
+    EXPECT_TRUE(d.reads_reg(reg::kRsp));
+    EXPECT_TRUE(d.writes_reg(reg::kRsp));
+    EXPECT_TRUE(d.writes_reg(reg::kRax));
+  }
+  {
+    uint8_t b[] = {0xc5, 0xf8, 0x28, 0xca};  // vmovaps xmm1, xmm2
+    const DecodedInsn& d = dis.decode(0x1000, b, sizeof b);
+    EXPECT_TRUE(d.reads_reg(reg::kVec0 + 2));
+    EXPECT_TRUE(d.writes_reg(reg::kVec0 + 1));
+  }
+  {
+    uint8_t b[] = {0xff, 0x24, 0xc5, 0x00, 0x10, 0x00, 0x00};  // jmp [rax*8+0x1000]
+    const DecodedInsn& d = dis.decode(0x1000, b, sizeof b);
+    EXPECT_EQ(d.branch, BranchKind::IndirectJump);
+    EXPECT_TRUE(d.reads_reg(reg::kRax));
+    EXPECT_FALSE(d.indirect_via_memory_only);
+  }
+  {
+    uint8_t b[] = {0xff, 0x25, 0, 0, 0, 0};  // jmp [rip+0]
+    const DecodedInsn& d = dis.decode(0x1000, b, sizeof b);
+    EXPECT_TRUE(d.indirect_via_memory_only);
+  }
+}
+
+TEST(Disasm, I386) {
+  Disassembler dis(Isa::i386);
+  uint8_t call[] = {0xe8, 0x00, 0x00, 0x00, 0x00};  // call $+5 (PIC thunk)
+  const DecodedInsn& d = dis.decode(0x8048000, call, sizeof call);
+  EXPECT_EQ(d.text, "call 0x8048005");
+  EXPECT_EQ(d.branch, BranchKind::DirectCall);
+  EXPECT_EQ(d.target, 0x8048005u);
+  EXPECT_TRUE(d.reads_reg(reg::kRsp));  // esp maps to the stack pointer id
+  uint8_t inc[] = {0x40};  // inc eax in 32-bit mode (a REX prefix in 64-bit)
+  const DecodedInsn& d2 = dis.decode(0x8048005, inc, sizeof inc);
+  EXPECT_EQ(d2.text, "inc eax");
+  EXPECT_TRUE(d2.writes_reg(reg::kRax));
+}
+
+TEST(Disasm, BadBytesAndCache) {
+  Disassembler dis(Isa::x86_64);
+  uint8_t bad[] = {0x0f, 0x0a};  // 0f 0a is undefined
+  const DecodedInsn& d = dis.decode(0x1000, bad, sizeof bad);
+  EXPECT_FALSE(d.valid);
+  EXPECT_EQ(d.text, "(bad)");
+  EXPECT_EQ(d.branch, BranchKind::None);
+  uint8_t b[] = {0x75, 0x05};
+  dis.decode(0x2000, b, 2);
+  dis.decode(0x2000, b, 2);
+  // Same bytes at another pc decode separately (the target differs).
+  EXPECT_EQ(dis.decode(0x3000, b, 2).target, 0x3007u);
+  EXPECT_EQ(dis.cache_hits(), 1u);
+  EXPECT_EQ(dis.cache_misses(), 3u);
+}
+
+TEST(Disasm, RegisterNames) {
+  EXPECT_EQ(register_id_name(reg::kRsp), "rsp");
+  EXPECT_EQ(register_id_name(reg::kFlags), "rflags");
+  EXPECT_EQ(register_id_name(reg::kIp), "rip");
+  EXPECT_EQ(register_id_name(0), "");
+}
+
+}  // namespace
+}  // namespace qemutrace

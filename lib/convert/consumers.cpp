@@ -1,0 +1,494 @@
+// The per-core consumers: Tejas text, ChampSim (xz), Dinero din, readable text.
+// docs/formats.md is the specification of every byte written here.
+#include <lzma.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "qemutrace/convert.h"
+#include "qemutrace/disasm.h"
+#include "qemutrace/reader.h"
+
+namespace qemutrace {
+
+namespace {
+
+constexpr size_t kFlushBytes = 1u << 20;
+
+// Appends to a string without iostreams or locale.
+inline void put_hex(std::string* s, uint64_t v) {
+  char buf[17];
+  int n = 0;
+  do {
+    buf[n++] = "0123456789abcdef"[v & 15];
+    v >>= 4;
+  } while (v);
+  while (n) s->push_back(buf[--n]);
+}
+inline void put_hex_fixed(std::string* s, uint64_t v, int digits) {
+  for (int i = digits - 1; i >= 0; --i) s->push_back("0123456789abcdef"[(v >> (4 * i)) & 15]);
+}
+inline void put_udec(std::string* s, uint64_t v) {
+  char buf[21];
+  int n = 0;
+  do {
+    buf[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (n) s->push_back(buf[--n]);
+}
+// Two's-complement signed decimal: what Java's Long.parseLong gives back
+// as the same 64 bits (Tejas parses ip and value with it).
+inline void put_sdec(std::string* s, uint64_t v) {
+  if (static_cast<int64_t>(v) < 0) {
+    s->push_back('-');
+    put_udec(s, ~v + 1);
+  } else {
+    put_udec(s, v);
+  }
+}
+
+std::string errno_text(int err) { return std::strerror(err ? err : EIO); }
+
+// Base for consumers: a buffered byte sink with sticky errors.
+class BufferedConsumer : public InstructionConsumer {
+ public:
+  BufferedConsumer(std::unique_ptr<ByteSink> out, const ConsumerOptions& o)
+      : out_(std::move(out)), opts_(o) {}
+
+  void flush() override { drain(); }
+  bool finish() override {
+    if (!finished_) {
+      finished_ = true;
+      finish_stream();
+      drain();
+      out_.reset();  // closes the file
+    }
+    return !failed_;
+  }
+  bool failed() const override { return failed_; }
+  std::string error() const override { return error_; }
+  uint64_t instructions() const override { return count_; }
+  uint64_t bytes_written() const override { return written_; }
+
+ protected:
+  // Hook: end of the stream (xz trailer).
+  virtual void finish_stream() {}
+  // Hook: transform buffered bytes before they hit the sink (xz).
+  virtual bool emit(const char* data, size_t n) { return write_raw(data, n); }
+
+  bool write_raw(const void* data, size_t n) {
+    if (failed_ || !out_) return false;
+    int err = 0;
+    if (!out_->write(data, n, &err)) {
+      fail("cannot write " + out_->name() + ": " + errno_text(err));
+      return false;
+    }
+    written_ += n;
+    return true;
+  }
+  void fail(const std::string& msg) {
+    if (!failed_) {
+      failed_ = true;
+      error_ = msg;
+    }
+  }
+  void maybe_drain() {
+    if (buf_.size() >= kFlushBytes) drain();
+  }
+  void drain() {
+    if (!buf_.empty() && !failed_) emit(buf_.data(), buf_.size());
+    buf_.clear();
+  }
+
+  std::unique_ptr<ByteSink> out_;
+  ConsumerOptions opts_;
+  std::string buf_;
+  uint64_t count_ = 0;
+  uint64_t written_ = 0;
+  bool failed_ = false;
+  bool finished_ = false;
+  std::string error_;
+};
+
+// ---------------------------------------------------------------- text
+
+class TextConsumer final : public BufferedConsumer {
+ public:
+  TextConsumer(std::unique_ptr<ByteSink> out, const ConsumerOptions& o)
+      : BufferedConsumer(std::move(out), o), dis_(o.isa) {}
+  void consume(const Instruction& insn) override {
+    if (failed_ || finished_) return;
+    format_text_instruction(insn, dis_, opts_.features, &buf_);
+    ++count_;
+    maybe_drain();
+  }
+  void tail_marker(const Marker& m) override {
+    if (failed_ || finished_) return;
+    format_text_marker(m, &buf_);
+  }
+
+ private:
+  Disassembler dis_;
+};
+
+// ---------------------------------------------------------------- din
+
+class DinConsumer final : public BufferedConsumer {
+ public:
+  using BufferedConsumer::BufferedConsumer;
+  void consume(const Instruction& insn) override {
+    if (failed_ || finished_) return;
+    buf_ += "2 ";
+    put_hex(&buf_, insn.pc);
+    buf_.push_back('\n');
+    for (uint32_t i = 0; i < insn.access_count; ++i) {
+      const MemAccess& a = insn.accesses[i];
+      buf_ += a.is_store ? "1 " : "0 ";
+      put_hex(&buf_, a.vaddr);
+      buf_.push_back('\n');
+    }
+    ++count_;
+    maybe_drain();
+  }
+  void tail_marker(const Marker&) override {}
+};
+
+// ---------------------------------------------------------------- tejas
+
+constexpr size_t kTejasAsmMax = 63;  // Tejas keeps 64 bytes, NUL-terminated
+
+class TejasConsumer final : public BufferedConsumer {
+ public:
+  TejasConsumer(std::unique_ptr<ByteSink> out, const ConsumerOptions& o)
+      : BufferedConsumer(std::move(out), o), dis_(o.isa) {}
+  void consume(const Instruction& insn) override {
+    if (failed_ || finished_) return;
+    const DecodedInsn& d = dis_.decode(insn.pc, insn.bytes, insn.length);
+    // 27: the assembly packet opens the instruction's packet group.
+    put_sdec(&buf_, insn.pc);
+    buf_ += " 27 ";
+    std::string_view text = d.text;
+    if (text.size() > kTejasAsmMax) text = text.substr(0, kTejasAsmMax);
+    buf_.append(text.data(), text.size());
+    buf_.push_back('\n');
+    for (uint32_t i = 0; i < insn.access_count; ++i) {
+      const MemAccess& a = insn.accesses[i];
+      put_sdec(&buf_, insn.pc);
+      buf_ += a.is_store ? " 3 " : " 2 ";
+      put_sdec(&buf_, a.vaddr);
+      buf_.push_back('\n');
+    }
+    if (d.branch != BranchKind::None) {
+      bool taken = true;
+      uint64_t target = 0;
+      switch (d.branch) {
+        case BranchKind::Conditional:
+          taken = insn.transfers();
+          target = taken ? insn.next_pc : d.target;
+          break;
+        case BranchKind::DirectJump:
+        case BranchKind::DirectCall:
+          target = d.has_target ? d.target : insn.next_pc;
+          break;
+        default:  // indirect, return, other: where execution went (0 if unknown)
+          target = insn.next_pc;
+          if (d.branch == BranchKind::Other) taken = insn.transfers();
+          break;
+      }
+      put_sdec(&buf_, insn.pc);
+      buf_ += taken ? " 4 " : " 5 ";
+      put_sdec(&buf_, target);
+      buf_.push_back('\n');
+    }
+    ++count_;
+    maybe_drain();
+  }
+  void tail_marker(const Marker&) override {}
+
+ private:
+  Disassembler dis_;
+};
+
+// ---------------------------------------------------------------- champsim
+
+class ChampSimConsumer final : public BufferedConsumer {
+ public:
+  ChampSimConsumer(std::unique_ptr<ByteSink> out, const ConsumerOptions& o)
+      : BufferedConsumer(std::move(out), o), dis_(o.isa) {
+    lzma_ret r = lzma_easy_encoder(&strm_, 6, LZMA_CHECK_CRC64);
+    if (r != LZMA_OK) fail("cannot initialize the xz encoder (liblzma error " +
+                           std::to_string(static_cast<int>(r)) + ")");
+    else init_ = true;
+    outbuf_.resize(1u << 16);
+  }
+  ~ChampSimConsumer() override {
+    if (init_) lzma_end(&strm_);
+  }
+  void consume(const Instruction& insn) override {
+    if (failed_ || finished_) return;
+    ChampSimRecord r = make_champsim_record(insn, dis_);
+    uint8_t rec[64];
+    encode_champsim_record(r, rec);
+    buf_.append(reinterpret_cast<const char*>(rec), 64);
+    ++count_;
+    maybe_drain();
+  }
+  void tail_marker(const Marker&) override {}
+
+ protected:
+  bool emit(const char* data, size_t n) override { return code(data, n, LZMA_RUN); }
+  void finish_stream() override {
+    drain();
+    if (!failed_ && init_) code(nullptr, 0, LZMA_FINISH);
+  }
+
+ private:
+  bool code(const char* data, size_t n, lzma_action action) {
+    if (failed_ || !init_) return false;
+    strm_.next_in = reinterpret_cast<const uint8_t*>(data);
+    strm_.avail_in = n;
+    for (;;) {
+      strm_.next_out = outbuf_.data();
+      strm_.avail_out = outbuf_.size();
+      lzma_ret r = lzma_code(&strm_, action);
+      size_t produced = outbuf_.size() - strm_.avail_out;
+      if (produced && !write_raw(outbuf_.data(), produced)) return false;
+      if (r == LZMA_STREAM_END) return true;
+      if (r != LZMA_OK) {
+        fail("xz compression failed (liblzma error " + std::to_string(static_cast<int>(r)) +
+             ")");
+        return false;
+      }
+      if (action == LZMA_RUN && strm_.avail_in == 0) return true;
+    }
+  }
+
+  Disassembler dis_;
+  lzma_stream strm_ = LZMA_STREAM_INIT;
+  bool init_ = false;
+  std::vector<uint8_t> outbuf_;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------- shared pieces
+
+void format_text_marker(const Marker& m, std::string* out) {
+  *out += "M ";
+  *out += marker_kind_name(m.kind);
+  out->push_back(' ');
+  *out += marker_source_name(m.source);
+  *out += " id=";
+  put_udec(out, m.id);
+  *out += " value=0x";
+  put_hex(out, m.value);
+  out->push_back('\n');
+}
+
+void format_text_instruction(const Instruction& insn, Disassembler& dis, uint64_t features,
+                             std::string* out) {
+  for (uint32_t i = 0; i < insn.marker_count; ++i) format_text_marker(insn.markers[i], out);
+  put_udec(out, insn.core);
+  out->push_back(' ');
+  put_udec(out, insn.index);
+  *out += " 0x";
+  put_hex(out, insn.pc);
+  *out += insn.is_kernel() ? " K " : " U ";
+  for (uint8_t i = 0; i < insn.length; ++i) put_hex_fixed(out, insn.bytes[i], 2);
+  out->push_back(' ');
+  *out += dis.decode(insn.pc, insn.bytes, insn.length).text;
+  out->push_back('\n');
+  for (uint32_t i = 0; i < insn.access_count; ++i) {
+    const MemAccess& a = insn.accesses[i];
+    *out += a.is_store ? "  W 0x" : "  R 0x";
+    put_hex(out, a.vaddr);
+    if (features & feature::kPhysAddr) {
+      *out += "/0x";
+      put_hex(out, a.paddr);
+    }
+    out->push_back(' ');
+    put_udec(out, a.size);
+    if (features & feature::kValues) {
+      *out += " =0x";
+      if (a.size >= 16) {
+        put_hex_fixed(out, a.value_hi, 16);
+        put_hex_fixed(out, a.value_lo, 16);
+      } else {
+        uint64_t v = a.value_lo;
+        if (a.size < 8) v &= (uint64_t{1} << (8 * a.size)) - 1;
+        put_hex_fixed(out, v, 2 * (a.size ? a.size : 1));
+      }
+    }
+    out->push_back('\n');
+  }
+}
+
+namespace {
+void push_unique(uint8_t* list, size_t cap, size_t* n, uint8_t id) {
+  if (id == 0 || *n >= cap) return;
+  for (size_t i = 0; i < *n; ++i)
+    if (list[i] == id) return;
+  list[(*n)++] = id;
+}
+bool is_special(uint8_t id) { return id == reg::kRsp || id == reg::kFlags || id == reg::kIp; }
+}  // namespace
+
+ChampSimRecord make_champsim_record(const Instruction& insn, Disassembler& dis) {
+  ChampSimRecord r;
+  r.ip = insn.pc;
+  const DecodedInsn& d = dis.decode(insn.pc, insn.bytes, insn.length);
+  size_t ns = 0, nd = 0;
+  uint8_t* src = r.source_registers;
+  uint8_t* dst = r.destination_registers;
+  auto others_read = [&](size_t cap) {
+    for (uint8_t i = 0; i < d.read_count; ++i)
+      if (!is_special(d.reads[i])) push_unique(src, cap, &ns, d.reads[i]);
+  };
+  auto others_written = [&](size_t cap) {
+    for (uint8_t i = 0; i < d.write_count; ++i)
+      if (!is_special(d.writes[i])) push_unique(dst, cap, &nd, d.writes[i]);
+  };
+  // Each branch kind gets exactly the special registers that ChampSim's
+  // classifier (ChampSim inc/instruction.h, ooo_model_instr) maps to it.
+  switch (d.branch) {
+    case BranchKind::None:
+      for (uint8_t i = 0; i < d.read_count; ++i)
+        if (d.reads[i] != reg::kIp) push_unique(src, 4, &ns, d.reads[i]);
+      for (uint8_t i = 0; i < d.write_count; ++i)
+        if (d.writes[i] != reg::kIp) push_unique(dst, 2, &nd, d.writes[i]);
+      break;
+    case BranchKind::DirectJump:  // reads ip; writes ip
+      push_unique(src, 4, &ns, reg::kIp);
+      push_unique(dst, 2, &nd, reg::kIp);
+      break;
+    case BranchKind::IndirectJump:  // reads other (not sp/flags/ip); writes ip
+      others_read(4);
+      if (ns == 0) push_unique(src, 4, &ns, reg::kIndirectTarget);
+      push_unique(dst, 2, &nd, reg::kIp);
+      break;
+    case BranchKind::Conditional:  // reads ip + flags and/or other; writes ip (not sp)
+      push_unique(src, 4, &ns, reg::kIp);
+      if (d.reads_flags) push_unique(src, 4, &ns, reg::kFlags);
+      others_read(4);
+      if (ns == 1) push_unique(src, 4, &ns, reg::kFlags);
+      push_unique(dst, 2, &nd, reg::kIp);
+      others_written(2);  // loop: rcx
+      break;
+    case BranchKind::DirectCall:  // reads sp + ip; writes sp + ip
+      push_unique(src, 4, &ns, reg::kRsp);
+      push_unique(src, 4, &ns, reg::kIp);
+      push_unique(dst, 2, &nd, reg::kRsp);
+      push_unique(dst, 2, &nd, reg::kIp);
+      break;
+    case BranchKind::IndirectCall:  // reads sp + ip + other; writes sp + ip
+      push_unique(src, 4, &ns, reg::kRsp);
+      push_unique(src, 4, &ns, reg::kIp);
+      others_read(4);
+      if (ns == 2) push_unique(src, 4, &ns, reg::kIndirectTarget);
+      push_unique(dst, 2, &nd, reg::kRsp);
+      push_unique(dst, 2, &nd, reg::kIp);
+      break;
+    case BranchKind::Return:  // reads sp (not ip); writes sp + ip
+      push_unique(src, 4, &ns, reg::kRsp);
+      push_unique(dst, 2, &nd, reg::kRsp);
+      push_unique(dst, 2, &nd, reg::kIp);
+      break;
+    case BranchKind::Other:  // reads sp + flags, writes ip but not sp
+      push_unique(src, 4, &ns, reg::kRsp);
+      push_unique(src, 4, &ns, reg::kFlags);
+      others_read(4);
+      push_unique(dst, 2, &nd, reg::kIp);
+      others_written(2);
+      break;
+  }
+  if (d.branch != BranchKind::None) {
+    r.is_branch = 1;
+    switch (d.branch) {
+      case BranchKind::Conditional:
+      case BranchKind::Other: r.branch_taken = insn.transfers() ? 1 : 0; break;
+      default: r.branch_taken = 1; break;
+    }
+  }
+  size_t nl = 0, nst = 0;
+  for (uint32_t i = 0; i < insn.access_count; ++i) {
+    const MemAccess& a = insn.accesses[i];
+    if (a.vaddr == 0) continue;  // zero means "empty" in input_instr
+    uint64_t* list = a.is_store ? r.destination_memory : r.source_memory;
+    size_t cap = a.is_store ? 2 : 4;
+    size_t* n = a.is_store ? &nst : &nl;
+    bool dup = false;
+    for (size_t k = 0; k < *n; ++k)
+      if (list[k] == a.vaddr) dup = true;
+    if (!dup && *n < cap) list[(*n)++] = a.vaddr;
+  }
+  return r;
+}
+
+void encode_champsim_record(const ChampSimRecord& r, uint8_t out[64]) {
+  auto put64 = [&](size_t off, uint64_t v) {
+    for (int i = 0; i < 8; ++i) out[off + i] = static_cast<uint8_t>(v >> (8 * i));
+  };
+  put64(0, r.ip);
+  out[8] = r.is_branch;
+  out[9] = r.branch_taken;
+  out[10] = r.destination_registers[0];
+  out[11] = r.destination_registers[1];
+  for (int i = 0; i < 4; ++i) out[12 + i] = r.source_registers[i];
+  for (int i = 0; i < 2; ++i) put64(16 + 8 * i, r.destination_memory[i]);
+  for (int i = 0; i < 4; ++i) put64(32 + 8 * i, r.source_memory[i]);
+}
+
+std::unique_ptr<InstructionConsumer> make_consumer(OutputFormat f, std::unique_ptr<ByteSink> out,
+                                                   const ConsumerOptions& opts) {
+  switch (f) {
+    case OutputFormat::Tejas: return std::make_unique<TejasConsumer>(std::move(out), opts);
+    case OutputFormat::ChampSim: return std::make_unique<ChampSimConsumer>(std::move(out), opts);
+    case OutputFormat::Din: return std::make_unique<DinConsumer>(std::move(out), opts);
+    case OutputFormat::Text: return std::make_unique<TextConsumer>(std::move(out), opts);
+    case OutputFormat::Binary: break;
+  }
+  return nullptr;
+}
+
+std::unique_ptr<InstructionConsumer> open_consumer(OutputFormat f, const std::string& path,
+                                                   const ConsumerOptions& opts,
+                                                   std::string* error) {
+  if (f == OutputFormat::Binary) {
+    if (error) *error = "the binary format has no converter";
+    return nullptr;
+  }
+  int err = 0;
+  std::unique_ptr<ByteSink> sink = open_file_sink(path, &err);
+  if (!sink) {
+    if (error) *error = "cannot create " + path + ": " + errno_text(err);
+    return nullptr;
+  }
+  auto c = make_consumer(f, std::move(sink), opts);
+  if (c && c->failed()) {
+    if (error) *error = c->error();
+    return nullptr;
+  }
+  return c;
+}
+
+uint64_t feed_reader(CoreReader& reader, InstructionConsumer& c, uint64_t limit) {
+  uint64_t n = 0;
+  while (n < limit) {
+    const Instruction* insn = reader.next();
+    if (!insn) {
+      for (const Marker& m : reader.tail_markers()) c.tail_marker(m);
+      break;
+    }
+    c.consume(*insn);
+    ++n;
+    if (c.failed()) break;
+  }
+  return n;
+}
+
+}  // namespace qemutrace

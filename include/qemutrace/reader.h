@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstddef>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -89,6 +90,8 @@ class CoreReader {
   std::unique_ptr<ChunkDecoder> dec_;
   size_t next_chunk_ = 0;
   std::vector<Marker> tail_markers_;
+  std::vector<Marker> pending_markers_, merged_markers_;
+  Instruction merged_;
 };
 
 // Merges the per-core files of a run into one stream ordered by timestamp
@@ -103,6 +106,7 @@ class RunReader {
  private:
   std::vector<std::unique_ptr<CoreReader>> cores_;
   std::vector<const Instruction*> heads_;
+  size_t last_ = SIZE_MAX;
   bool primed_ = false;
 };
 

@@ -47,6 +47,9 @@ struct WriterOptions {
   uint32_t chunk_raw_bytes = 8u << 20;  // ... or this many raw payload bytes
   unsigned compress_threads = 1;
   unsigned buffers_per_core = 4;      // chunks in flight before a core blocks
+  // Clock for timestamps and the header's creation time; nullptr = the host
+  // clocks. Tests set a fixed clock to get reproducible bytes.
+  uint64_t (*clock_ns)() = nullptr;
 };
 
 class CompressionPool;

@@ -1,0 +1,55 @@
+// Little-endian fixed-width fields and LEB128 varints (docs/format.md, Conventions).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace qemutrace::detail {
+
+inline void put_u16(uint8_t* p, uint16_t v) { p[0] = uint8_t(v); p[1] = uint8_t(v >> 8); }
+inline void put_u32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = uint8_t(v >> (8 * i));
+}
+inline void put_u64(uint8_t* p, uint64_t v) {
+  for (int i = 0; i < 8; i++) p[i] = uint8_t(v >> (8 * i));
+}
+inline uint16_t get_u16(const uint8_t* p) { return uint16_t(p[0] | (p[1] << 8)); }
+inline uint32_t get_u32(const uint8_t* p) {
+  return uint32_t(p[0]) | (uint32_t(p[1]) << 8) | (uint32_t(p[2]) << 16) | (uint32_t(p[3]) << 24);
+}
+inline uint64_t get_u64(const uint8_t* p) {
+  return uint64_t(get_u32(p)) | (uint64_t(get_u32(p + 4)) << 32);
+}
+
+inline uint64_t zigzag(int64_t v) { return (uint64_t(v) << 1) ^ uint64_t(v >> 63); }
+inline int64_t unzigzag(uint64_t v) { return int64_t(v >> 1) ^ -int64_t(v & 1); }
+
+inline unsigned varint_size(uint64_t v) {
+  unsigned n = 1;
+  while (v >= 0x80) { v >>= 7; n++; }
+  return n;
+}
+
+// Appends to a growable byte buffer without per-byte bounds checks: callers
+// reserve() an upper bound for the record they are about to write.
+class ByteWriter {
+ public:
+  explicit ByteWriter(std::vector<uint8_t>* buf) : buf_(buf) {}
+  void reserve(size_t extra) {
+    if (buf_->capacity() - buf_->size() < extra) buf_->reserve((buf_->size() + extra) * 2);
+  }
+  void u8(uint8_t v) { buf_->push_back(v); }
+  void varint(uint64_t v) {
+    while (v >= 0x80) { buf_->push_back(uint8_t(v) | 0x80); v >>= 7; }
+    buf_->push_back(uint8_t(v));
+  }
+  void svarint(int64_t v) { varint(zigzag(v)); }
+  void bytes(const uint8_t* p, size_t n) { buf_->insert(buf_->end(), p, p + n); }
+  size_t size() const { return buf_->size(); }
+
+ private:
+  std::vector<uint8_t>* buf_;
+};
+
+}  // namespace qemutrace::detail

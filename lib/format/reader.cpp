@@ -1,0 +1,379 @@
+// CoreReader and RunReader (docs/format.md). Every on-disk field is checked
+// before use; errors name the file, chunk and offset.
+#include "qemutrace/reader.h"
+
+#include <zstd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "bytes.h"
+#include "chunk_codec.h"
+#include "crc32.h"
+
+namespace qemutrace {
+
+using detail::get_u16;
+using detail::get_u32;
+using detail::get_u64;
+
+namespace {
+std::string hex(uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+}  // namespace
+
+// Iterates the instructions of one decoded chunk.
+class ChunkDecoder {
+ public:
+  ChunkDecoder() : dctx_(ZSTD_createDCtx()) {}
+  ~ChunkDecoder() { ZSTD_freeDCtx(dctx_); }
+
+  // Reads, checks, decompresses and decodes chunk `ci`.
+  void load(const ByteSource& src, const FileHeaderInfo& h, const ChunkInfo& ci, size_t index) {
+    std::string where = src.name() + ": chunk " + std::to_string(index) + " at offset " +
+                        std::to_string(ci.offset);
+    uint8_t hdr[kChunkHeaderSize];
+    if (!src.read_at(ci.offset, hdr, sizeof hdr)) throw TraceError(where + ": chunk header cut short");
+    if (get_u32(hdr) != kChunkMagic) throw TraceError(where + ": bad chunk magic");
+    if (get_u32(hdr + 4) != detail::crc32(hdr + 8, kChunkHeaderSize - 8))
+      throw TraceError(where + ": chunk header checksum mismatch");
+    if (get_u64(hdr + 8) != ci.first_insn || get_u64(hdr + 16) != ci.insn_count ||
+        get_u32(hdr + 32) != ci.compressed_size || get_u32(hdr + 36) != ci.raw_size)
+      throw TraceError(where + ": chunk header disagrees with the index");
+    comp_.resize(ci.compressed_size);
+    if (!src.read_at(ci.offset + kChunkHeaderSize, comp_.data(), comp_.size()))
+      throw TraceError(where + ": payload cut short");
+    if (get_u32(hdr + 40) != detail::crc32(comp_.data(), comp_.size()))
+      throw TraceError(where + ": payload checksum mismatch");
+    raw_.resize(ci.raw_size);
+    size_t n = ZSTD_decompressDCtx(dctx_, raw_.data(), raw_.size(), comp_.data(), comp_.size());
+    if (ZSTD_isError(n)) throw TraceError(where + ": zstd: " + ZSTD_getErrorName(n));
+    if (n != ci.raw_size) throw TraceError(where + ": payload decompresses to " + std::to_string(n) +
+                                           " bytes, header says " + std::to_string(ci.raw_size));
+    detail::decode_chunk(raw_.data(), raw_.size(), h.features, h.page_shift, ci.first_time_ns, where, &d_);
+    if (d_.insn_count != ci.insn_count)
+      throw TraceError(where + ": chunk holds " + std::to_string(d_.insn_count) +
+                       " instructions, header says " + std::to_string(ci.insn_count));
+    if (d_.record_count != get_u32(hdr + 44))
+      throw TraceError(where + ": chunk holds " + std::to_string(d_.record_count) +
+                       " records, header says " + std::to_string(get_u32(hdr + 44)));
+    exec_ = 0;
+    insn_ = 0;
+    access_ = 0;
+    pc_ = 0;
+    index_ = ci.first_insn;
+    core_ = h.core;
+  }
+
+  // The next instruction or nullptr at the end of the chunk.
+  const Instruction* next() {
+    while (exec_ < d_.execs.size()) {
+      const auto& e = d_.execs[exec_];
+      const auto& b = d_.blocks[e.block];
+      if (insn_ == 0) {
+        pc_ = b.vaddr;
+        access_ = e.access_begin;
+      }
+      if (insn_ < e.retired) {
+        uint32_t s = b.first_static + insn_;
+        Instruction& out = cur_;
+        out.index = index_++;
+        out.pc = pc_;
+        out.phys_pc = b.paddr ? b.paddr + (pc_ - b.vaddr) : 0;
+        out.asid = e.asid;
+        out.cpl = e.cpl;
+        out.time_ns = e.time_ns;
+        out.length = d_.lengths[s];
+        out.bytes = d_.bytes.data() + d_.byte_offset[s];
+        uint32_t a0 = access_;
+        while (access_ < e.access_end && d_.access_insn[access_] == insn_) access_++;
+        out.accesses = d_.accesses.data() + a0;
+        out.access_count = access_ - a0;
+        if (insn_ == 0) {
+          out.markers = d_.markers.data() + e.marker_begin;
+          out.marker_count = e.marker_end - e.marker_begin;
+        } else {
+          out.markers = nullptr;
+          out.marker_count = 0;
+        }
+        pc_ += out.length;
+        insn_++;
+        if (insn_ < e.retired) {
+          out.next_pc = pc_;
+        } else if (exec_ + 1 < d_.execs.size()) {
+          out.next_pc = d_.blocks[d_.execs[exec_ + 1].block].vaddr;
+        } else {
+          out.next_pc = d_.successor;
+        }
+        out.core = core_;
+        return &out;
+      }
+      exec_++;
+      insn_ = 0;
+    }
+    return nullptr;
+  }
+
+  // Skips n instructions of this chunk quickly.
+  void skip(uint64_t n) {
+    while (n > 0 && exec_ < d_.execs.size()) {
+      const auto& e = d_.execs[exec_];
+      uint64_t left = e.retired - insn_;
+      if (n >= left && insn_ == 0) {
+        n -= left;
+        index_ += left;
+        exec_++;
+        continue;
+      }
+      next();
+      n--;
+    }
+  }
+
+  std::vector<Marker> tail_markers() const {
+    return {d_.markers.begin() + d_.tail_marker_begin, d_.markers.end()};
+  }
+
+ private:
+  ZSTD_DCtx* dctx_;
+  std::vector<uint8_t> comp_, raw_;
+  detail::DecodedChunk d_;
+  size_t exec_ = 0;
+  uint32_t insn_ = 0;
+  uint16_t core_ = 0;
+  uint32_t access_ = 0;
+  uint64_t pc_ = 0, index_ = 0;
+  Instruction cur_;
+};
+
+CoreReader::CoreReader(std::unique_ptr<ByteSource> src) : src_(std::move(src)) {
+  const std::string& name = src_->name();
+  const uint64_t size = src_->size();
+  state_.file_bytes = size;
+  uint8_t h[kFileHeaderSize];
+  if (!src_->read_at(0, h, sizeof h)) throw TraceError(name + ": not a qemutrace file (shorter than its header)");
+  if (std::memcmp(h, kFileMagic, 8) != 0) throw TraceError(name + ": not a qemutrace file (bad magic)");
+  header_.version = get_u16(h + 8);
+  header_.min_reader_version = get_u16(h + 10);
+  header_.header_size = get_u32(h + 12);
+  if (header_.min_reader_version > kFormatVersion)
+    throw TraceError(name + ": needs reader version " + std::to_string(header_.min_reader_version) +
+                     ", this reader is version " + std::to_string(kFormatVersion));
+  if (header_.header_size < kFileHeaderSize || header_.header_size > 4096 || header_.header_size > size)
+    throw TraceError(name + ": header size " + std::to_string(header_.header_size) + " out of range");
+  std::vector<uint8_t> full(header_.header_size);
+  if (!src_->read_at(0, full.data(), full.size())) throw TraceError(name + ": header cut short");
+  if (get_u32(full.data() + full.size() - 4) != detail::crc32(full.data(), full.size() - 4))
+    throw TraceError(name + ": header checksum mismatch");
+  header_.features = get_u64(h + 16);
+  uint8_t isa = h[24];
+  if (isa < 1 || isa > 3) throw TraceError(name + ": unknown ISA " + std::to_string(isa));
+  header_.isa = Isa(isa);
+  header_.page_shift = h[25];
+  if (header_.page_shift < 10 || header_.page_shift > 16)
+    throw TraceError(name + ": page shift " + std::to_string(header_.page_shift) + " out of range");
+  header_.core = get_u16(h + 26);
+  header_.chunk_insns = get_u32(h + 28);
+  header_.start_time_ns = get_u64(h + 32);
+  uint64_t unknown_required = header_.features & ~feature::kRequiredMask & 0xFFFF;
+  (void)unknown_required;  // bits 6..15 are reserved for future required features
+
+  // Prefer the index; fall back to a scan when it is missing or damaged.
+  std::string index_problem;
+  if (size >= header_.header_size + kIndexHeaderSize + kFooterSize) {
+    uint8_t f[kFooterSize];
+    src_->read_at(size - kFooterSize, f, sizeof f);
+    if (get_u32(f + 28) != kFooterMagic) {
+      index_problem = "no footer (file not finished)";
+    } else if (get_u32(f + 24) != detail::crc32(f, 24)) {
+      index_problem = "footer checksum mismatch";
+    } else {
+      uint64_t ix_off = get_u64(f);
+      uint32_t count = get_u32(f + 16);
+      uint64_t ix_size = kIndexHeaderSize + uint64_t(count) * kIndexEntrySize;
+      if (ix_off < header_.header_size || ix_off + ix_size + kFooterSize != size) {
+        index_problem = "index position does not fit the file";
+      } else {
+        std::vector<uint8_t> ix(ix_size);
+        src_->read_at(ix_off, ix.data(), ix.size());
+        if (get_u32(ix.data()) != kIndexMagic || get_u32(ix.data() + 4) != count) {
+          index_problem = "bad index header";
+        } else if (get_u32(f + 20) != detail::crc32(ix.data(), ix.size())) {
+          index_problem = "index checksum mismatch";
+        } else {
+          uint64_t expect_off = header_.header_size, expect_insn = 0;
+          for (uint32_t i = 0; i < count && index_problem.empty(); i++) {
+            const uint8_t* e = ix.data() + kIndexHeaderSize + size_t(i) * kIndexEntrySize;
+            ChunkInfo ci{get_u64(e), get_u64(e + 8), get_u64(e + 16), get_u64(e + 24), get_u32(e + 32),
+                         get_u32(e + 36)};
+            if (ci.offset != expect_off || ci.first_insn != expect_insn || ci.raw_size > kMaxRawChunk ||
+                ci.offset + kChunkHeaderSize + ci.compressed_size > ix_off)
+              index_problem = "index entry " + std::to_string(i) + " is inconsistent";
+            expect_off = ci.offset + kChunkHeaderSize + ci.compressed_size;
+            expect_insn = ci.first_insn + ci.insn_count;
+            chunks_.push_back(ci);
+          }
+          if (index_problem.empty() && expect_off != ix_off) index_problem = "index does not cover the chunks";
+          if (index_problem.empty() && expect_insn != get_u64(f + 8))
+            index_problem = "footer instruction total disagrees with the index";
+          if (index_problem.empty()) {
+            state_.has_footer = true;
+            state_.valid_bytes = size;
+            return;
+          }
+          chunks_.clear();
+        }
+      }
+    }
+  } else {
+    index_problem = "no footer (file not finished)";
+  }
+
+  // Scan: keep every chunk whose header and payload check out.
+  uint64_t off = header_.header_size, insn = 0;
+  std::string stop;
+  while (off < size) {
+    uint8_t c[kChunkHeaderSize];
+    if (size - off < kChunkHeaderSize) {
+      stop = std::to_string(size - off) + " trailing bytes (an incomplete chunk header)";
+      break;
+    }
+    src_->read_at(off, c, sizeof c);
+    uint32_t magic = get_u32(c);
+    if (magic == kIndexMagic) {
+      stop = "a damaged index";
+      break;
+    }
+    if (magic != kChunkMagic || get_u32(c + 4) != detail::crc32(c + 8, kChunkHeaderSize - 8)) {
+      stop = "a damaged chunk header at offset " + std::to_string(off) + " (" + std::to_string(size - off) +
+             " bytes unreadable)";
+      break;
+    }
+    ChunkInfo ci{off, get_u64(c + 8), get_u64(c + 16), get_u64(c + 24), get_u32(c + 32), get_u32(c + 36)};
+    if (ci.first_insn != insn || ci.raw_size > kMaxRawChunk) {
+      stop = "an inconsistent chunk header at offset " + std::to_string(off);
+      break;
+    }
+    if (ci.compressed_size > size - off - kChunkHeaderSize) {
+      stop = "an incomplete chunk at offset " + std::to_string(off) + " (" + std::to_string(ci.insn_count) +
+             " instructions, " + std::to_string(size - off) + " bytes)";
+      break;
+    }
+    std::vector<uint8_t> payload(ci.compressed_size);
+    src_->read_at(off + kChunkHeaderSize, payload.data(), payload.size());
+    if (get_u32(c + 40) != detail::crc32(payload.data(), payload.size())) {
+      stop = "a chunk with a payload checksum mismatch at offset " + std::to_string(off) + " (" +
+             std::to_string(ci.insn_count) + " instructions)";
+      break;
+    }
+    chunks_.push_back(ci);
+    off += kChunkHeaderSize + ci.compressed_size;
+    insn += ci.insn_count;
+  }
+  state_.valid_bytes = off;
+  state_.damage = index_problem + "; readable: " + std::to_string(chunks_.size()) + " complete chunks, " +
+                  std::to_string(insn) + " instructions, " + std::to_string(off) + " of " +
+                  std::to_string(size) + " bytes" + (stop.empty() ? "" : "; lost: " + stop);
+}
+
+std::unique_ptr<CoreReader> CoreReader::open(const std::string& path) {
+  return std::make_unique<CoreReader>(open_file_source(path));
+}
+
+CoreReader::~CoreReader() = default;
+
+const std::string& CoreReader::name() const { return src_->name(); }
+
+uint64_t CoreReader::total_instructions() const {
+  return chunks_.empty() ? 0 : chunks_.back().first_insn + chunks_.back().insn_count;
+}
+
+bool CoreReader::load_chunk(size_t i) {
+  if (i >= chunks_.size()) return false;
+  if (!dec_) dec_ = std::make_unique<ChunkDecoder>();
+  dec_->load(*src_, header_, chunks_[i], i);
+  next_chunk_ = i + 1;
+  return true;
+}
+
+void CoreReader::seek(uint64_t index) {
+  tail_markers_.clear();
+  pending_markers_.clear();
+  auto it = std::upper_bound(chunks_.begin(), chunks_.end(), index,
+                             [](uint64_t v, const ChunkInfo& c) { return v < c.first_insn; });
+  if (it == chunks_.begin() || index >= total_instructions()) {
+    if (!chunks_.empty() && index >= total_instructions()) {
+      load_chunk(chunks_.size() - 1);
+      dec_->skip(chunks_.back().insn_count);
+    } else {
+      next_chunk_ = 0;
+      dec_.reset();
+    }
+    return;
+  }
+  size_t i = size_t(it - chunks_.begin()) - 1;
+  load_chunk(i);
+  dec_->skip(index - chunks_[i].first_insn);
+}
+
+const Instruction* CoreReader::next() {
+  for (;;) {
+    if (dec_) {
+      if (const Instruction* in = dec_->next()) {
+        if (pending_markers_.empty()) return in;
+        // Markers that ended the previous chunk precede this instruction.
+        merged_ = *in;
+        pending_markers_.insert(pending_markers_.end(), in->markers, in->markers + in->marker_count);
+        merged_markers_.swap(pending_markers_);
+        pending_markers_.clear();
+        merged_.markers = merged_markers_.data();
+        merged_.marker_count = uint32_t(merged_markers_.size());
+        return &merged_;
+      }
+      auto tail = dec_->tail_markers();
+      pending_markers_.insert(pending_markers_.end(), tail.begin(), tail.end());
+      if (next_chunk_ >= chunks_.size()) {
+        tail_markers_.swap(pending_markers_);
+        pending_markers_.clear();
+        dec_.reset();
+        next_chunk_ = chunks_.size() + 1;
+        return nullptr;
+      }
+    } else if (next_chunk_ > chunks_.size() || chunks_.empty()) {
+      return nullptr;
+    }
+    if (!load_chunk(next_chunk_)) {
+      next_chunk_ = chunks_.size() + 1;
+      return nullptr;
+    }
+  }
+}
+
+void CoreReader::check_chunk(size_t i) {
+  ChunkDecoder d;
+  d.load(*src_, header_, chunks_.at(i), i);
+}
+
+RunReader::RunReader(std::vector<std::unique_ptr<CoreReader>> cores) : cores_(std::move(cores)) {}
+
+const Instruction* RunReader::next() {
+  if (!primed_) {
+    primed_ = true;
+    heads_.resize(cores_.size());
+    for (size_t i = 0; i < cores_.size(); i++) heads_[i] = cores_[i]->next();
+  } else if (last_ < cores_.size()) {
+    heads_[last_] = cores_[last_]->next();
+  }
+  size_t best = cores_.size();
+  for (size_t i = 0; i < heads_.size(); i++) {
+    if (!heads_[i]) continue;
+    if (best == cores_.size() || heads_[i]->time_ns < heads_[best]->time_ns) best = i;
+  }
+  last_ = best;
+  return best < cores_.size() ? heads_[best] : nullptr;
+}
+
+}  // namespace qemutrace

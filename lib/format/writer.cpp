@@ -1,0 +1,403 @@
+// BinaryCoreWriter and the compression pool (docs/format.md, File layout).
+#include <zstd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "bytes.h"
+#include "chunk_codec.h"
+#include "crc32.h"
+#include "qemutrace/reader.h"
+#include "qemutrace/writer.h"
+
+namespace qemutrace {
+
+using detail::put_u16;
+using detail::put_u32;
+using detail::put_u64;
+
+namespace {
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+uint64_t realtime_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+}  // namespace
+
+struct CompressionPool::Job {
+  BinaryCoreWriter::Impl* owner = nullptr;
+  uint64_t seq = 0;
+  int level = 1;
+  std::vector<uint8_t> raw;
+  std::vector<uint8_t> out;  // ChunkHeader + zstd frame
+  ChunkInfo info;
+  uint32_t records = 0;
+  std::string error;
+};
+
+struct BinaryCoreWriter::Impl {
+  std::unique_ptr<ByteSink> sink;
+  WriterOptions opts;
+  uint16_t core;
+  CompressionPool* pool;
+  detail::ChunkEncoder enc;
+  ZSTD_CCtx* cctx = nullptr;  // only without a pool
+
+  // vCPU-thread state.
+  const StaticBlock* cur = nullptr;
+  std::vector<detail::RawAccess> acc;
+  std::vector<Marker> held;  // markers waiting for the chunk after a pending close
+  bool close_pending = false;
+  uint8_t cpl = 0;
+  uint64_t asid = 0;
+  uint64_t insns = 0, loads = 0, stores = 0;
+  uint64_t insns_at_last_ts = 0;
+  bool finished = false;
+
+  // Shared with compression threads.
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  uint64_t next_seq = 0, next_write_seq = 0;
+  unsigned in_flight = 0;
+  std::map<uint64_t, CompressionPool::Job*> ready;
+  std::vector<ChunkInfo> index;
+  uint64_t offset = 0;
+  std::string err;
+  std::atomic<bool> failed{false};
+  std::atomic<uint64_t> a_insns{0}, a_loads{0}, a_stores{0}, a_chunks{0}, a_bytes{0};
+
+  Impl(std::unique_ptr<ByteSink> s, const WriterOptions& o, uint16_t c, CompressionPool* p)
+      : sink(std::move(s)), opts(o), core(c), pool(p), enc(o.features, 12) {}
+  ~Impl() {
+    if (cctx) ZSTD_freeCCtx(cctx);
+  }
+
+  void set_error(const std::string& what, int e) {
+    if (failed.exchange(true)) return;
+    err = sink->name() + ": " + what + (e ? std::string(": ") + std::strerror(e) : "");
+  }
+
+  // Called with mu held.
+  bool write_locked(const uint8_t* p, size_t n) {
+    if (failed) return false;
+    int e = 0;
+    if (!sink->write(p, n, &e)) {
+      set_error("write failed", e);
+      return false;
+    }
+    offset += n;
+    a_bytes.store(offset, std::memory_order_relaxed);
+    return true;
+  }
+
+  void write_header() {
+    uint8_t h[kFileHeaderSize] = {};
+    std::memcpy(h, kFileMagic, 8);
+    put_u16(h + 8, kFormatVersion);
+    put_u16(h + 10, kMinReaderVersion);
+    put_u32(h + 12, kFileHeaderSize);
+    put_u64(h + 16, opts.features);
+    h[24] = uint8_t(opts.isa);
+    h[25] = 12;
+    put_u16(h + 26, core);
+    put_u32(h + 28, opts.chunk_insns);
+    put_u64(h + 32, opts.clock_ns ? opts.clock_ns() : realtime_ns());
+    put_u32(h + 60, detail::crc32(h, kFileHeaderSize - 4));
+    std::lock_guard<std::mutex> lk(mu);
+    write_locked(h, sizeof h);
+  }
+
+  uint64_t now() const { return opts.clock_ns ? opts.clock_ns() : monotonic_ns(); }
+  void start_chunk() { enc.start(insns, now()); }
+
+  void close_chunk() {
+    if (!enc.open()) return;
+    auto* job = new CompressionPool::Job;
+    job->owner = this;
+    job->level = opts.zstd_level;
+    job->info.first_insn = enc.first_insn();
+    job->info.insn_count = enc.insn_count();
+    job->info.first_time_ns = enc.first_time_ns();
+    job->records = enc.record_count();
+    job->raw = enc.take_payload();
+    {
+      std::unique_lock<std::mutex> lk(mu);
+      // Back-pressure: block rather than drop.
+      cv.wait(lk, [&] { return in_flight < std::max(1u, opts.buffers_per_core); });
+      in_flight++;
+      job->seq = next_seq++;
+    }
+    a_chunks.fetch_add(1, std::memory_order_relaxed);
+    if (pool) {
+      pool->submit(job);
+    } else {
+      if (!cctx) cctx = ZSTD_createCCtx();
+      compress(job, cctx);
+      deliver(job);
+    }
+  }
+
+  static void compress(CompressionPool::Job* job, ZSTD_CCtx* cctx) {
+    size_t bound = ZSTD_compressBound(job->raw.size());
+    job->out.resize(kChunkHeaderSize + bound);
+    ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, job->level);
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+    size_t n = ZSTD_compress2(cctx, job->out.data() + kChunkHeaderSize, bound, job->raw.data(),
+                              job->raw.size());
+    if (ZSTD_isError(n)) {
+      job->error = std::string("zstd: ") + ZSTD_getErrorName(n);
+      job->out.clear();
+      return;
+    }
+    job->out.resize(kChunkHeaderSize + n);
+    job->info.compressed_size = uint32_t(n);
+    job->info.raw_size = uint32_t(job->raw.size());
+    uint8_t* h = job->out.data();
+    put_u32(h, kChunkMagic);
+    put_u64(h + 8, job->info.first_insn);
+    put_u64(h + 16, job->info.insn_count);
+    put_u64(h + 24, job->info.first_time_ns);
+    put_u32(h + 32, job->info.compressed_size);
+    put_u32(h + 36, job->info.raw_size);
+    put_u32(h + 40, detail::crc32(h + kChunkHeaderSize, n));
+    put_u32(h + 44, job->records);
+    put_u32(h + 4, detail::crc32(h + 8, kChunkHeaderSize - 8));
+    std::vector<uint8_t>().swap(job->raw);
+  }
+
+  // Writes finished chunks in order.
+  void deliver(CompressionPool::Job* job) {
+    std::lock_guard<std::mutex> lk(mu);
+    ready[job->seq] = job;
+    for (auto it = ready.find(next_write_seq); it != ready.end(); it = ready.find(next_write_seq)) {
+      CompressionPool::Job* j = it->second;
+      ready.erase(it);
+      next_write_seq++;
+      if (!j->error.empty()) {
+        set_error(j->error, 0);
+      } else {
+        uint64_t at = offset;
+        if (write_locked(j->out.data(), j->out.size())) {
+          j->info.offset = at;
+          index.push_back(j->info);
+        }
+      }
+      delete j;
+      in_flight--;
+    }
+    cv.notify_all();
+  }
+
+  void wait_idle() {
+    std::unique_lock<std::mutex> lk(mu);
+    cv.wait(lk, [&] { return in_flight == 0; });
+  }
+
+  // Closes the current chunk, keeping held markers as its tail.
+  void flush() {
+    if (close_pending) {
+      for (const Marker& m : held) enc.marker(m);
+      held.clear();
+      close_pending = false;
+    }
+    close_chunk();
+  }
+
+  bool finish() {
+    if (finished) return !failed;
+    finished = true;
+    cur = nullptr;
+    flush();
+    wait_idle();
+    std::lock_guard<std::mutex> lk(mu);
+    if (failed) return false;
+    std::vector<uint8_t> ix(kIndexHeaderSize + index.size() * kIndexEntrySize);
+    put_u32(ix.data(), kIndexMagic);
+    put_u32(ix.data() + 4, uint32_t(index.size()));
+    for (size_t i = 0; i < index.size(); i++) {
+      uint8_t* e = ix.data() + kIndexHeaderSize + i * kIndexEntrySize;
+      put_u64(e, index[i].offset);
+      put_u64(e + 8, index[i].first_insn);
+      put_u64(e + 16, index[i].insn_count);
+      put_u64(e + 24, index[i].first_time_ns);
+      put_u32(e + 32, index[i].compressed_size);
+      put_u32(e + 36, index[i].raw_size);
+    }
+    uint8_t f[kFooterSize] = {};
+    put_u64(f, offset);
+    put_u64(f + 8, insns);
+    put_u32(f + 16, uint32_t(index.size()));
+    put_u32(f + 20, detail::crc32(ix.data(), ix.size()));
+    put_u32(f + 24, detail::crc32(f, 24));
+    put_u32(f + 28, kFooterMagic);
+    write_locked(ix.data(), ix.size());
+    write_locked(f, sizeof f);
+    sink.reset();  // close the file
+    return !failed;
+  }
+};
+
+BinaryCoreWriter::BinaryCoreWriter(std::unique_ptr<ByteSink> sink, const WriterOptions& opts,
+                                   uint16_t core, CompressionPool* pool)
+    : impl_(std::make_unique<Impl>(std::move(sink), opts, core, pool)) {
+  impl_->write_header();
+}
+
+BinaryCoreWriter::~BinaryCoreWriter() { impl_->finish(); }
+
+void BinaryCoreWriter::set_context(uint8_t cpl, uint64_t asid) {
+  impl_->cpl = cpl;
+  impl_->asid = asid;
+}
+
+void BinaryCoreWriter::begin_block(const StaticBlock* block) {
+  impl_->cur = block;
+  impl_->acc.clear();
+}
+
+void BinaryCoreWriter::access(uint32_t insn, uint64_t vaddr, uint64_t paddr, unsigned size_log2,
+                              bool store, uint64_t value_lo, uint64_t value_hi) {
+  if (!impl_->cur) return;
+  impl_->acc.push_back(detail::RawAccess{vaddr, paddr, value_lo, value_hi, insn,
+                                         uint8_t(size_log2 > 4 ? 4 : size_log2), store});
+}
+
+bool BinaryCoreWriter::in_block() const { return impl_->cur != nullptr; }
+
+void BinaryCoreWriter::end_block(uint32_t retired) {
+  Impl& m = *impl_;
+  const StaticBlock* b = m.cur;
+  m.cur = nullptr;
+  if (!b || retired == 0 || m.finished || m.failed) return;
+  retired = std::min(retired, b->insn_count);
+  auto& acc = m.acc;
+  // Program order is the contract; repair it rather than write a corrupt record.
+  if (!std::is_sorted(acc.begin(), acc.end(), [](auto& x, auto& y) { return x.insn < y.insn; }))
+    std::stable_sort(acc.begin(), acc.end(), [](auto& x, auto& y) { return x.insn < y.insn; });
+  size_t n = acc.size();
+  while (n > 0 && acc[n - 1].insn >= retired) n--;
+  size_t dropped = 0;
+  if (n > kMaxAccessesPerExec) {
+    dropped = n - kMaxAccessesPerExec;
+    n = kMaxAccessesPerExec;
+  }
+  if (m.close_pending) {
+    m.enc.successor(b->vaddr);
+    m.close_pending = false;
+    m.close_chunk();
+  }
+  if (!m.enc.open()) {
+    m.start_chunk();
+    m.insns_at_last_ts = m.insns;
+  }
+  for (const Marker& mk : m.held) m.enc.marker(mk);
+  m.held.clear();
+  if (dropped) m.enc.marker(Marker{MarkerKind::TraceError, MarkerSource::None, 0, dropped});
+  m.enc.set_context(m.cpl, m.asid);
+  if (m.insns - m.insns_at_last_ts >= kTimestampEvery) {
+    m.enc.timestamp(m.now());
+    m.insns_at_last_ts = m.insns;
+  }
+  m.enc.exec(*b, retired, acc.data(), n);
+  m.insns += retired;
+  for (size_t i = 0; i < n; i++) (acc[i].store ? m.stores : m.loads)++;
+  m.a_insns.store(m.insns, std::memory_order_relaxed);
+  m.a_loads.store(m.loads, std::memory_order_relaxed);
+  m.a_stores.store(m.stores, std::memory_order_relaxed);
+  if (m.enc.insn_count() >= m.opts.chunk_insns || m.enc.payload().size() >= m.opts.chunk_raw_bytes)
+    m.close_pending = true;
+}
+
+void BinaryCoreWriter::marker(const Marker& mk) {
+  Impl& m = *impl_;
+  if (m.finished) return;
+  if (m.close_pending) {
+    m.held.push_back(mk);
+    return;
+  }
+  if (!m.enc.open()) m.start_chunk();
+  m.enc.marker(mk);
+}
+
+void BinaryCoreWriter::flush() { impl_->flush(); }
+bool BinaryCoreWriter::finish() { return impl_->finish(); }
+bool BinaryCoreWriter::failed() const { return impl_->failed.load(); }
+std::string BinaryCoreWriter::error() const {
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  return impl_->err;
+}
+CoreTotals BinaryCoreWriter::totals() const {
+  CoreTotals t;
+  t.instructions = impl_->a_insns.load(std::memory_order_relaxed);
+  t.loads = impl_->a_loads.load(std::memory_order_relaxed);
+  t.stores = impl_->a_stores.load(std::memory_order_relaxed);
+  t.chunks = impl_->a_chunks.load(std::memory_order_relaxed);
+  t.bytes = impl_->a_bytes.load(std::memory_order_relaxed);
+  return t;
+}
+
+// ---------------------------------------------------------------------------
+
+struct CompressionPool::Impl {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Job*> queue;
+  bool stop = false;
+  std::vector<std::thread> threads;
+
+  void run() {
+    ZSTD_CCtx* cctx = ZSTD_createCCtx();
+    for (;;) {
+      Job* job;
+      {
+        std::unique_lock<std::mutex> lk(mu);
+        cv.wait(lk, [&] { return stop || !queue.empty(); });
+        if (queue.empty()) break;
+        job = queue.front();
+        queue.pop_front();
+      }
+      BinaryCoreWriter::Impl::compress(job, cctx);
+      job->owner->deliver(job);
+    }
+    ZSTD_freeCCtx(cctx);
+  }
+};
+
+CompressionPool::CompressionPool(unsigned threads) : impl_(std::make_unique<Impl>()) {
+  for (unsigned i = 0; i < std::max(1u, threads); i++)
+    impl_->threads.emplace_back([this] { impl_->run(); });
+}
+
+CompressionPool::~CompressionPool() {
+  {
+    std::lock_guard<std::mutex> lk(impl_->mu);
+    impl_->stop = true;
+  }
+  impl_->cv.notify_all();
+  for (auto& t : impl_->threads) t.join();
+}
+
+void CompressionPool::submit(Job* job) {
+  {
+    std::lock_guard<std::mutex> lk(impl_->mu);
+    impl_->queue.push_back(job);
+  }
+  impl_->cv.notify_one();
+}
+
+unsigned CompressionPool::threads() const { return unsigned(impl_->threads.size()); }
+
+}  // namespace qemutrace

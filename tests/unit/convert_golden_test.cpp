@@ -1,0 +1,491 @@
+// Golden tests of every output format on a hand-built instruction stream of
+// real x86-64 bytes. Every expected byte is computed here from the input
+// (PCs, bytes, accesses, successor PCs), never taken from the converter.
+#include <gtest/gtest.h>
+#include <lzma.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "qemutrace/convert.h"
+#include "qemutrace/disasm.h"
+
+namespace qemutrace {
+namespace {
+
+// ChampSim's branch types (ChampSim inc/instruction.h, enum branch_type).
+enum CsBranch {
+  CS_DIRECT_JUMP = 0,
+  CS_INDIRECT,
+  CS_CONDITIONAL,
+  CS_DIRECT_CALL,
+  CS_INDIRECT_CALL,
+  CS_RETURN,
+  CS_OTHER,
+  CS_NOT_BRANCH
+};
+
+// ChampSim's classification, re-implemented from ooo_model_instr's
+// constructor: zeros are removed, then reads/writes of 6 (stack pointer),
+// 25 (flags) and 26 (instruction pointer) decide.
+CsBranch champsim_classify(const uint8_t dst[2], const uint8_t src[4]) {
+  auto in = [](const uint8_t* a, int n, uint8_t id) {
+    return std::count(a, a + n, id) > 0;
+  };
+  bool writes_sp = in(dst, 2, 6), writes_ip = in(dst, 2, 26);
+  bool reads_sp = in(src, 4, 6), reads_flags = in(src, 4, 25), reads_ip = in(src, 4, 26);
+  bool reads_other = false;
+  for (int i = 0; i < 4; ++i)
+    if (src[i] != 0 && src[i] != 6 && src[i] != 25 && src[i] != 26) reads_other = true;
+  if (!reads_sp && !reads_flags && writes_ip && !reads_other) return CS_DIRECT_JUMP;
+  if (!reads_sp && !reads_ip && !reads_flags && writes_ip && reads_other) return CS_INDIRECT;
+  if (!reads_sp && reads_ip && !writes_sp && writes_ip && (reads_flags || reads_other))
+    return CS_CONDITIONAL;
+  if (reads_sp && reads_ip && writes_sp && writes_ip && !reads_flags && !reads_other)
+    return CS_DIRECT_CALL;
+  if (reads_sp && reads_ip && writes_sp && writes_ip && !reads_flags && reads_other)
+    return CS_INDIRECT_CALL;
+  if (reads_sp && !reads_ip && writes_sp && writes_ip) return CS_RETURN;
+  if (writes_ip) return CS_OTHER;
+  return CS_NOT_BRANCH;
+}
+
+struct Acc {
+  uint64_t vaddr;
+  uint8_t size;
+  bool store;
+};
+
+struct Spec {
+  uint64_t pc;
+  std::vector<uint8_t> bytes;
+  uint8_t cpl;
+  std::vector<Acc> acc;
+  std::vector<Marker> markers;
+  // Hand-derived from the bytes:
+  std::string text;
+  CsBranch kind;
+  uint64_t direct_target;       // for direct branches (rel computed by hand)
+  std::set<uint8_t> cs_src;     // expected ChampSim source registers
+  std::set<uint8_t> cs_dst;     // expected ChampSim destination registers
+};
+
+constexpr uint8_t SP = 6, FL = 25, IP = 26, RAX = 10, RBX = 7, RCX = 9, RSI = 4, RDI = 3;
+
+std::vector<Spec> stream() {
+  Marker roi;
+  roi.kind = MarkerKind::RoiBegin;
+  roi.source = MarkerSource::MagicNop;
+  roi.id = 7;
+  roi.value = 0;
+  return {
+      {0x401000, {0x48, 0x89, 0xc3}, 3, {}, {roi}, "mov rbx, rax", CS_NOT_BRANCH, 0, {RAX}, {RBX}},
+      {0x401003, {0x48, 0x8b, 0x44, 0x24, 0x08}, 3, {{0x7ffd0008, 8, false}}, {},
+       "mov rax, QWORD PTR [rsp+0x8]", CS_NOT_BRANCH, 0, {SP}, {RAX}},
+      // call rel32 0xf3: 0x401008 + 5 + 0xf3 = 0x401100; pushes the return address.
+      {0x401008, {0xe8, 0xf3, 0x00, 0x00, 0x00}, 3, {{0x7ffcfff8, 8, true}}, {},
+       "call 0x401100", CS_DIRECT_CALL, 0x401100, {SP, IP}, {SP, IP}},
+      {0x401100, {0xff, 0xd0}, 3, {{0x7ffcfff0, 8, true}}, {}, "call rax", CS_INDIRECT_CALL, 0,
+       {SP, IP, RAX}, {SP, IP}},
+      {0x402000, {0xc3}, 3, {{0x7ffcfff0, 8, false}}, {}, "ret", CS_RETURN, 0, {SP}, {SP, IP}},
+      // jnz +5 at 0x401102: target 0x401109; falls through to 0x401104 (not taken).
+      {0x401102, {0x75, 0x05}, 3, {}, {}, "jnz 0x401109", CS_CONDITIONAL, 0x401109, {IP, FL},
+       {IP}},
+      // jnz +2 at 0x401104: target 0x401108; taken.
+      {0x401104, {0x75, 0x02}, 3, {}, {}, "jnz 0x401108", CS_CONDITIONAL, 0x401108, {IP, FL},
+       {IP}},
+      // jmp +2 at 0x401108: target 0x40110c.
+      {0x401108, {0xeb, 0x02}, 3, {}, {}, "jmp 0x40110c", CS_DIRECT_JUMP, 0x40110c, {IP}, {IP}},
+      {0x40110c, {0xff, 0xe0}, 3, {}, {}, "jmp rax", CS_INDIRECT, 0, {RAX}, {IP}},
+      // jmp [rip+0]: loads the target from 0x403006; no register but rip -> pseudo id 27.
+      {0x403000, {0xff, 0x25, 0x00, 0x00, 0x00, 0x00}, 3, {{0x403006, 8, false}}, {},
+       "jmp QWORD PTR [0x403006]", CS_INDIRECT, 0, {27}, {IP}},
+      // rep movsb, one iteration's worth of accesses repeated: 6 loads (one
+      // duplicate) and 3 stores -> 4 distinct loads and 2 stores kept.
+      {0x404000, {0xf3, 0xa4}, 3,
+       {{0x5000, 1, false}, {0x6000, 1, true}, {0x5001, 1, false}, {0x6001, 1, true},
+        {0x5001, 1, false}, {0x5002, 1, false}, {0x5003, 1, false}, {0x5004, 1, false},
+        {0x6002, 1, true}},
+       {}, "rep movsb", CS_NOT_BRANCH, 0, {RDI, RSI, RCX, FL},
+       {RCX, RDI}},
+      // Kernel store to a high-half address (negative as a Java long).
+      {0xffffffff81000000ull, {0x48, 0x89, 0x18}, 0, {{0xffff888000001000ull, 8, true}}, {},
+       "mov QWORD PTR [rax], rbx", CS_NOT_BRANCH, 0, {RAX, RBX}, {}},
+      // Last instruction: next PC unknown.
+      {0xffffffff81000003ull, {0x75, 0xfe}, 0, {}, {}, "jnz 0xffffffff81000003", CS_CONDITIONAL,
+       0xffffffff81000003ull, {IP, FL}, {IP}},
+  };
+}
+
+// Successor PCs: the next spec's PC, the last one 0 (unknown). The spec
+// above is laid out so that index 5 falls through, 6 is taken, etc.
+uint64_t next_pc_of(const std::vector<Spec>& s, size_t i) {
+  return i + 1 < s.size() ? s[i + 1].pc : 0;
+}
+
+struct Built {
+  std::vector<Instruction> insns;
+  std::vector<std::vector<MemAccess>> acc;
+};
+
+Built build(const std::vector<Spec>& s, uint16_t core) {
+  Built b;
+  b.acc.resize(s.size());
+  for (size_t i = 0; i < s.size(); ++i)
+    for (const Acc& a : s[i].acc) {
+      MemAccess m;
+      m.vaddr = a.vaddr;
+      m.size = a.size;
+      m.is_store = a.store;
+      b.acc[i].push_back(m);
+    }
+  for (size_t i = 0; i < s.size(); ++i) {
+    Instruction in;
+    in.index = i;
+    in.core = core;
+    in.pc = s[i].pc;
+    in.next_pc = next_pc_of(s, i);
+    in.bytes = s[i].bytes.data();
+    in.length = static_cast<uint8_t>(s[i].bytes.size());
+    in.cpl = s[i].cpl;
+    in.accesses = b.acc[i].empty() ? nullptr : b.acc[i].data();
+    in.access_count = static_cast<uint32_t>(b.acc[i].size());
+    in.markers = s[i].markers.empty() ? nullptr : s[i].markers.data();
+    in.marker_count = static_cast<uint32_t>(s[i].markers.size());
+    b.insns.push_back(in);
+  }
+  return b;
+}
+
+std::vector<uint8_t> run(OutputFormat f, const std::vector<Spec>& s, uint16_t core,
+                         const std::vector<Marker>& tail = {}) {
+  std::vector<uint8_t> out;
+  ConsumerOptions o;
+  o.isa = Isa::x86_64;
+  o.features = 0;
+  o.core = core;
+  auto c = make_consumer(f, std::make_unique<MemorySink>(&out), o);
+  Built b = build(s, core);
+  for (const Instruction& in : b.insns) c->consume(in);
+  for (const Marker& m : tail) c->tail_marker(m);
+  EXPECT_TRUE(c->finish()) << c->error();
+  EXPECT_EQ(c->instructions(), s.size());
+  EXPECT_EQ(c->bytes_written(), out.size());
+  return out;
+}
+
+std::string as_string(const std::vector<uint8_t>& v) { return std::string(v.begin(), v.end()); }
+
+std::string hex(uint64_t v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+std::string jlong(uint64_t v) { return std::to_string(static_cast<int64_t>(v)); }
+
+TEST(ConvertGolden, Din) {
+  auto s = stream();
+  std::string expect;
+  for (const Spec& sp : s) {
+    expect += "2 " + hex(sp.pc) + "\n";
+    for (const Acc& a : sp.acc) expect += std::string(a.store ? "1 " : "0 ") + hex(a.vaddr) + "\n";
+  }
+  EXPECT_EQ(as_string(run(OutputFormat::Din, s, 0)), expect);
+  // Spot checks written out literally.
+  std::string got = as_string(run(OutputFormat::Din, s, 0));
+  EXPECT_EQ(got.substr(0, 16), "2 401000\n2 40100");
+  EXPECT_NE(got.find("1 ffff888000001000\n"), std::string::npos);
+}
+
+TEST(ConvertGolden, Tejas) {
+  auto s = stream();
+  std::string expect;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const Spec& sp = s[i];
+    uint64_t next = next_pc_of(s, i);
+    uint64_t fall = sp.pc + sp.bytes.size();
+    expect += jlong(sp.pc) + " 27 " + sp.text + "\n";
+    for (const Acc& a : sp.acc)
+      expect += jlong(sp.pc) + (a.store ? " 3 " : " 2 ") + jlong(a.vaddr) + "\n";
+    switch (sp.kind) {
+      case CS_NOT_BRANCH: break;
+      case CS_CONDITIONAL: {
+        bool taken = next != 0 && next != fall;
+        expect += jlong(sp.pc) + (taken ? " 4 " + jlong(next) : " 5 " + jlong(sp.direct_target)) +
+                  "\n";
+        break;
+      }
+      case CS_DIRECT_JUMP:
+      case CS_DIRECT_CALL: expect += jlong(sp.pc) + " 4 " + jlong(sp.direct_target) + "\n"; break;
+      default: expect += jlong(sp.pc) + " 4 " + jlong(next) + "\n"; break;
+    }
+  }
+  std::string got = as_string(run(OutputFormat::Tejas, s, 0));
+  EXPECT_EQ(got, expect);
+  // Literal spot checks of the number formats.
+  EXPECT_EQ(got.substr(0, got.find('\n')), "4198400 27 mov rbx, rax");
+  EXPECT_NE(got.find("-2130706432 3 -131391639515136\n"), std::string::npos);
+  EXPECT_NE(got.find("4198658 5 4198665\n"), std::string::npos);  // jnz not taken
+  EXPECT_NE(got.find("4198660 4 4198664\n"), std::string::npos);  // jnz taken
+  // Every line is "ip type value" with decimal numbers, or "ip 27 text".
+  size_t pos = 0;
+  while (pos < got.size()) {
+    size_t nl = got.find('\n', pos);
+    ASSERT_NE(nl, std::string::npos);
+    std::string line = got.substr(pos, nl - pos);
+    pos = nl + 1;
+    size_t a = line.find(' '), b = line.find(' ', a + 1);
+    ASSERT_NE(b, std::string::npos) << line;
+    std::string type = line.substr(a + 1, b - a - 1);
+    EXPECT_TRUE(type == "27" || type == "2" || type == "3" || type == "4" || type == "5") << line;
+    if (type == "27") EXPECT_LE(line.size() - b - 1, 63u) << line;
+  }
+}
+
+TEST(ConvertGolden, TejasLongTextTruncated) {
+  // vpternlogd zmm0{k1}{z}, zmm1, zmmword ptr [rax+rbx*8+0x12345678]{1to16}, 0x12 is
+  // longer than Tejas's 64-byte buffer allows.
+  std::vector<Spec> s = {{0x1000,
+                          {0x62, 0xf3, 0x75, 0xd9, 0x25, 0x84, 0xd8, 0x78, 0x56, 0x34, 0x12, 0x12},
+                          3, {}, {}, "", CS_NOT_BRANCH, 0, {}, {}}};
+  std::string got = as_string(run(OutputFormat::Tejas, s, 0));
+  ASSERT_EQ(got.substr(0, 8), "4096 27 ");
+  EXPECT_EQ(got.size(), 8u + 63u + 1u) << got;
+}
+
+TEST(ConvertGolden, Text) {
+  auto s = stream();
+  Marker tail;
+  tail.kind = MarkerKind::RoiEnd;
+  tail.source = MarkerSource::Console;
+  tail.id = 7;
+  tail.value = 0x2a;
+  std::string expect;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const Spec& sp = s[i];
+    for (const Marker& m : sp.markers) {
+      (void)m;
+      expect += "M roi_begin magic_nop id=7 value=0x0\n";
+    }
+    std::string bytes;
+    for (uint8_t b : sp.bytes) {
+      char h[3];
+      std::snprintf(h, sizeof h, "%02x", b);
+      bytes += h;
+    }
+    expect += "3 " + std::to_string(i) + " 0x" + hex(sp.pc) + (sp.cpl == 0 ? " K " : " U ") +
+              bytes + " " + sp.text + "\n";
+    for (const Acc& a : sp.acc)
+      expect += std::string(a.store ? "  W 0x" : "  R 0x") + hex(a.vaddr) + " " +
+                std::to_string(a.size) + "\n";
+  }
+  expect += "M roi_end console id=7 value=0x2a\n";
+  EXPECT_EQ(as_string(run(OutputFormat::Text, s, 3, {tail})), expect);
+}
+
+TEST(ConvertGolden, TextWithPhysAndValues) {
+  std::vector<uint8_t> bytes = {0x48, 0x8b, 0x44, 0x24, 0x08};
+  MemAccess acc[2];
+  acc[0].vaddr = 0x7ffd0008;
+  acc[0].paddr = 0x123008;
+  acc[0].size = 4;
+  acc[0].value_lo = 0xffffffff0000beefull;  // bits above the size are not shown
+  acc[1].vaddr = 0x7ffd0010;
+  acc[1].paddr = 0x123010;
+  acc[1].size = 16;
+  acc[1].is_store = true;
+  acc[1].value_lo = 0x1122334455667788ull;
+  acc[1].value_hi = 0x99aabbccddeeff00ull;
+  Instruction in;
+  in.pc = 0x401003;
+  in.bytes = bytes.data();
+  in.length = 5;
+  in.cpl = 3;
+  in.accesses = acc;
+  in.access_count = 2;
+  std::string out;
+  Disassembler dis(Isa::x86_64);
+  format_text_instruction(in, dis, feature::kPhysAddr | feature::kValues, &out);
+  EXPECT_EQ(out,
+            "0 0 0x401003 U 488b442408 mov rax, QWORD PTR [rsp+0x8]\n"
+            "  R 0x7ffd0008/0x123008 4 =0x0000beef\n"
+            "  W 0x7ffd0010/0x123010 16 =0x99aabbccddeeff001122334455667788\n");
+}
+
+std::vector<uint8_t> unxz(const std::vector<uint8_t>& in) {
+  lzma_stream strm = LZMA_STREAM_INIT;
+  EXPECT_EQ(lzma_stream_decoder(&strm, UINT64_MAX, 0), LZMA_OK);
+  std::vector<uint8_t> out(1 << 20);
+  strm.next_in = in.data();
+  strm.avail_in = in.size();
+  strm.next_out = out.data();
+  strm.avail_out = out.size();
+  lzma_ret r = lzma_code(&strm, LZMA_FINISH);
+  EXPECT_EQ(r, LZMA_STREAM_END);
+  out.resize(out.size() - strm.avail_out);
+  lzma_end(&strm);
+  return out;
+}
+
+uint64_t le64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+TEST(ConvertGolden, ChampSim) {
+  auto s = stream();
+  std::vector<uint8_t> xz = run(OutputFormat::ChampSim, s, 0);
+  // xz container magic FD 37 7A 58 5A 00.
+  ASSERT_GE(xz.size(), 6u);
+  EXPECT_EQ(std::memcmp(xz.data(), "\xFD" "7zXZ\0", 6), 0);
+  std::vector<uint8_t> raw = unxz(xz);
+  ASSERT_EQ(raw.size(), 64 * s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    const Spec& sp = s[i];
+    SCOPED_TRACE(sp.text);
+    const uint8_t* r = raw.data() + 64 * i;
+    uint64_t next = next_pc_of(s, i);
+    EXPECT_EQ(le64(r), sp.pc);
+    bool branch = sp.kind != CS_NOT_BRANCH;
+    EXPECT_EQ(r[8], branch ? 1 : 0);
+    bool taken = sp.kind == CS_CONDITIONAL ? (next != 0 && next != sp.pc + sp.bytes.size())
+                                           : branch;
+    EXPECT_EQ(r[9], taken ? 1 : 0);
+    std::set<uint8_t> dst, src;
+    for (int k = 0; k < 2; ++k)
+      if (r[10 + k]) EXPECT_TRUE(dst.insert(r[10 + k]).second) << "duplicate dst";
+    for (int k = 0; k < 4; ++k)
+      if (r[12 + k]) EXPECT_TRUE(src.insert(r[12 + k]).second) << "duplicate src";
+    EXPECT_EQ(dst, sp.cs_dst);
+    EXPECT_EQ(src, sp.cs_src);
+    EXPECT_EQ(champsim_classify(r + 10, r + 12), sp.kind);
+    // Memory: distinct addresses in program order, at most 2 stores, 4 loads.
+    std::vector<uint64_t> want_st, want_ld;
+    for (const Acc& a : sp.acc) {
+      auto& w = a.store ? want_st : want_ld;
+      size_t cap = a.store ? 2 : 4;
+      if (std::find(w.begin(), w.end(), a.vaddr) == w.end() && w.size() < cap)
+        w.push_back(a.vaddr);
+    }
+    want_st.resize(2, 0);
+    want_ld.resize(4, 0);
+    for (int k = 0; k < 2; ++k) EXPECT_EQ(le64(r + 16 + 8 * k), want_st[k]);
+    for (int k = 0; k < 4; ++k) EXPECT_EQ(le64(r + 32 + 8 * k), want_ld[k]);
+  }
+}
+
+TEST(ConvertGolden, ChampSimEveryBranchKindAndOther) {
+  // One of each kind from real bytes, checked through ChampSim's rules.
+  struct K {
+    std::vector<uint8_t> bytes;
+    CsBranch kind;
+  } ks[] = {
+      {{0xeb, 0x00}, CS_DIRECT_JUMP},
+      {{0xe9, 0x00, 0x01, 0x00, 0x00}, CS_DIRECT_JUMP},
+      {{0xff, 0xe0}, CS_INDIRECT},
+      {{0x41, 0xff, 0xe3}, CS_INDIRECT},                          // jmp r11
+      {{0xff, 0x24, 0xc5, 0x00, 0x10, 0x00, 0x00}, CS_INDIRECT},  // jmp [rax*8+0x1000]
+      {{0x74, 0x00}, CS_CONDITIONAL},
+      {{0x0f, 0x8f, 0x00, 0x01, 0x00, 0x00}, CS_CONDITIONAL},  // jg rel32
+      {{0xe3, 0x00}, CS_CONDITIONAL},                          // jrcxz
+      {{0xe2, 0x00}, CS_CONDITIONAL},                          // loop
+      {{0xe8, 0x00, 0x00, 0x00, 0x00}, CS_DIRECT_CALL},
+      {{0xff, 0xd0}, CS_INDIRECT_CALL},
+      {{0xff, 0x15, 0x00, 0x00, 0x00, 0x00}, CS_INDIRECT_CALL},  // call [rip+0]
+      {{0xff, 0x50, 0x08}, CS_INDIRECT_CALL},                    // call [rax+8]
+      {{0xc3}, CS_RETURN},
+      {{0xc2, 0x10, 0x00}, CS_RETURN},
+      {{0x0f, 0x05}, CS_OTHER},  // syscall
+      {{0xcd, 0x80}, CS_OTHER},  // int 0x80
+      {{0x48, 0xcf}, CS_OTHER},  // iretq
+      {{0x50}, CS_NOT_BRANCH},   // push rax writes rsp but not rip
+      {{0x48, 0x8d, 0x05, 0x00, 0x00, 0x00, 0x00}, CS_NOT_BRANCH},  // lea rax, [rip]
+  };
+  Disassembler dis(Isa::x86_64);
+  for (const K& k : ks) {
+    Instruction in;
+    in.pc = 0x400000;
+    in.bytes = k.bytes.data();
+    in.length = static_cast<uint8_t>(k.bytes.size());
+    in.next_pc = 0x500000;
+    ChampSimRecord r = make_champsim_record(in, dis);
+    SCOPED_TRACE(dis.decode(in.pc, in.bytes, in.length).text);
+    EXPECT_EQ(champsim_classify(r.destination_registers, r.source_registers), k.kind);
+    EXPECT_EQ(r.is_branch, k.kind != CS_NOT_BRANCH ? 1 : 0);
+    EXPECT_EQ(r.ip, 0x400000u);
+    uint8_t enc[64];
+    encode_champsim_record(r, enc);
+    EXPECT_EQ(le64(enc), 0x400000u);
+    EXPECT_EQ(enc[10], r.destination_registers[0]);
+    EXPECT_EQ(enc[15], r.source_registers[3]);
+  }
+}
+
+TEST(ConvertGolden, ChampSimI386UsesSameIds) {
+  Disassembler dis(Isa::i386);
+  std::vector<uint8_t> call = {0xe8, 0x00, 0x00, 0x00, 0x00};
+  std::vector<uint8_t> ret = {0xc3};
+  Instruction in;
+  in.pc = 0x8048000;
+  in.bytes = call.data();
+  in.length = 5;
+  in.next_pc = 0x8048005;  // call $+5: next PC is the fall-through, still a taken call
+  ChampSimRecord r = make_champsim_record(in, dis);
+  EXPECT_EQ(champsim_classify(r.destination_registers, r.source_registers), CS_DIRECT_CALL);
+  EXPECT_EQ(r.branch_taken, 1);
+  in.bytes = ret.data();
+  in.length = 1;
+  r = make_champsim_record(in, dis);
+  EXPECT_EQ(champsim_classify(r.destination_registers, r.source_registers), CS_RETURN);
+}
+
+TEST(ConvertGolden, OutputFormatNamesAndPaths) {
+  OutputFormat f;
+  ASSERT_TRUE(parse_output_format("file", &f));
+  EXPECT_EQ(f, OutputFormat::Tejas);
+  for (auto [name, fmt] : {std::pair{"binary", OutputFormat::Binary},
+                           {"tejas", OutputFormat::Tejas},
+                           {"champsim", OutputFormat::ChampSim},
+                           {"din", OutputFormat::Din},
+                           {"text", OutputFormat::Text}}) {
+    ASSERT_TRUE(parse_output_format(name, &f)) << name;
+    EXPECT_EQ(f, fmt);
+    EXPECT_EQ(output_format_name(fmt), name);
+  }
+  EXPECT_FALSE(parse_output_format("pin", &f));
+  EXPECT_FALSE(parse_output_format("", &f));
+  EXPECT_EQ(core_file_path("/t/run", 0, OutputFormat::Binary), "/t/run_0");
+  EXPECT_EQ(core_file_path("/t/run", 3, OutputFormat::Tejas), "/t/run_3");
+  EXPECT_EQ(core_file_path("/t/run", 1, OutputFormat::ChampSim), "/t/run_1.champsimtrace.xz");
+  EXPECT_EQ(core_file_path("/t/run", 2, OutputFormat::Din), "/t/run_2.din");
+  EXPECT_EQ(core_file_path("/t/run", 12, OutputFormat::Text), "/t/run_12.txt");
+}
+
+TEST(ConvertGolden, WriteErrorsAreReported) {
+  for (OutputFormat f :
+       {OutputFormat::Tejas, OutputFormat::ChampSim, OutputFormat::Din, OutputFormat::Text}) {
+    std::vector<uint8_t> out;
+    auto sink = std::make_unique<MemorySink>(&out, "full.out");
+    sink->set_capacity(10);
+    ConsumerOptions o;
+    auto c = make_consumer(f, std::move(sink), o);
+    auto s = stream();
+    Built b = build(s, 0);
+    for (const Instruction& in : b.insns) c->consume(in);
+    EXPECT_FALSE(c->finish());
+    EXPECT_TRUE(c->failed());
+    EXPECT_NE(c->error().find("full.out"), std::string::npos) << c->error();
+    EXPECT_EQ(c->error().find('\n'), std::string::npos);
+  }
+  std::string err;
+  EXPECT_EQ(open_consumer(OutputFormat::Din, "/nonexistent-dir/x.din", ConsumerOptions{}, &err),
+            nullptr);
+  EXPECT_NE(err.find("/nonexistent-dir/x.din"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace qemutrace

@@ -40,11 +40,17 @@ fi
 
 # Inputs of the image: every file under guest/ plus the arch.
 hash=$( (cd "$here" && find . -type f ! -name '*~' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; echo "$arch") | sha256sum | cut -c1-64)
-if [ $force -eq 0 ] && [ -f "$dir/stamp" ] && grep -qx "sources=$hash" "$dir/stamp" &&
-   [ -s "$dir/vmlinuz" ] && [ -s "$dir/initrd.img" ]; then
-  echo "$dir"
-  exit 0
-fi
+up_to_date() {
+  [ $force -eq 0 ] && [ -f "$dir/stamp" ] && grep -qx "sources=$hash" "$dir/stamp" &&
+    [ -s "$dir/vmlinuz" ] && [ -s "$dir/initrd.img" ]
+}
+if up_to_date; then echo "$dir"; exit 0; fi
+# Tests may build the same image concurrently: one builder at a time, and
+# whoever waited re-checks the stamp.
+mkdir -p "$dir"
+exec 9>"$dir/.lock"
+flock 9
+if up_to_date; then echo "$dir"; exit 0; fi
 
 need() { # need COMMAND PACKAGE: installs PACKAGE when COMMAND is missing
   command -v "$1" >/dev/null && return 0
@@ -58,7 +64,6 @@ need dpkg-deb dpkg
 need cpio cpio
 need gzip gzip
 
-mkdir -p "$dir"
 pkgdir=$dir/pkgs          # unpacked kernel and busybox, reused across rebuilds
 work=$(mktemp -d "$dir/.work.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -104,6 +109,7 @@ if [ $force -eq 1 ] || [ ! -f "$pkgdir/versions" ]; then
   cp "$work/pkgs/bin/busybox" "$work/pkgnew/busybox"
   for deb in "$dir/debs"/*.deb; do dpkg-deb -f "$deb" Package Version Architecture | sed 's/^[^:]*: //' | paste -sd' '; done >"$work/pkgnew/versions"
   mv "$work/pkgnew" "$pkgdir"
+  rm -rf "$dir/debs"   # the kernel .deb is mostly modules we never use
 fi
 
 # Programs.

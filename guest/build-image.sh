@@ -109,8 +109,8 @@ if [ $force -eq 1 ] || [ ! -f "$pkgdir/versions" ]; then
   cp "$work/pkgs/bin/busybox" "$work/pkgnew/busybox"
   for deb in "$dir/debs"/*.deb; do dpkg-deb -f "$deb" Package Version Architecture | sed 's/^[^:]*: //' | paste -sd' '; done >"$work/pkgnew/versions"
   mv "$work/pkgnew" "$pkgdir"
-  rm -rf "$dir/debs"   # the kernel .deb is mostly modules we never use
 fi
+rm -rf "$dir/debs"   # the kernel .deb is mostly modules we never use
 
 # Programs.
 bash "$here/build-programs.sh" --arch "$arch" "$work/programs" >&2

@@ -1,6 +1,6 @@
 /* qt-bench-stream [PASSES]: STREAM-like triad a[i] = b[i] + 3*c[i] over three
- * 8 MiB arrays of uint32_t (2 M elements each); ROI id 1, 7 instructions per element (~15 M per pass)
- * per pass, default 16 passes. */
+ * 8 MiB arrays of uint32_t (2 M elements each); ROI id 1, 7 instructions
+ * per element (~15 M per pass), default 16 passes. */
 #include "qt-common.h"
 
 #define N (2u << 20)

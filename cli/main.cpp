@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 
+#include "launcher/legacy.h"
 #include "qemutrace/reader.h"
 #include "subcommand.h"
 
@@ -27,6 +28,8 @@ int fail(const std::string& msg) {
 
 int main(int argc, char** argv) {
   using namespace qemutrace::cli;
+  // qemutrace-system-<arch> (a link to this binary): the legacy front end.
+  if (argc > 0 && qemutrace::launcher::is_legacy_name(argv[0])) return qemutrace::launcher::legacy_main(argc, argv);
   CLI::App app{"qemutrace: full-system multi-core instruction tracer built on QEMU"};
   app.require_subcommand(1);
   std::map<std::string, std::function<int()>> runners;

@@ -1,0 +1,52 @@
+// qemutrace guest build --arch x86_64|i386 [--force]: build (or find in the
+// cache) the built-in guest: a Debian kernel and a busybox initramfs with the
+// qemutrace guest programs. Wraps guest/build-image.sh.
+#include <cstdio>
+
+#include "launcher/guest.h"
+#include "launcher/qemu.h"
+#include "launcher/util.h"
+#include "subcommand.h"
+
+namespace qemutrace::cli {
+namespace {
+
+using namespace qemutrace::launcher;
+
+std::function<int()> setup(CLI::App& app) {
+  struct Opts {
+    std::string arch = "x86_64";
+    bool force = false;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* sub = app.add_subcommand("guest", "The built-in guest (kernel + initramfs from Debian packages)");
+  sub->require_subcommand(1);
+  auto* build = sub->add_subcommand("build", "Build the guest into ~/.cache/qemutrace/guest/<arch> and print the dir");
+  build->add_option("--arch", o->arch, "x86_64 or i386")->capture_default_str();
+  build->add_flag("--force", o->force, "Rebuild even if cached (re-downloads the packages)");
+  auto* args = sub->add_subcommand("qemu-args", "Print the QEMU arguments that boot the cached guest");
+  args->add_option("--arch", o->arch, "x86_64 or i386")->capture_default_str();
+  return [o, sub, build, args]() -> int {
+    if (!sub->parsed()) return 0;
+    try {
+      std::string arch = check_arch(o->arch);
+      if (build->parsed()) {
+        std::string dir = ensure_guest(arch, o->force, true);
+        std::printf("%s\n", dir.c_str());
+        return 0;
+      }
+      if (args->parsed()) {
+        auto a = guest_qemu_args(arch, guest_cache_dir(arch));
+        std::printf("qemu-system-%s %s\n", arch.c_str(), join_command(a).c_str());
+        return 0;
+      }
+      return 2;
+    } catch (const LaunchError& e) {
+      return fail(e.what());
+    }
+  };
+}
+
+}  // namespace
+QEMUTRACE_SUBCOMMAND(guest, setup);
+}  // namespace qemutrace::cli

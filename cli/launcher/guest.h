@@ -1,0 +1,30 @@
+// The built-in guest (guest/build-image.sh, guest/add-workload.sh): build or
+// find the cached kernel + initramfs, the recommended QEMU arguments, and an
+// initrd with the user's program appended as the workload.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace qemutrace::launcher {
+
+// ${XDG_CACHE_HOME:-~/.cache}/qemutrace/guest/<arch>
+std::string guest_cache_dir(const std::string& arch);
+
+// Builds the guest if needed (build-image.sh; prints progress on stderr) and
+// returns its directory. With `force`, rebuilds. Throws LaunchError.
+std::string ensure_guest(const std::string& arch, bool force, bool verbose);
+
+// The recommended QEMU arguments of the guest without the binary, -smp and
+// -m: "-kernel K -initrd I -append '...' -nographic -no-reboot ...".
+std::vector<std::string> guest_qemu_args(const std::string& arch, const std::string& guest_dir);
+
+// Resolves a --program value: an existing file, or a name in the guest's
+// programs/ (e.g. "qt-loop"). Throws LaunchError naming the missing file.
+std::string resolve_program(const std::string& program, const std::string& guest_dir);
+
+// Writes work_dir/initrd.img = guest initrd + workload cpio (FILE ARGS).
+std::string make_workload_initrd(const std::string& guest_dir, const std::string& program,
+                                 const std::vector<std::string>& args, const std::string& work_dir);
+
+}  // namespace qemutrace::launcher

@@ -1,0 +1,92 @@
+// qemutrace convert --to tejas|champsim|din|text IN... -o OUT
+// Converts binary traces to simulator formats with the same consumers the
+// plugin uses for direct output (lib/convert), so both are byte-identical.
+// Per-core outputs go to core_file_path(OUT, core, format).
+#include <unistd.h>
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "qemutrace/convert.h"
+#include "qemutrace/reader.h"
+#include "qemutrace/writer.h"
+#include "subcommand.h"
+
+namespace qemutrace::cli {
+namespace {
+
+int run_convert(const std::string& to, const std::vector<std::string>& inputs,
+                const std::string& out_base) {
+  OutputFormat f;
+  if (!parse_output_format(to, &f))
+    return fail("unknown output format '" + to + "' (expected tejas, champsim, din or text)");
+  if (f == OutputFormat::Binary)
+    return fail("'binary' is not a conversion target (expected tejas, champsim, din or text)");
+  if (out_base.empty()) return fail("empty output base (-o)");
+
+  // Open every input first so that a bad one fails before anything is written.
+  std::vector<std::unique_ptr<CoreReader>> readers;
+  std::map<unsigned, std::string> seen;
+  for (const std::string& in : inputs) {
+    for (const std::string& path : expand_trace_paths(in)) {
+      std::unique_ptr<CoreReader> r = CoreReader::open(path);
+      unsigned core = r->header().core;
+      auto [it, fresh] = seen.emplace(core, path);
+      if (!fresh)
+        return fail("core " + std::to_string(core) + " appears twice: " + it->second + " and " +
+                    path);
+      readers.push_back(std::move(r));
+    }
+  }
+  for (auto& r : readers) {
+    const std::string& in = r->name();
+    if (!r->state().damage.empty())
+      std::fprintf(stderr, "qemutrace: warning: %s: %s\n", in.c_str(), r->state().damage.c_str());
+    ConsumerOptions o;
+    o.isa = r->header().isa;
+    o.features = r->header().features;
+    o.core = r->header().core;
+    std::string path = core_file_path(out_base, o.core, f);
+    std::string err;
+    std::unique_ptr<InstructionConsumer> c = open_consumer(f, path, o, &err);
+    if (!c) return fail(err);
+    uint64_t n = 0;
+    try {
+      n = feed_reader(*r, *c);
+    } catch (const TraceError&) {
+      c->finish();
+      ::unlink(path.c_str());
+      throw;
+    }
+    if (!c->finish() || c->failed()) {
+      ::unlink(path.c_str());
+      return fail(c->error());
+    }
+    std::printf("core %u: %llu instructions -> %s (%llu bytes)\n", o.core,
+                static_cast<unsigned long long>(n), path.c_str(),
+                static_cast<unsigned long long>(c->bytes_written()));
+  }
+  return 0;
+}
+
+QEMUTRACE_SUBCOMMAND(convert, ([](CLI::App& app) -> std::function<int()> {
+  auto* cmd = app.add_subcommand(
+      "convert", "Convert binary traces to tejas, champsim, din or text (docs/formats.md)");
+  auto to = std::make_shared<std::string>();
+  auto inputs = std::make_shared<std::vector<std::string>>();
+  auto out = std::make_shared<std::string>();
+  cmd->add_option("--to", *to, "Output format: tejas (or file), champsim, din, text")->required();
+  cmd->add_option("inputs", *inputs, "Per-core files BASE_<k>, a run base, or a manifest BASE.json")
+      ->required();
+  cmd->add_option("-o,--output", *out,
+                  "Output base: core k goes to OUT_<k> (tejas), OUT_<k>.champsimtrace.xz, "
+                  "OUT_<k>.din or OUT_<k>.txt")
+      ->required();
+  return [to, inputs, out] { return run_convert(*to, *inputs, *out); };
+}));
+
+}  // namespace
+}  // namespace qemutrace::cli

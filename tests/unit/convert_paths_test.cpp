@@ -4,6 +4,7 @@
 // consumer). Also checks next_pc filling and indices against the events.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <memory>
 #include <random>
 #include <string>
@@ -357,6 +358,40 @@ TEST(PathsSink, UnwritablePathAndDiskFull) {
   EXPECT_FALSE(sink->finish());
   EXPECT_TRUE(sink->failed());
   EXPECT_NE(sink->error().find("full-disk.champsimtrace.xz"), std::string::npos) << sink->error();
+}
+
+}  // namespace
+}  // namespace qemutrace
+
+namespace qemutrace {
+namespace {
+
+// tests/golden/convert/tiny_<k>: a two-core binary trace for the CLI tests
+// (tests/cli/convert_cli.sh). Regenerate with QEMUTRACE_WRITE_GOLDEN=1.
+TEST(PathsGolden, TinyTraceReadsBack) {
+  const std::string base = std::string(QEMUTRACE_SOURCE_DIR) + "/tests/golden/convert/tiny";
+  WriterOptions o = options(feature::kPhysAddr | feature::kKernel | feature::kAsid |
+                            feature::kTimestamps | feature::kPhysPc);
+  for (uint16_t core = 0; core < 2; ++core) {
+    Scenario s = make_scenario(100 + core, 120);
+    std::string path = core_file_path(base, core, OutputFormat::Binary);
+    if (std::getenv("QEMUTRACE_WRITE_GOLDEN")) {
+      int err = 0;
+      auto fs = open_file_sink(path, &err);
+      ASSERT_TRUE(fs) << path;
+      BinaryCoreWriter w(std::move(fs), o, core, nullptr);
+      replay(s, w);
+    }
+    auto r = CoreReader::open(path);
+    std::vector<Expected> want = expected_stream(s);
+    uint64_t n = 0;
+    while (const Instruction* i = r->next()) {
+      ASSERT_LT(n, want.size());
+      EXPECT_EQ(i->pc, want[n].pc);
+      ++n;
+    }
+    EXPECT_EQ(n, want.size());
+  }
 }
 
 }  // namespace

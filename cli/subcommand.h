@@ -22,5 +22,6 @@ int fail(const std::string& msg);
 
 }  // namespace qemutrace::cli
 
-#define QEMUTRACE_SUBCOMMAND(name, setup) \
-  static ::qemutrace::cli::SubcommandRegistrar qemutrace_subcommand_##name(#name, setup)
+// Variadic so that a lambda with commas can be passed directly.
+#define QEMUTRACE_SUBCOMMAND(name, ...) \
+  static ::qemutrace::cli::SubcommandRegistrar qemutrace_subcommand_##name(#name, __VA_ARGS__)

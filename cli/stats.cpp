@@ -1,0 +1,151 @@
+// qemutrace stats FILE... [--json]: per-core and total counts of a trace.
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "qemutrace/reader.h"
+#include "subcommand.h"
+
+namespace qemutrace::cli {
+namespace {
+
+// Open-addressing set of 64-bit keys: stats inserts once per instruction.
+class U64Set {
+ public:
+  U64Set() : slots_(1 << 12, kEmpty) {}
+  void insert(uint64_t v) {
+    if (v == kEmpty) { has_empty_ = true; return; }
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    size_t mask = slots_.size() - 1;
+    for (size_t i = hash(v) & mask;; i = (i + 1) & mask) {
+      if (slots_[i] == v) return;
+      if (slots_[i] == kEmpty) { slots_[i] = v; size_++; return; }
+    }
+  }
+  size_t size() const { return size_ + (has_empty_ ? 1 : 0); }
+
+ private:
+  static constexpr uint64_t kEmpty = ~0ull;
+  static size_t hash(uint64_t v) { return size_t((v * 0x9E3779B97F4A7C15ull) >> 17); }
+  void grow() {
+    std::vector<uint64_t> old(slots_.size() * 2, kEmpty);
+    old.swap(slots_);
+    size_ = 0;
+    for (uint64_t v : old) if (v != kEmpty) insert(v);
+  }
+  std::vector<uint64_t> slots_;
+  size_t size_ = 0;
+  bool has_empty_ = false;
+};
+
+struct Counts {
+  uint64_t instructions = 0, loads = 0, stores = 0, kernel = 0, user = 0, bytes = 0;
+  std::map<std::string, uint64_t> markers;
+  U64Set pcs, lines;
+  bool complete = true;
+};
+
+void count_marker(Counts& c, const Marker& m) { c.markers[std::string(marker_kind_name(m.kind))]++; }
+
+nlohmann::json to_json(const Counts& c) {
+  nlohmann::json j;
+  j["instructions"] = c.instructions;
+  j["loads"] = c.loads;
+  j["stores"] = c.stores;
+  j["kernel_instructions"] = c.kernel;
+  j["user_instructions"] = c.user;
+  j["distinct_pcs"] = c.pcs.size();
+  j["distinct_data_lines"] = c.lines.size();
+  j["markers"] = c.markers;
+  j["bytes"] = c.bytes;
+  j["bytes_per_instruction"] = c.instructions ? double(c.bytes) / double(c.instructions) : 0.0;
+  j["complete"] = c.complete;
+  return j;
+}
+
+int run_stats(const std::vector<std::string>& args, bool json) {
+  std::vector<std::string> paths;
+  for (const auto& a : args) for (auto& p : expand_trace_paths(a)) paths.push_back(p);
+  std::vector<std::pair<int, Counts>> per_core;
+  Counts total;
+  for (const auto& p : paths) {
+    auto r = CoreReader::open(p);
+    Counts c;
+    struct stat st{};
+    c.bytes = ::stat(p.c_str(), &st) == 0 ? uint64_t(st.st_size) : 0;
+    if (!r->state().damage.empty()) {
+      c.complete = false;
+      std::fprintf(stderr, "qemutrace: warning: %s: %s\n", p.c_str(), r->state().damage.c_str());
+    }
+    while (const Instruction* in = r->next()) {
+      c.instructions++;
+      (in->cpl == 0 ? c.kernel : c.user)++;
+      c.pcs.insert(in->pc);
+      for (uint32_t i = 0; i < in->access_count; i++) {
+        const MemAccess& a = in->accesses[i];
+        (a.is_store ? c.stores : c.loads)++;
+        c.lines.insert(a.vaddr >> 6);
+        // An access straddling a line touches the next one too.
+        if (((a.vaddr + a.size - 1) >> 6) != (a.vaddr >> 6)) c.lines.insert((a.vaddr >> 6) + 1);
+        total.lines.insert(a.vaddr >> 6);
+      }
+      for (uint32_t i = 0; i < in->marker_count; i++) count_marker(c, in->markers[i]);
+      total.pcs.insert(in->pc);
+    }
+    for (const Marker& m : r->tail_markers()) count_marker(c, m);
+    total.instructions += c.instructions;
+    total.loads += c.loads;
+    total.stores += c.stores;
+    total.kernel += c.kernel;
+    total.user += c.user;
+    total.bytes += c.bytes;
+    total.complete = total.complete && c.complete;
+    for (auto& [k, v] : c.markers) total.markers[k] += v;
+    per_core.emplace_back(r->header().core, std::move(c));
+  }
+  if (json) {
+    nlohmann::json j;
+    j["cores"] = nlohmann::json::array();
+    for (auto& [core, c] : per_core) {
+      nlohmann::json x = to_json(c);
+      x["core"] = core;
+      j["cores"].push_back(x);
+    }
+    j["total"] = to_json(total);
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  auto row = [](const std::string& who, const Counts& c) {
+    std::printf("%s\n", fmt::format("{:>6} {:>14} {:>12} {:>12} {:>14} {:>14} {:>10} {:>12} {:>12} {:>8.3f}", who,
+                                    c.instructions, c.loads, c.stores, c.kernel, c.user, c.pcs.size(),
+                                    c.lines.size(), c.bytes,
+                                    c.instructions ? double(c.bytes) / double(c.instructions) : 0.0)
+                            .c_str());
+  };
+  std::printf("%s\n", fmt::format("{:>6} {:>14} {:>12} {:>12} {:>14} {:>14} {:>10} {:>12} {:>12} {:>8}", "core",
+                                  "instructions", "loads", "stores", "kernel", "user", "pcs", "data_lines",
+                                  "bytes", "B/insn")
+                          .c_str());
+  for (auto& [core, c] : per_core) row(std::to_string(core), c);
+  row("total", total);
+  if (!total.markers.empty()) {
+    std::string m;
+    for (auto& [k, v] : total.markers) m += fmt::format(" {}={}", k, v);
+    std::printf("markers:%s\n", m.c_str());
+  }
+  return 0;
+}
+
+QEMUTRACE_SUBCOMMAND(stats, [](CLI::App& app) -> std::function<int()> {
+  auto* cmd = app.add_subcommand("stats", "Count instructions, accesses, markers and bytes per core");
+  auto files = std::make_shared<std::vector<std::string>>();
+  auto json = std::make_shared<bool>(false);
+  cmd->add_option("files", *files, "Trace files, a run base or a manifest BASE.json")->required();
+  cmd->add_flag("--json", *json, "Print JSON: {\"cores\": [...], \"total\": {...}}");
+  return [files, json] { return run_stats(*files, *json); };
+});
+
+}  // namespace
+}  // namespace qemutrace::cli

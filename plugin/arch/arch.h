@@ -1,0 +1,63 @@
+// Per-ISA knowledge the plugin needs, behind one small interface so that
+// another ISA (aarch64) only has to provide a new implementation.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "qemutrace/format.h"
+
+namespace qemutrace::plugin {
+
+enum class MarkerType : uint8_t { None, NopStart, NopStop, IntStart, IntStop };
+
+struct MarkerMatch {
+  MarkerType type = MarkerType::None;
+  uint16_t id = 0;
+};
+
+// How control leaves an instruction, as far as its bytes tell.
+enum class Flow : uint8_t {
+  Next,          // falls through only
+  Direct,        // unconditional direct jump/call: target only
+  CondDirect,    // conditional direct branch: target or fall-through
+  Indirect,      // register/memory target, return, far transfer, syscall,
+                 // software interrupt: the successor cannot be predicted
+};
+
+struct InsnClass {
+  Flow flow = Flow::Next;
+  uint64_t target = 0;        // for Direct/CondDirect
+  bool writes_asid = false;   // changes the address space (x86: mov to CR3)
+  bool is_rep_string = false; // x86 REP/REPE/REPNE string instruction
+  // The instruction always performs at least one data memory access when it
+  // retires (used to tell a faulting last instruction of a block from a
+  // retired one). False when the access is conditional or absent.
+  bool must_access_memory = false;
+};
+
+// Registers the plugin reads, by gdb name; resolved once per vCPU.
+struct ContextRegs {
+  const char* priv = nullptr;   // x86: "cs"
+  const char* asid = nullptr;   // x86: "cr3"
+  const char* mode = nullptr;   // x86: "cr0" (PE bit: protected mode)
+};
+
+class Arch {
+ public:
+  virtual ~Arch() = default;
+  virtual Isa isa() const = 0;
+  virtual ContextRegs regs() const = 0;
+  // Privilege level from the raw register values (little-endian bytes).
+  virtual uint8_t privilege(uint64_t priv_reg, uint64_t mode_reg) const = 0;
+  virtual uint64_t asid(uint64_t asid_reg) const = 0;
+  virtual MarkerMatch match_marker(const uint8_t* bytes, size_t len) const = 0;
+  virtual InsnClass classify(uint64_t pc, const uint8_t* bytes, size_t len) const = 0;
+};
+
+// target_name is qemu_info_t::target_name ("x86_64", "i386").
+std::unique_ptr<Arch> make_arch(const std::string& target_name, std::string* error);
+
+}  // namespace qemutrace::plugin

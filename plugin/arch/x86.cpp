@@ -1,0 +1,157 @@
+// x86_64 and i386: CPL from CS, address space from CR3, markers and
+// instruction classification with Zydis.
+#include <Zydis/Zydis.h>
+
+#include <cstring>
+
+#include "arch/arch.h"
+
+namespace qemutrace::plugin {
+namespace {
+
+class X86Arch final : public Arch {
+ public:
+  explicit X86Arch(bool is64) : is64_(is64) {
+    if (is64)
+      ZydisDecoderInit(&dec_, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+    else
+      ZydisDecoderInit(&dec_, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
+  }
+
+  Isa isa() const override { return is64_ ? Isa::x86_64 : Isa::i386; }
+
+  ContextRegs regs() const override { return {"cs", "cr3", "cr0"}; }
+
+  uint8_t privilege(uint64_t cs, uint64_t cr0) const override {
+    // Real mode (CR0.PE clear) runs at privilege 0; in protected and long
+    // mode CPL is CS.RPL (QEMU keeps them equal).
+    if (!(cr0 & 1)) return 0;
+    return static_cast<uint8_t>(cs & 3);
+  }
+
+  uint64_t asid(uint64_t cr3) const override {
+    // Bits 0..11 hold PCID/flags; the page-table base identifies the space.
+    return cr3 & ~0xFFFull;
+  }
+
+  MarkerMatch match_marker(const uint8_t* b, size_t len) const override {
+    MarkerMatch m;
+    if (len == 8 && b[0] == 0x0F && b[1] == 0x1F && b[2] == 0x84 &&
+        (b[3] == 0x00 || b[3] == 0x40) && b[6] == 0x54 && b[7] == 0x51) {
+      m.type = b[3] == 0x00 ? MarkerType::NopStart : MarkerType::NopStop;
+      m.id = static_cast<uint16_t>(b[4] | (b[5] << 8));
+    } else if (len == 2 && b[0] == 0xCD && (b[1] == 0x64 || b[1] == 0x65)) {
+      m.type = b[1] == 0x64 ? MarkerType::IntStart : MarkerType::IntStop;
+    }
+    return m;
+  }
+
+  InsnClass classify(uint64_t pc, const uint8_t* bytes, size_t len) const override {
+    InsnClass c;
+    ZydisDecodedInstruction in;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec_, bytes, len, &in, ops))) {
+      c.flow = Flow::Indirect;  // unknown: do not predict the successor
+      return c;
+    }
+    const auto cat = in.meta.category;
+    const auto mn = in.mnemonic;
+    auto rel_target = [&](uint64_t* t) {
+      for (unsigned i = 0; i < in.operand_count_visible; ++i) {
+        if (ops[i].type == ZYDIS_OPERAND_TYPE_IMMEDIATE && ops[i].imm.is_relative) {
+          ZyanU64 abs = 0;
+          if (ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&in, &ops[i], pc, &abs))) {
+            *t = is64_ ? abs : (abs & 0xFFFFFFFFull);
+            return true;
+          }
+        }
+      }
+      return false;
+    };
+    switch (cat) {
+      case ZYDIS_CATEGORY_COND_BR:
+        c.flow = rel_target(&c.target) ? Flow::CondDirect : Flow::Indirect;
+        break;
+      case ZYDIS_CATEGORY_UNCOND_BR:
+        c.flow = rel_target(&c.target) ? Flow::Direct : Flow::Indirect;
+        break;
+      case ZYDIS_CATEGORY_CALL:
+        c.flow = rel_target(&c.target) ? Flow::Direct : Flow::Indirect;
+        break;
+      case ZYDIS_CATEGORY_RET:
+      case ZYDIS_CATEGORY_SYSCALL:
+      case ZYDIS_CATEGORY_SYSRET:
+      case ZYDIS_CATEGORY_INTERRUPT:
+      case ZYDIS_CATEGORY_SYSTEM:
+        c.flow = Flow::Indirect;
+        break;
+      default:
+        break;
+    }
+    if (mn == ZYDIS_MNEMONIC_IRET || mn == ZYDIS_MNEMONIC_IRETD || mn == ZYDIS_MNEMONIC_IRETQ ||
+        mn == ZYDIS_MNEMONIC_SYSENTER || mn == ZYDIS_MNEMONIC_SYSEXIT ||
+        mn == ZYDIS_MNEMONIC_SYSCALL || mn == ZYDIS_MNEMONIC_SYSRET ||
+        mn == ZYDIS_MNEMONIC_UD0 || mn == ZYDIS_MNEMONIC_UD1 || mn == ZYDIS_MNEMONIC_UD2 ||
+        mn == ZYDIS_MNEMONIC_VMCALL || mn == ZYDIS_MNEMONIC_RSM)
+      c.flow = Flow::Indirect;
+    // HLT and the like fall through: an interrupt that follows is a
+    // discontinuity.
+    if (mn == ZYDIS_MNEMONIC_HLT) c.flow = Flow::Next;
+
+    if (mn == ZYDIS_MNEMONIC_MOV && in.operand_count_visible >= 1 &&
+        ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER && ops[0].reg.value == ZYDIS_REGISTER_CR3)
+      c.writes_asid = true;
+
+    const bool rep = (in.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE |
+                                       ZYDIS_ATTRIB_HAS_REPNE)) != 0;
+    if (rep && cat == ZYDIS_CATEGORY_STRINGOP) c.is_rep_string = true;
+
+    // Memory expectation: only for plain data instructions and near
+    // call/ret/push/pop, whose accesses are TCG loads/stores that always
+    // happen when the instruction completes.
+    bool excluded = c.is_rep_string || mn == ZYDIS_MNEMONIC_LEA || mn == ZYDIS_MNEMONIC_NOP ||
+                    cat == ZYDIS_CATEGORY_NOP || cat == ZYDIS_CATEGORY_WIDENOP ||
+                    mn == ZYDIS_MNEMONIC_PREFETCH || mn == ZYDIS_MNEMONIC_PREFETCHNTA ||
+                    mn == ZYDIS_MNEMONIC_PREFETCHT0 || mn == ZYDIS_MNEMONIC_PREFETCHT1 ||
+                    mn == ZYDIS_MNEMONIC_PREFETCHT2 || mn == ZYDIS_MNEMONIC_PREFETCHW ||
+                    mn == ZYDIS_MNEMONIC_CLFLUSH || mn == ZYDIS_MNEMONIC_CLFLUSHOPT ||
+                    mn == ZYDIS_MNEMONIC_CLWB || mn == ZYDIS_MNEMONIC_INVLPG ||
+                    mn == ZYDIS_MNEMONIC_INVLPGA || mn == ZYDIS_MNEMONIC_INVPCID ||
+                    in.avx.mask.reg != ZYDIS_REGISTER_NONE ||
+                    mn == ZYDIS_MNEMONIC_VMASKMOVPS || mn == ZYDIS_MNEMONIC_VMASKMOVPD ||
+                    mn == ZYDIS_MNEMONIC_VPMASKMOVD || mn == ZYDIS_MNEMONIC_VPMASKMOVQ ||
+                    mn == ZYDIS_MNEMONIC_MASKMOVQ || mn == ZYDIS_MNEMONIC_MASKMOVDQU ||
+                    cat == ZYDIS_CATEGORY_SYSTEM || cat == ZYDIS_CATEGORY_INTERRUPT ||
+                    cat == ZYDIS_CATEGORY_SYSCALL || cat == ZYDIS_CATEGORY_SYSRET ||
+                    cat == ZYDIS_CATEGORY_IO || cat == ZYDIS_CATEGORY_IOSTRINGOP ||
+                    cat == ZYDIS_CATEGORY_SEGOP ||  mn == ZYDIS_MNEMONIC_BOUND ||
+                    (c.flow == Flow::Indirect && cat != ZYDIS_CATEGORY_RET &&
+                     cat != ZYDIS_CATEGORY_CALL);
+    if (!excluded) {
+      for (unsigned i = 0; i < in.operand_count; ++i) {
+        if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY && ops[i].mem.type == ZYDIS_MEMOP_TYPE_MEM) {
+          c.must_access_memory = true;
+          break;
+        }
+      }
+      // Far returns/calls go through helpers; keep them out.
+      if (in.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR) c.must_access_memory = false;
+    }
+    return c;
+  }
+
+ private:
+  bool is64_;
+  ZydisDecoder dec_;
+};
+
+}  // namespace
+
+std::unique_ptr<Arch> make_arch(const std::string& target, std::string* error) {
+  if (target == "x86_64") return std::make_unique<X86Arch>(true);
+  if (target == "i386") return std::make_unique<X86Arch>(false);
+  if (error) *error = "unsupported guest architecture '" + target + "'";
+  return nullptr;
+}
+
+}  // namespace qemutrace::plugin

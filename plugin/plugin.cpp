@@ -1,0 +1,1300 @@
+// libqemutrace.so: full-system, per-core instruction tracing for unmodified
+// QEMU (plugin API v4). See docs/plugin.md for the options and the recording
+// rules. The plugin writes no format bytes itself: everything goes through
+// qemutrace::RunWriter / TraceSink.
+//
+// Translation modes (chosen from the global phase when a block is translated;
+// a phase change flushes all blocks with qemu_plugin_reset):
+//   off   - only marker instructions get a callback. A block holding a START
+//           marker (or the watched return point of an `int $100`) is also
+//           instrumented after that point, gated by the per-core state,
+//           because the rest of that block runs before the flush.
+//   skip  - markers plus one counting callback per block (skip= / every=).
+//   on    - one callback per executed block, an inline scoreboard store of
+//           the instruction index before every instruction, one memory
+//           callback per access, callbacks on markers and CR3 writes.
+//   dead  - nothing (limit reached, or the trace failed).
+#include <dlfcn.h>
+#include <glib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+extern "C" {
+#include <qemu-plugin.h>
+}
+
+#include "arch/arch.h"
+#include "control.h"
+#include "options.h"
+#include "qemutrace/writer.h"
+
+extern "C" {
+QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
+}
+
+namespace qemutrace::plugin {
+namespace {
+
+enum class Phase : int { Off, Skipping, Tracing, Limit, Failed };
+enum class TransMode { Off, Skip, On, Dead };
+
+// Accesses per record; the format allows 65536 per EXEC. A REP string
+// instruction is split into several retired instances beyond this.
+constexpr uint32_t kMaxAccPerRecord = 65536 - 2;
+
+struct TbInfo;
+
+struct Site {  // userdata of a marker callback
+  TbInfo* tb = nullptr;
+  uint32_t idx = 0;  // instruction index in the TB
+  MarkerType type = MarkerType::None;
+  bool watch = false;  // return point of an `int $100`
+  uint16_t id = 0;
+  uint64_t pc = 0;
+  const StaticBlock* sub = nullptr;  // block recorded when tracing starts here
+  int32_t sub_base = 0;              // record index = tb index + sub_base
+};
+
+struct InsnRef {  // userdata of a memory callback
+  TbInfo* tb;
+  uint32_t idx;
+};
+
+struct TbInfo {
+  std::vector<InsnRef> refs;  // per instruction
+  const StaticBlock* sb = nullptr;  // whole block (on mode)
+  const StaticBlock* rep_sb = nullptr;  // the last instruction alone (REP split)
+  uint64_t vaddr = 0;
+  uint32_t n = 0;
+  uint8_t cpl = 0;
+  bool last_rep = false;
+  bool last_must_access = false;
+  Flow last_flow = Flow::Next;
+  uint64_t last_pc = 0;
+  uint64_t fallthrough = 0;
+  uint64_t target = 0;
+  std::vector<uint64_t> pcs;  // per instruction
+  std::vector<Site> sites;
+};
+
+struct ScoreEntry {
+  uint64_t idx;    // index of the last instruction that started, in its TB
+  uint64_t count;  // count_check: instructions started while recording
+};
+
+struct alignas(64) Vcpu {
+  TraceSink* sink = nullptr;
+  bool tracing = false;  // ROI_BEGIN written, ROI_END not yet
+  uint32_t epoch = 0;
+  // The open record.
+  const StaticBlock* rec = nullptr;
+  TbInfo* exec = nullptr;
+  int32_t base = 0;
+  uint32_t cap = 0;
+  uint32_t acc_count = 0;
+  int32_t last_acc = -1;
+  int32_t io_done = -1;  // record index of an I/O instruction QEMU re-ran alone
+  // Context.
+  bool ctx_valid = false;
+  bool asid_dirty = true;
+  uint8_t cpl = 0;
+  uint64_t asid = 0;
+  uint64_t last_pc = 0;  // last retired instruction
+  bool disc_pending = false;
+  Marker disc;
+  // Legacy int $100.
+  bool int_pending = false;
+  uint64_t int_pc = 0;
+  uint64_t int_asid = 0;
+  // Budget pools (0 limit, 1 window).
+  int64_t local[2] = {0, 0};
+  bool leased[2] = {false, false};
+  bool starved = false;
+  bool skip_done_pending = false;
+  uint64_t skip_local = 0;
+  uint64_t blocks = 0;
+  // count_check bookkeeping.
+  uint64_t check_start = 0;
+  uint64_t check_inline = 0;
+  uint64_t faults = 0;
+  uint64_t cut_excess = 0;
+  uint64_t rep_merges = 0;
+  uint64_t rep_splits = 0;
+};
+
+// A shared instruction budget (limit=, window=) reserved by cores in leases.
+struct Pool {
+  bool active = false;
+  std::atomic<int64_t> global{0};
+  std::atomic<int64_t> leases{0};
+  int64_t total = 0;
+  void reset(int64_t n) {
+    total = n;
+    global.store(n);
+    leases.store(0);
+    active = true;
+  }
+};
+
+// ---- globals ---------------------------------------------------------------
+qemu_plugin_id_t g_id;
+// Globals live on the heap and are never destroyed: QEMU's atexit callback
+// runs after this library's static destructors.
+Options& g_opt = *new Options;
+Arch* g_arch = nullptr;
+RunWriter* g_run = nullptr;
+std::vector<Vcpu>& g_v = *new std::vector<Vcpu>;
+unsigned g_ncores = 1;
+qemu_plugin_scoreboard* g_score = nullptr;
+std::atomic<int> g_phase{static_cast<int>(Phase::Off)};
+Pool* g_pool = new Pool[2];
+std::atomic<uint64_t> g_skipped{0};
+uint64_t g_skip_target = 0;
+std::atomic<bool> g_first_window{true};
+// Bumped at every switch to tracing: a core still "tracing" from an older
+// region ends it (ROI_END) before it records in the new one.
+std::atomic<uint32_t> g_epoch{0};
+MarkerSource g_roi_source = MarkerSource::None;
+uint16_t g_roi_id = 0;
+MarkerSource g_stop_source = MarkerSource::None;
+uint16_t g_stop_id = 0;
+std::atomic<bool> g_failed_reported{false};
+std::atomic<bool> g_finished{false};
+bool g_nop_markers = true, g_int_markers = true, g_phys = true, g_values = false,
+     g_count_check = false;
+qemu_plugin_register* g_reg_priv = nullptr;
+qemu_plugin_register* g_reg_asid = nullptr;
+qemu_plugin_register* g_reg_mode = nullptr;
+std::once_flag g_regs_once;
+std::mutex g_watch_mu;
+std::unordered_set<uint64_t>& g_watch = *new std::unordered_set<uint64_t>;  // return points of executed int $100
+std::mutex g_tb_mu;
+std::vector<TbInfo*>& g_tbs = *new std::vector<TbInfo*>;  // TbInfos of the current translation generation
+ControlServer& g_ctl = *new ControlServer;
+std::mutex g_event_mu;
+
+// Internal QEMU entry points Debian's binary exports (looked up at run time).
+union RunOnCpuData {
+  void* host_ptr;
+  uint64_t u;
+};
+using RunOnCpuFunc = void (*)(void* cpu, RunOnCpuData);
+void (*p_async_run_on_cpu)(void* cpu, RunOnCpuFunc, RunOnCpuData) = nullptr;
+void* (*p_qemu_get_cpu)(int index) = nullptr;
+void (*p_shutdown_request)(int cause) = nullptr;
+std::atomic<bool> g_reset_from_idle{false};
+
+Phase phase() { return static_cast<Phase>(g_phase.load(std::memory_order_acquire)); }
+void set_phase(Phase p) { g_phase.store(static_cast<int>(p), std::memory_order_release); }
+
+uint64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
+}
+
+void say(const std::string& s) {
+  if (!g_opt.quiet) fprintf(stderr, "qemutrace: %s\n", s.c_str());
+}
+
+std::string source_name(MarkerSource s) {
+  switch (s) {
+    case MarkerSource::Console: return "console";
+    case MarkerSource::LegacyInt: return "legacy_int";
+    case MarkerSource::MagicNop: return "magic_nop";
+    case MarkerSource::Limit: return "limit";
+    case MarkerSource::Window: return "window";
+    case MarkerSource::StartOption: return "start_option";
+    case MarkerSource::EndOfRun: return "end_of_run";
+    case MarkerSource::Exception: return "exception";
+    case MarkerSource::Interrupt: return "interrupt";
+    default: return "none";
+  }
+}
+
+void event(const char* name, MarkerSource src, int id, int core, std::string detail = {}) {
+  if (!g_run) return;
+  ManifestEvent ev;
+  ev.time_ns = now_ns();
+  ev.event = name;
+  ev.source = source_name(src);
+  ev.id = id;
+  ev.core = core;
+  ev.detail = std::move(detail);
+  std::lock_guard<std::mutex> lk(g_event_mu);
+  g_run->add_event(ev);
+}
+
+ScoreEntry* score(unsigned k) {
+  return static_cast<ScoreEntry*>(qemu_plugin_scoreboard_find(g_score, k));
+}
+
+// ---- registers -------------------------------------------------------------
+uint64_t read_reg(qemu_plugin_register* r) {
+  if (!r) return 0;
+  thread_local GByteArray* buf = g_byte_array_new();
+  g_byte_array_set_size(buf, 0);
+  int n = qemu_plugin_read_register(r, buf);
+  uint64_t v = 0;
+  for (int i = 0; i < n && i < 8; ++i) v |= uint64_t(buf->data[i]) << (8 * i);
+  return v;
+}
+
+void find_registers() {
+  ContextRegs want = g_arch->regs();
+  GArray* regs = qemu_plugin_get_registers();
+  if (!regs) return;
+  for (guint i = 0; i < regs->len; ++i) {
+    auto* d = &g_array_index(regs, qemu_plugin_reg_descriptor, i);
+    if (want.priv && !strcmp(d->name, want.priv)) g_reg_priv = d->handle;
+    if (want.asid && !strcmp(d->name, want.asid)) g_reg_asid = d->handle;
+    if (want.mode && !strcmp(d->name, want.mode)) g_reg_mode = d->handle;
+  }
+  g_array_free(regs, TRUE);
+  if (!g_reg_priv || !g_reg_asid)
+    say("warning: guest registers for privilege level / address space not found; "
+        "recording CPL and ASID as 0");
+}
+
+void on_vcpu_init(qemu_plugin_id_t, unsigned int) { std::call_once(g_regs_once, find_registers); }
+
+uint64_t read_asid() { return g_arch->asid(read_reg(g_reg_asid)); }
+
+// ---- mode switching --------------------------------------------------------
+void register_callbacks();
+void on_reset_done(qemu_plugin_id_t) { register_callbacks(); }
+
+// From a vCPU thread (callbacks): flush all translations and re-register.
+void request_reset_vcpu() { qemu_plugin_reset(g_id, on_reset_done); }
+
+void reset_work(void*, RunOnCpuData) { request_reset_vcpu(); }
+
+// From any other thread (control socket).
+void request_reset_any() {
+  if (p_async_run_on_cpu && p_qemu_get_cpu) {
+    void* cpu = p_qemu_get_cpu(0);
+    if (cpu) {
+      p_async_run_on_cpu(cpu, reset_work, RunOnCpuData{nullptr});
+      return;
+    }
+  }
+  // Fallback: the next idle or marker callback on a vCPU does it.
+  g_reset_from_idle.store(true);
+}
+
+// ---- budget pools ----------------------------------------------------------
+void pool_release(Pool& p, Vcpu& v, int w) {
+  if (v.local[w] > 0) {
+    p.global.fetch_add(v.local[w]);
+    v.local[w] = 0;
+  }
+  if (v.leased[w]) {
+    v.leased[w] = false;
+    p.leases.fetch_sub(1);
+  }
+}
+
+bool pool_exhausted(Pool& p) { return p.global.load() == 0 && p.leases.load() == 0; }
+
+// Instructions of an n-instruction block this core may record.
+uint32_t pool_cap(Pool& p, Vcpu& v, int w, uint32_t n) {
+  if (v.local[w] < n) {
+    int64_t g = p.global.load();
+    for (;;) {
+      if (g <= 0) break;
+      int64_t batch = std::min<int64_t>(g / (8 * int64_t(g_ncores)), 1 << 16);
+      int64_t take = std::min<int64_t>(g, std::max<int64_t>(n - v.local[w], batch));
+      if (p.global.compare_exchange_weak(g, g - take)) {
+        v.local[w] += take;
+        if (!v.leased[w]) {
+          v.leased[w] = true;
+          p.leases.fetch_add(1);
+        }
+        break;
+      }
+    }
+  }
+  return static_cast<uint32_t>(std::min<int64_t>(n, v.local[w]));
+}
+
+// Returns true when this consumption emptied the pool for everybody.
+bool pool_consume(Pool& p, Vcpu& v, int w, uint32_t retired) {
+  v.local[w] -= retired;
+  if (v.local[w] <= 0) {
+    v.local[w] = 0;
+    if (v.leased[w]) {
+      v.leased[w] = false;
+      p.leases.fetch_sub(1);
+    }
+    return pool_exhausted(p);
+  }
+  return false;
+}
+
+// ---- recording -------------------------------------------------------------
+void check_failure(unsigned k);
+
+void update_context(Vcpu& v, uint8_t cpl) {
+  if (v.asid_dirty || !v.ctx_valid) {
+    uint64_t a = read_asid();
+    v.asid_dirty = false;
+    if (!v.ctx_valid || a != v.asid || cpl != v.cpl) {
+      v.asid = a;
+      v.cpl = cpl;
+      v.ctx_valid = true;
+      v.sink->set_context(cpl, a);
+    }
+  } else if (cpl != v.cpl) {
+    v.cpl = cpl;
+    v.sink->set_context(cpl, v.asid);
+  }
+}
+
+uint64_t rec_pc(const StaticBlock* sb, uint32_t i) {
+  uint64_t pc = sb->vaddr;
+  for (uint32_t j = 0; j < i && j < sb->lengths.size(); ++j) pc += sb->lengths[j];
+  return pc;
+}
+
+void declare_limit(unsigned k);
+void declare_window_end(unsigned k);
+
+// Ends the open record. next_pc == 0: unknown (no discontinuity check).
+void close_record(Vcpu& v, unsigned k, uint64_t next_pc) {
+  TbInfo* ex = v.exec;
+  const StaticBlock* sb = v.rec;
+  uint32_t rec_n = sb->insn_count;
+  int64_t kidx = int64_t(score(k)->idx);
+  int64_t ri = kidx + v.base;
+  uint32_t retired;
+  bool faulted = false;
+  if (kidx >= int64_t(ex->n) - 1 || ri >= int64_t(rec_n) - 1) {
+    if (ex->last_must_access && v.last_acc != int32_t(rec_n - 1)) {
+      retired = rec_n - 1;
+      faulted = true;
+    } else {
+      retired = rec_n;
+    }
+  } else if (ri < 0) {
+    retired = 0;
+  } else if (v.io_done == int32_t(ri)) {
+    // QEMU stopped the block at an MMIO access that was not its last
+    // instruction and re-ran that instruction alone in a memory-only
+    // instrumented block (cpu_io_recompile): it retired.
+    retired = static_cast<uint32_t>(ri) + 1;
+  } else {
+    retired = static_cast<uint32_t>(ri);
+    faulted = true;
+  }
+  bool cut = false;
+  if (retired > v.cap) {
+    if (g_count_check) v.cut_excess += retired - v.cap + (faulted ? 1 : 0);
+    retired = v.cap;
+    cut = true;
+    faulted = false;
+  }
+  v.sink->end_block(retired);
+  v.rec = nullptr;
+  if (faulted) v.faults++;
+  uint64_t last = retired == rec_n ? ex->last_pc : (retired ? rec_pc(sb, retired - 1) : v.last_pc);
+  v.last_pc = last;
+  if (faulted) {
+    v.disc_pending = true;
+    v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Exception, 0, last};
+  } else if (!cut && next_pc) {
+    bool ok;
+    switch (ex->last_flow) {
+      case Flow::Next: ok = next_pc == ex->fallthrough; break;
+      case Flow::Direct: ok = next_pc == ex->target; break;
+      case Flow::CondDirect: ok = next_pc == ex->target || next_pc == ex->fallthrough; break;
+      default: ok = true; break;
+    }
+    if (ex->last_rep && next_pc == ex->last_pc) ok = true;
+    if (!ok) {
+      v.disc_pending = true;
+      v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Interrupt, 0, last};
+    }
+  }
+  bool drained[2] = {false, false};
+  for (int w = 0; w < 2; ++w)
+    if (g_pool[w].active && v.leased[w]) drained[w] = pool_consume(g_pool[w], v, w, retired);
+  if (drained[0] && phase() == Phase::Tracing) declare_limit(k);
+  else if (drained[1] && phase() == Phase::Tracing) declare_window_end(k);
+}
+
+// Starts recording on this core (ROI_BEGIN).
+void core_begin(Vcpu& v, unsigned k) {
+  if (v.tracing) return;
+  v.tracing = true;
+  v.epoch = g_epoch.load(std::memory_order_acquire);
+  v.ctx_valid = false;
+  v.asid_dirty = true;
+  v.disc_pending = false;
+  v.starved = false;
+  v.sink->marker(Marker{MarkerKind::RoiBegin, g_roi_source, g_roi_id, 0});
+  if (v.skip_done_pending) {
+    v.sink->marker(Marker{MarkerKind::SkipDone, MarkerSource::None, 0, g_opt.skip});
+    v.skip_done_pending = false;
+  }
+  if (g_count_check) v.check_start = score(k)->count;
+}
+
+// Stops recording on this core: the open record must already be closed.
+void core_end(Vcpu& v, unsigned k, MarkerKind kind, MarkerSource src, uint16_t id, uint64_t value) {
+  if (!v.tracing) return;
+  v.disc_pending = false;
+  v.sink->marker(Marker{kind, src, id, value});
+  v.tracing = false;
+  for (int w = 0; w < 2; ++w)
+    if (g_pool[w].active) pool_release(g_pool[w], v, w);
+  if (g_count_check) v.check_inline += score(k)->count - v.check_start;
+}
+
+void end_kind_for_phase(MarkerKind* kind, MarkerSource* src, uint16_t* id, uint64_t* value) {
+  if (phase() == Phase::Limit) {
+    *kind = MarkerKind::LimitReached;
+    *src = MarkerSource::Limit;
+    *id = 0;
+    *value = uint64_t(g_opt.limit);
+  } else {
+    *kind = MarkerKind::RoiEnd;
+    *src = g_stop_source;
+    *id = g_stop_id;
+    *value = 0;
+  }
+}
+
+void core_stop_now(Vcpu& v, unsigned k) {
+  MarkerKind kind;
+  MarkerSource src;
+  uint16_t id;
+  uint64_t value;
+  end_kind_for_phase(&kind, &src, &id, &value);
+  core_end(v, k, kind, src, id, value);
+}
+
+// Opens a record for `sb`; false if no budget is left for this core.
+bool open_record(Vcpu& v, unsigned k, TbInfo* ex, const StaticBlock* sb, int32_t base) {
+  uint32_t n = sb->insn_count;
+  uint32_t cap = n;
+  for (int w = 0; w < 2; ++w) {
+    if (!g_pool[w].active) continue;
+    cap = std::min(cap, pool_cap(g_pool[w], v, w, n));
+  }
+  if (cap == 0) {
+    v.starved = true;
+    if (g_pool[0].active && pool_exhausted(g_pool[0])) declare_limit(k);
+    else if (g_pool[1].active && pool_exhausted(g_pool[1])) declare_window_end(k);
+    return false;
+  }
+  if (v.starved) {
+    // Budget came back (another core returned it): the stream has a gap.
+    v.starved = false;
+    v.disc_pending = true;
+    v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Limit, 0, v.last_pc};
+  }
+  update_context(v, ex->cpl);
+  if (v.disc_pending) {
+    v.sink->marker(v.disc);
+    v.disc_pending = false;
+  }
+  v.sink->begin_block(sb);
+  v.rec = sb;
+  v.exec = ex;
+  v.base = base;
+  v.cap = cap;
+  v.acc_count = 0;
+  v.last_acc = -1;
+  v.io_done = -1;
+  if ((++v.blocks & 1023) == 0) check_failure(k);
+  return true;
+}
+
+void fail_trace(unsigned k, const std::string& why, int err);
+
+// The sink of a core that was not there at start (hotplug).
+bool attach_sink(unsigned k) {
+  if (!g_run || k >= g_v.size()) return false;
+  Phase ph = phase();
+  if (ph == Phase::Failed) return false;
+  g_v[k].sink = g_run->core(k);
+  if (!g_v[k].sink) {
+    fail_trace(k, g_run->error(), EIO);
+    return false;
+  }
+  return true;
+}
+
+void check_failure(unsigned k) {
+  Vcpu& v = g_v[k];
+  if (v.sink && v.sink->failed()) fail_trace(k, v.sink->error(), EIO);
+}
+
+void fail_trace(unsigned k, const std::string& why, int err) {
+  set_phase(Phase::Failed);
+  if (!g_failed_reported.exchange(true)) {
+    fprintf(stderr, "qemutrace: cannot write the trace (%s); tracing stopped, the guest keeps running\n",
+            why.c_str());
+    event("error", MarkerSource::None, -1, int(k), why);
+    if (k < g_v.size() && g_v[k].sink)
+      g_v[k].sink->marker(Marker{MarkerKind::TraceError, MarkerSource::None, 0, uint64_t(err)});
+    request_reset_vcpu();
+  }
+}
+
+// ---- phase transitions (from vCPU threads) ---------------------------------
+void begin_tracing_phase(MarkerSource src, uint16_t id, int core) {
+  g_roi_source = src;
+  g_roi_id = id;
+  if (g_opt.window) g_pool[1].reset(int64_t(g_opt.window));
+  g_epoch.fetch_add(1, std::memory_order_acq_rel);
+  set_phase(Phase::Tracing);
+  event("roi_begin", src, id, core);
+}
+
+// A start condition (marker, console, start=now).
+void start_condition(MarkerSource src, uint16_t id, int core) {
+  g_first_window.store(true);
+  if (g_opt.skip) {
+    g_roi_source = src;
+    g_roi_id = id;
+    g_skip_target = g_opt.skip;
+    g_skipped.store(0);
+    for (auto& v : g_v) v.skip_local = 0;
+    set_phase(Phase::Skipping);
+    event("skip_begin", src, id, core, std::to_string(g_opt.skip));
+  } else {
+    begin_tracing_phase(src, id, core);
+  }
+}
+
+void stop_condition(MarkerSource src, uint16_t id, int core) {
+  g_stop_source = src;
+  g_stop_id = id;
+  set_phase(Phase::Off);
+  event("roi_end", src, id, core);
+}
+
+void declare_limit(unsigned k) {
+  int expected = static_cast<int>(Phase::Tracing);
+  if (!g_phase.compare_exchange_strong(expected, static_cast<int>(Phase::Limit))) return;
+  Vcpu& v = g_v[k];
+  if (v.rec) close_record(v, k, 0);
+  core_stop_now(v, k);
+  event("limit_reached", MarkerSource::Limit, -1, int(k), std::to_string(g_opt.limit));
+  say("instruction limit " + std::to_string(g_opt.limit) + " reached");
+  request_reset_vcpu();
+  if (g_opt.exit_on_limit) {
+    if (p_shutdown_request) {
+      p_shutdown_request(2 /* SHUTDOWN_CAUSE_HOST_QMP_QUIT */);
+    } else {
+      exit(0);  // atexit callback finishes the files
+    }
+  }
+}
+
+void declare_window_end(unsigned k) {
+  int expected = static_cast<int>(Phase::Tracing);
+  if (!g_phase.compare_exchange_strong(expected, static_cast<int>(Phase::Skipping))) return;
+  g_stop_source = MarkerSource::Window;
+  g_stop_id = 0;
+  g_skip_target = g_opt.every - g_opt.window;
+  g_skipped.store(0);
+  for (auto& v : g_v) v.skip_local = 0;
+  g_first_window.store(false);
+  event("roi_end", MarkerSource::Window, -1, int(k));
+  Vcpu& v = g_v[k];
+  if (v.rec) close_record(v, k, 0);
+  core_stop_now(v, k);
+  if (g_skip_target == 0) {
+    begin_tracing_phase(MarkerSource::Window, 0, int(k));
+  }
+  request_reset_vcpu();
+}
+
+// ---- execution callbacks ---------------------------------------------------
+void on_tb_exec(unsigned k, void* ud) {
+  TbInfo* tb = static_cast<TbInfo*>(ud);
+  Vcpu& v = g_v[k];
+  if (!v.sink && !attach_sink(k)) return;
+  if (v.rec) {
+    TbInfo* ex = v.exec;
+    if (ex->last_rep && tb->vaddr == ex->last_pc && tb->n == 1 && tb->last_rep &&
+        v.acc_count < kMaxAccPerRecord / 2 && phase() == Phase::Tracing &&
+        int64_t(score(k)->idx) == int64_t(ex->n) - 1 &&
+        int32_t(score(k)->idx) + v.base == int32_t(v.rec->insn_count) - 1) {
+      // The REP instruction goes on in a new TB (QEMU re-enters it after
+      // REP_MAX iterations): same retired instruction.
+      v.base = int32_t(v.rec->insn_count) - 1;
+      v.exec = tb;
+      v.rep_merges++;
+      return;
+    }
+    close_record(v, k, tb->vaddr);
+  }
+  Phase ph = phase();
+  if (ph != Phase::Tracing) {
+    if (v.tracing) core_stop_now(v, k);
+    return;
+  }
+  if (v.tracing && v.epoch != g_epoch.load(std::memory_order_relaxed))
+    core_end(v, k, MarkerKind::RoiEnd, g_stop_source, g_stop_id, 0);
+  if (!v.tracing) core_begin(v, k);
+  open_record(v, k, tb, tb->sb, 0);
+}
+
+void on_tb_skip(unsigned k, void* ud) {
+  TbInfo* tb = static_cast<TbInfo*>(ud);
+  Vcpu& v = g_v[k];
+  if (!v.sink && !attach_sink(k)) return;
+  if (v.rec) close_record(v, k, 0);
+  if (v.tracing) core_stop_now(v, k);
+  if (phase() != Phase::Skipping) return;
+  v.skip_local += tb->n;
+  uint64_t remaining_guess = g_skip_target > g_skipped.load(std::memory_order_relaxed)
+                                 ? g_skip_target - g_skipped.load(std::memory_order_relaxed)
+                                 : 0;
+  uint64_t batch = std::min<uint64_t>(4096, remaining_guess / (2 * g_ncores) + 1);
+  if (v.skip_local >= batch) {
+    uint64_t total = g_skipped.fetch_add(v.skip_local) + v.skip_local;
+    v.skip_local = 0;
+    if (total >= g_skip_target) {
+      int expected = static_cast<int>(Phase::Skipping);
+      if (g_phase.compare_exchange_strong(expected, static_cast<int>(Phase::Off))) {
+        bool first = g_first_window.load();
+        if (first && g_opt.skip)
+          for (auto& w : g_v) w.skip_done_pending = true;
+        begin_tracing_phase(first ? g_roi_source : MarkerSource::Window, first ? g_roi_id : 0, int(k));
+        request_reset_vcpu();
+      }
+    }
+  }
+}
+
+inline void record_access(Vcpu& v, unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr,
+                          int32_t ri);
+
+void split_rep(Vcpu& v, unsigned k, int32_t ri) {
+  // Too many accesses for one record: the REP instruction retires here and a
+  // new instance of it (a one-instruction block) continues.
+  TbInfo* ex = v.exec;
+  if (!ex->rep_sb || ri != int32_t(v.rec->insn_count) - 1) return;
+  uint32_t retired = std::min<uint32_t>(v.rec->insn_count, v.cap);
+  v.sink->end_block(retired);
+  v.rec = nullptr;
+  v.last_pc = ex->last_pc;
+  bool drained = false;
+  for (int w = 0; w < 2; ++w)
+    if (g_pool[w].active && v.leased[w]) drained |= pool_consume(g_pool[w], v, w, retired);
+  v.rep_splits++;
+  if (drained || phase() != Phase::Tracing) return;  // next block start handles it
+  open_record(v, k, ex, ex->rep_sb, -int32_t(ex->n - 1));
+}
+
+// An access from a block without an execution callback: QEMU's memory-only
+// re-run of one I/O instruction of the current block. Find it by PC.
+int32_t remap_io(Vcpu& v, const InsnRef* r) {
+  uint64_t pc = r->tb->pcs[r->idx];
+  TbInfo* ex = v.exec;
+  for (uint32_t i = 0; i < ex->n; ++i) {
+    if (ex->pcs[i] == pc) {
+      int32_t ri = int32_t(i) + v.base;
+      v.io_done = ri;
+      return ri;
+    }
+  }
+  return -1;
+}
+
+void on_mem(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* ud) {
+  Vcpu& v = g_v[k];
+  if (!v.rec) return;
+  const InsnRef* r = static_cast<const InsnRef*>(ud);
+  int32_t ri = r->tb == v.exec ? int32_t(r->idx) + v.base : remap_io(v, r);
+  if (ri < 0 || ri >= int32_t(v.rec->insn_count)) return;
+  if (v.acc_count >= kMaxAccPerRecord) {
+    split_rep(v, k, ri);
+    if (!v.rec || v.acc_count >= kMaxAccPerRecord) return;
+    ri = int32_t(r->idx) + v.base;
+  }
+  record_access(v, k, info, vaddr, ri);
+}
+
+inline void record_access(Vcpu& v, unsigned, qemu_plugin_meminfo_t info, uint64_t vaddr,
+                          int32_t ri) {
+  // meminfo: MemOpIdx (MemOp << 4 | mmu_idx) in the low 16 bits, rw above.
+  unsigned size_log2 = (info >> 4) & 7;
+  unsigned rw = (info >> 16) & 3;
+  if (size_log2 > 4) size_log2 = 4;
+  uint64_t paddr = 0;
+  if (g_phys) {
+    qemu_plugin_hwaddr* hw = qemu_plugin_get_hwaddr(info, vaddr);
+    if (hw) paddr = qemu_plugin_hwaddr_phys_addr(hw);
+  }
+  uint64_t lo = 0, hi = 0;
+  if (g_values) {
+    qemu_plugin_mem_value mv = qemu_plugin_mem_get_value(info);
+    switch (mv.type) {
+      case QEMU_PLUGIN_MEM_VALUE_U8: lo = mv.data.u8; break;
+      case QEMU_PLUGIN_MEM_VALUE_U16: lo = mv.data.u16; break;
+      case QEMU_PLUGIN_MEM_VALUE_U32: lo = mv.data.u32; break;
+      case QEMU_PLUGIN_MEM_VALUE_U64: lo = mv.data.u64; break;
+      case QEMU_PLUGIN_MEM_VALUE_U128: lo = mv.data.u128.low; hi = mv.data.u128.high; break;
+    }
+  }
+  if (rw == 3) {  // atomic read-modify-write: a load and a store
+    v.sink->access(uint32_t(ri), vaddr, paddr, size_log2, false, lo, hi);
+    v.sink->access(uint32_t(ri), vaddr, paddr, size_log2, true, lo, hi);
+    v.acc_count += 2;
+  } else {
+    v.sink->access(uint32_t(ri), vaddr, paddr, size_log2, rw == 2, lo, hi);
+    v.acc_count++;
+  }
+  v.last_acc = ri;
+}
+
+void on_cr3_write(unsigned k, void*) { g_v[k].asid_dirty = true; }
+
+// Starts tracing at a site (START marker: after it; int watch: at it).
+void start_at_site(Vcpu& v, unsigned k, Site* s, MarkerSource src) {
+  Phase ph = phase();
+  if (ph != Phase::Off) return;  // already on / skipping / limit / failed
+  start_condition(src, s->id, int(k));
+  if (phase() == Phase::Tracing) {
+    if (v.rec) close_record(v, k, 0);
+    if (v.tracing) core_stop_now(v, k);
+    core_begin(v, k);
+    v.disc_pending = false;
+    if (s->sub) open_record(v, k, s->tb, s->sub, s->sub_base);
+  }
+  request_reset_vcpu();
+}
+
+void on_marker(unsigned k, void* ud) {
+  Site* s = static_cast<Site*>(ud);
+  Vcpu& v = g_v[k];
+  if (!v.sink && !attach_sink(k)) return;
+  if (g_reset_from_idle.exchange(false)) request_reset_vcpu();
+  if (s->watch) {
+    if (v.int_pending && v.int_pc == s->pc && read_asid() == v.int_asid) {
+      v.int_pending = false;
+      start_at_site(v, k, s, MarkerSource::LegacyInt);
+    }
+    if (s->type == MarkerType::None) return;
+  }
+  switch (s->type) {
+    case MarkerType::NopStart:
+      start_at_site(v, k, s, MarkerSource::MagicNop);
+      break;
+    case MarkerType::IntStart:
+      if (phase() == Phase::Off) {
+        v.int_pending = true;
+        v.int_pc = s->pc + 2;
+        v.int_asid = read_asid();
+        bool fresh;
+        {
+          std::lock_guard<std::mutex> lk(g_watch_mu);
+          fresh = g_watch.insert(v.int_pc).second;
+        }
+        // Retranslate so that the return point gets its watch callback.
+        if (fresh) request_reset_vcpu();
+      }
+      break;
+    case MarkerType::NopStop:
+    case MarkerType::IntStop: {
+      Phase ph = phase();
+      if (ph != Phase::Tracing && ph != Phase::Skipping) break;
+      MarkerSource src = s->type == MarkerType::NopStop ? MarkerSource::MagicNop : MarkerSource::LegacyInt;
+      stop_condition(src, s->id, int(k));
+      if (v.rec && v.exec == s->tb) {
+        // End the record just before the marker.
+        int32_t ri = int32_t(s->idx) + v.base;
+        uint32_t retired = ri < 0 ? 0 : std::min<uint32_t>(uint32_t(ri), v.cap);
+        v.sink->end_block(retired);
+        const StaticBlock* sb = v.rec;
+        v.rec = nullptr;
+        if (retired) v.last_pc = rec_pc(sb, retired - 1);
+        for (int w = 0; w < 2; ++w)
+          if (g_pool[w].active && v.leased[w]) pool_consume(g_pool[w], v, w, retired);
+      } else if (v.rec) {
+        close_record(v, k, 0);
+      }
+      core_end(v, k, MarkerKind::RoiEnd, src, s->id, 0);
+      request_reset_vcpu();
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+void on_idle(qemu_plugin_id_t, unsigned int k) {
+  if (g_reset_from_idle.exchange(false)) request_reset_vcpu();
+  if (k >= g_v.size()) return;
+  Vcpu& v = g_v[k];
+  // Give unused budget back so that other cores can use it.
+  for (int w = 0; w < 2; ++w) {
+    if (!g_pool[w].active || !v.leased[w]) continue;
+    int64_t keep = v.rec ? v.cap : 0;
+    if (v.local[w] > keep) {
+      g_pool[w].global.fetch_add(v.local[w] - keep);
+      v.local[w] = keep;
+    }
+    if (v.local[w] == 0) {
+      v.leased[w] = false;
+      g_pool[w].leases.fetch_sub(1);
+    }
+  }
+}
+
+// ---- translation -----------------------------------------------------------
+TransMode trans_mode() {
+  switch (phase()) {
+    case Phase::Tracing: return TransMode::On;
+    case Phase::Skipping: return TransMode::Skip;
+    case Phase::Off: return TransMode::Off;
+    default: return TransMode::Dead;
+  }
+}
+
+bool marker_enabled(MarkerType t) {
+  switch (t) {
+    case MarkerType::NopStart:
+    case MarkerType::NopStop: return g_nop_markers;
+    case MarkerType::IntStart:
+    case MarkerType::IntStop: return g_int_markers;
+    default: return false;
+  }
+}
+
+void instrument_insn(qemu_plugin_insn* insn, TbInfo* ti, uint32_t i, const InsnClass& c, bool is_marker) {
+  qemu_plugin_u64 idx_entry = {g_score, offsetof(ScoreEntry, idx)};
+  qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(insn, QEMU_PLUGIN_INLINE_STORE_U64, idx_entry, i);
+  if (g_count_check && !is_marker) {
+    qemu_plugin_u64 cnt = {g_score, offsetof(ScoreEntry, count)};
+    qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(insn, QEMU_PLUGIN_INLINE_ADD_U64, cnt, 1);
+  }
+  qemu_plugin_register_vcpu_mem_cb(insn, on_mem, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW,
+                                   &ti->refs[i]);
+  if (c.writes_asid)
+    qemu_plugin_register_vcpu_insn_exec_cb(insn, on_cr3_write, QEMU_PLUGIN_CB_NO_REGS, nullptr);
+}
+
+void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
+  TransMode mode = trans_mode();
+  if (mode == TransMode::Dead) return;
+  size_t n = qemu_plugin_tb_n_insns(tb);
+  if (n == 0) return;
+  std::vector<uint8_t> bytes;
+  std::vector<uint8_t> lens(n);
+  std::vector<MarkerMatch> marks(n);
+  std::vector<InsnClass> cls;
+  bytes.reserve(n * 4);
+  uint8_t buf[16];
+  auto* ti = new TbInfo;
+  ti->vaddr = qemu_plugin_tb_vaddr(tb);
+  ti->n = uint32_t(n);
+  ti->pcs.resize(n);
+  ti->refs.resize(n);
+  for (size_t i = 0; i < n; ++i) ti->refs[i] = InsnRef{ti, uint32_t(i)};
+  bool any_marker = false, any_watch = false;
+  std::vector<bool> watched(n, false);
+  {
+    std::unique_lock<std::mutex> lk(g_watch_mu, std::defer_lock);
+    bool have_watch = g_int_markers;
+    if (have_watch) {
+      lk.lock();
+      have_watch = !g_watch.empty();
+      if (!have_watch) lk.unlock();
+    }
+    for (size_t i = 0; i < n; ++i) {
+      qemu_plugin_insn* insn = qemu_plugin_tb_get_insn(tb, i);
+      size_t len = qemu_plugin_insn_data(insn, buf, sizeof(buf));
+      if (len == 0 || len > 15) len = std::max<size_t>(1, std::min<size_t>(len, 15));
+      lens[i] = uint8_t(len);
+      ti->pcs[i] = qemu_plugin_insn_vaddr(insn);
+      bytes.insert(bytes.end(), buf, buf + len);
+      marks[i] = g_arch->match_marker(buf, len);
+      if (!marker_enabled(marks[i].type)) marks[i].type = MarkerType::None;
+      if (marks[i].type != MarkerType::None) any_marker = true;
+      if (have_watch && g_watch.count(ti->pcs[i])) {
+        watched[i] = true;
+        any_watch = true;
+      }
+    }
+  }
+  if (mode == TransMode::Off && !any_marker && !any_watch) {
+    delete ti;  // nothing to instrument: zero cost while off
+    return;
+  }
+  // Classification is needed for the last instruction (successor, fault
+  // rule) and for CR3 writes in instrumented code.
+  bool need_all = mode == TransMode::On || any_marker || any_watch;
+  cls.resize(n);
+  size_t off = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (need_all || i == n - 1) cls[i] = g_arch->classify(ti->pcs[i], bytes.data() + off, lens[i]);
+    off += lens[i];
+  }
+  const InsnClass& lc = cls[n - 1];
+  ti->last_pc = ti->pcs[n - 1];
+  ti->fallthrough = ti->last_pc + lens[n - 1];
+  ti->last_flow = lc.flow;
+  ti->target = lc.target;
+  ti->last_rep = lc.is_rep_string;
+  ti->last_must_access = lc.must_access_memory;
+  if (g_reg_priv) ti->cpl = g_arch->privilege(read_reg(g_reg_priv), read_reg(g_reg_mode));
+
+  auto offset_of = [&](size_t i) {
+    size_t o = 0;
+    for (size_t j = 0; j < i; ++j) o += lens[j];
+    return o;
+  };
+  auto intern_from = [&](size_t s) -> const StaticBlock* {
+    if (s >= n || !g_run) return nullptr;
+    return g_run->intern_block(ti->pcs[s], 0, bytes.data() + offset_of(s), lens.data() + s,
+                               uint32_t(n - s));
+  };
+
+  // Marker sites (stable storage: reserve first).
+  size_t nsites = 0;
+  for (size_t i = 0; i < n; ++i) nsites += (marks[i].type != MarkerType::None) + watched[i];
+  ti->sites.reserve(nsites);
+  size_t first_gated = n;  // off/skip mode: instrument from here on
+  for (size_t i = 0; i < n; ++i) {
+    if (watched[i]) {
+      Site s;
+      s.tb = ti;
+      s.idx = uint32_t(i);
+      s.watch = true;
+      s.pc = ti->pcs[i];
+      s.sub = intern_from(i);
+      s.sub_base = -int32_t(i);
+      ti->sites.push_back(s);
+      first_gated = std::min(first_gated, i);
+    }
+    if (marks[i].type != MarkerType::None) {
+      Site s;
+      s.tb = ti;
+      s.idx = uint32_t(i);
+      s.type = marks[i].type;
+      s.id = marks[i].id;
+      s.pc = ti->pcs[i];
+      if (s.type == MarkerType::NopStart) {
+        s.sub = intern_from(i + 1);
+        s.sub_base = -int32_t(i + 1);
+        first_gated = std::min(first_gated, i + 1);
+      }
+      ti->sites.push_back(s);
+    }
+  }
+
+  if (mode == TransMode::On) {
+    ti->sb = g_run ? g_run->intern_block(ti->vaddr, 0, bytes.data(), lens.data(), uint32_t(n)) : nullptr;
+    if (!ti->sb) {
+      delete ti;
+      return;
+    }
+    if (ti->last_rep) ti->rep_sb = intern_from(n - 1);
+    qemu_plugin_register_vcpu_tb_exec_cb(tb, on_tb_exec, QEMU_PLUGIN_CB_NO_REGS, ti);
+    first_gated = 0;
+  } else if (mode == TransMode::Skip) {
+    qemu_plugin_register_vcpu_tb_exec_cb(tb, on_tb_skip, QEMU_PLUGIN_CB_NO_REGS, ti);
+  }
+  if (ti->last_rep && !ti->rep_sb && first_gated < n) ti->rep_sb = intern_from(n - 1);
+
+  size_t si = 0;
+  for (size_t i = 0; i < n; ++i) {
+    qemu_plugin_insn* insn = qemu_plugin_tb_get_insn(tb, i);
+    // Site callbacks come first, so that a START marker opens the record
+    // before the following instruction's inline store.
+    while (si < ti->sites.size() && ti->sites[si].idx == i) {
+      qemu_plugin_register_vcpu_insn_exec_cb(insn, on_marker, QEMU_PLUGIN_CB_NO_REGS, &ti->sites[si]);
+      ++si;
+    }
+    bool is_marker = marks[i].type != MarkerType::None;
+    if (i >= first_gated && mode != TransMode::Skip) instrument_insn(insn, ti, uint32_t(i), cls[i], is_marker);
+  }
+  std::lock_guard<std::mutex> lk(g_tb_mu);
+  g_tbs.push_back(ti);
+}
+
+// All translations are gone (exclusive context): free their TbInfos, except
+// those an open record still points to.
+void on_flush(qemu_plugin_id_t) {
+  std::lock_guard<std::mutex> lk(g_tb_mu);
+  std::unordered_set<TbInfo*> keep;
+  for (auto& v : g_v)
+    if (v.exec) keep.insert(v.exec);
+  std::vector<TbInfo*> kept;
+  for (TbInfo* t : g_tbs) {
+    if (keep.count(t)) kept.push_back(t);
+    else delete t;
+  }
+  g_tbs.swap(kept);
+  for (auto& v : g_v)
+    if (!v.rec) v.exec = nullptr;
+}
+
+// ---- end of run ------------------------------------------------------------
+void finish_run() {
+  if (g_finished.exchange(true)) return;
+  for (unsigned k = 0; k < g_v.size(); ++k) {
+    Vcpu& v = g_v[k];
+    if (!v.sink) continue;
+    if (v.rec) close_record(v, k, 0);
+    if (v.tracing) core_end(v, k, MarkerKind::RoiEnd, MarkerSource::EndOfRun, 0, 0);
+  }
+  if (g_count_check && g_run) {
+    auto totals = g_run->totals();
+    uint64_t sum_t = 0, sum_i = 0, sum_f = 0, sum_c = 0, sum_r = 0;
+    for (unsigned k = 0; k < g_v.size(); ++k) {
+      Vcpu& v = g_v[k];
+      uint64_t t = k < totals.size() ? totals[k].instructions : 0;
+      fprintf(stderr,
+              "qemutrace: count_check core %u traced=%" PRIu64 " inline=%" PRIu64 " faulted=%" PRIu64
+              " cut=%" PRIu64 " rep_merged=%" PRIu64 "\n",
+              k, t, v.check_inline, v.faults, v.cut_excess, v.rep_merges);
+      sum_t += t;
+      sum_i += v.check_inline;
+      sum_f += v.faults;
+      sum_c += v.cut_excess;
+      sum_r += v.rep_merges;
+    }
+    fprintf(stderr,
+            "qemutrace: count_check total traced=%" PRIu64 " inline=%" PRIu64 " faulted=%" PRIu64
+            " cut=%" PRIu64 " rep_merged=%" PRIu64 " %s\n",
+            sum_t, sum_i, sum_f, sum_c, sum_r,
+            sum_i == sum_t + sum_f + sum_c + sum_r ? "match" : "MISMATCH");
+    event("count_check", MarkerSource::None, -1, -1,
+          "traced=" + std::to_string(sum_t) + " inline=" + std::to_string(sum_i) +
+              " faulted=" + std::to_string(sum_f) + " cut=" + std::to_string(sum_c) +
+              " rep_merged=" + std::to_string(sum_r));
+  }
+  if (g_run) {
+    bool ok = g_run->finish();
+    if (!ok && !g_failed_reported.exchange(true))
+      fprintf(stderr, "qemutrace: cannot finish the trace files: %s\n", g_run->error().c_str());
+    if (!g_opt.quiet) {
+      uint64_t ins = 0, bytes = 0;
+      for (auto& t : g_run->totals()) {
+        ins += t.instructions;
+        bytes += t.bytes;
+      }
+      fprintf(stderr, "qemutrace: %" PRIu64 " instructions, %" PRIu64 " bytes in %s_*\n", ins, bytes,
+              g_opt.base.c_str());
+    }
+  }
+  g_ctl.stop();
+}
+
+void on_atexit(qemu_plugin_id_t, void*) { finish_run(); }
+
+void register_callbacks() {
+  qemu_plugin_register_vcpu_init_cb(g_id, on_vcpu_init);
+  qemu_plugin_register_vcpu_tb_trans_cb(g_id, on_tb_trans);
+  qemu_plugin_register_vcpu_idle_cb(g_id, on_idle);
+  qemu_plugin_register_flush_cb(g_id, on_flush);
+  qemu_plugin_register_atexit_cb(g_id, on_atexit, nullptr);
+}
+
+// ---- control socket --------------------------------------------------------
+std::mutex g_ctl_mu;
+
+std::string ctl_status() {
+  Phase ph = phase();
+  const char* st = ph == Phase::Tracing ? "tracing" : ph == Phase::Limit ? "limit" : "off";
+  std::ostringstream o;
+  uint64_t ins = 0, bytes = 0;
+  std::vector<CoreTotals> totals;
+  if (g_run) totals = g_run->totals();
+  for (auto& t : totals) {
+    ins += t.instructions;
+    bytes += t.bytes;
+  }
+  o << "{\"state\":\"" << st << "\",\"instructions\":" << ins << ",\"bytes\":" << bytes
+    << ",\"cores\":[";
+  for (size_t k = 0; k < totals.size(); ++k) {
+    if (k) o << ",";
+    o << "{\"core\":" << k << ",\"instructions\":" << totals[k].instructions
+      << ",\"bytes\":" << totals[k].bytes << "}";
+  }
+  o << "]}";
+  return o.str();
+}
+
+// Phase changes requested by the socket run on vCPU 0 (through
+// async_run_on_cpu), so they never race with the vCPU-side transitions.
+void ctl_start_work(void*, RunOnCpuData) {
+  if (phase() == Phase::Off) start_condition(MarkerSource::Console, 0, -1);
+  request_reset_vcpu();
+}
+void ctl_stop_work(void*, RunOnCpuData) {
+  Phase ph = phase();
+  if (ph == Phase::Tracing || ph == Phase::Skipping) stop_condition(MarkerSource::Console, 0, -1);
+  request_reset_vcpu();
+}
+
+std::string ctl_handle(const std::string& cmd) {
+  std::lock_guard<std::mutex> lk(g_ctl_mu);
+  if (cmd == "status") return ctl_status();
+  if (cmd == "start" || cmd == "stop") {
+    Phase ph = phase();
+    if (ph == Phase::Limit) return "error limit reached";
+    if (ph == Phase::Failed) return "error trace failed";
+    bool start = cmd == "start";
+    if (p_async_run_on_cpu && p_qemu_get_cpu && p_qemu_get_cpu(0)) {
+      p_async_run_on_cpu(p_qemu_get_cpu(0), start ? ctl_start_work : ctl_stop_work, RunOnCpuData{nullptr});
+      // Wait (briefly) until vCPU 0 has applied it, so that status agrees.
+      for (int i = 0; i < 200; ++i) {
+        Phase now = phase();
+        if (start ? now != Phase::Off : (now == Phase::Off)) break;
+        usleep(5000);
+      }
+    } else {
+      if (start && ph == Phase::Off) start_condition(MarkerSource::Console, 0, -1);
+      if (!start && (ph == Phase::Tracing || ph == Phase::Skipping))
+        stop_condition(MarkerSource::Console, 0, -1);
+      request_reset_any();
+    }
+    return start ? "ok tracing" : "ok off";
+  }
+  return "error unknown command";
+}
+
+// ---- install ---------------------------------------------------------------
+std::vector<std::string> read_cmdline() {
+  std::vector<std::string> out;
+  std::ifstream f("/proc/self/cmdline", std::ios::binary);
+  std::string s;
+  while (std::getline(f, s, '\0')) out.push_back(s);
+  return out;
+}
+
+std::string qemu_version() {
+  std::string out;
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n <= 0) return out;
+  exe[n] = 0;
+  std::string cmd = std::string("'") + exe + "' --version 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char line[256];
+  if (fgets(line, sizeof(line), p)) {
+    std::string l = line;
+    auto pos = l.find("version ");
+    if (pos != std::string::npos) {
+      out = l.substr(pos + 8);
+      auto e = out.find_first_of(" \n(");
+      if (e != std::string::npos) out = out.substr(0, e);
+    }
+  }
+  pclose(p);
+  return out;
+}
+
+int install(qemu_plugin_id_t id, const qemu_info_t* info, int argc, char** argv) {
+  g_id = id;
+  std::string err;
+  if (!parse_options(argc, argv, &g_opt, &err)) {
+    fprintf(stderr, "qemutrace: %s\n", err.c_str());
+    return -1;
+  }
+  if (!info->system_emulation) {
+    fprintf(stderr, "qemutrace: only full-system emulation is supported\n");
+    return -1;
+  }
+  g_arch = make_arch(info->target_name ? info->target_name : "", &err).release();
+  if (!g_arch) {
+    fprintf(stderr, "qemutrace: %s\n", err.c_str());
+    return -1;
+  }
+  g_nop_markers = g_opt.nop_markers;
+  g_int_markers = g_opt.int_markers;
+  g_phys = g_opt.phys;
+  g_values = g_opt.values;
+  g_count_check = g_opt.count_check;
+  g_ncores = unsigned(std::max(1, info->system.max_vcpus));
+  g_v.resize(g_ncores);
+
+  p_async_run_on_cpu = reinterpret_cast<decltype(p_async_run_on_cpu)>(dlsym(RTLD_DEFAULT, "async_run_on_cpu"));
+  p_qemu_get_cpu = reinterpret_cast<decltype(p_qemu_get_cpu)>(dlsym(RTLD_DEFAULT, "qemu_get_cpu"));
+  p_shutdown_request =
+      reinterpret_cast<decltype(p_shutdown_request)>(dlsym(RTLD_DEFAULT, "qemu_system_shutdown_request"));
+
+  if (!g_opt.ctl.empty()) {
+    if (!g_ctl.start(g_opt.ctl, ctl_handle, &err)) {
+      fprintf(stderr, "qemutrace: %s\n", err.c_str());
+      return -1;
+    }
+  }
+
+  WriterOptions wo;
+  wo.format = g_opt.format;
+  wo.isa = g_arch->isa();
+  wo.features = feature::kKernel | feature::kAsid | feature::kTimestamps;
+  if (g_opt.phys) wo.features |= feature::kPhysAddr;
+  if (g_opt.values) wo.features |= feature::kValues;
+  wo.zstd_level = g_opt.zstd;
+  wo.chunk_insns = g_opt.chunk;
+  wo.compress_threads = g_opt.threads;
+  RunInfo ri;
+  ri.command_line = read_cmdline();
+  ri.qemu_version = qemu_version();
+  ri.cores = unsigned(info->system.smp_vcpus);
+  ri.options = g_opt.given;
+  g_run = RunWriter::create(g_opt.base, wo, ri, &err).release();
+  if (!g_run) {
+    fprintf(stderr, "qemutrace: cannot write the trace (%s); tracing disabled, the guest keeps running\n",
+            err.c_str());
+    g_failed_reported = true;
+    set_phase(Phase::Failed);
+    register_callbacks();
+    return 0;
+  }
+  for (unsigned k = 0; k < g_ncores; ++k) {
+    if (int(k) >= info->system.smp_vcpus) break;
+    g_v[k].sink = g_run->core(k);
+    if (!g_v[k].sink) {
+      fprintf(stderr, "qemutrace: cannot write the trace (%s); tracing disabled, the guest keeps running\n",
+              g_run->error().c_str());
+      g_failed_reported = true;
+      set_phase(Phase::Failed);
+      register_callbacks();
+      return 0;
+    }
+  }
+  g_score = qemu_plugin_scoreboard_new(sizeof(ScoreEntry));
+  if (g_opt.limit >= 0) g_pool[0].reset(g_opt.limit);
+  if (g_opt.window) g_pool[1].reset(int64_t(g_opt.window));
+  if (g_opt.limit == 0) {
+    set_phase(Phase::Limit);
+  } else if (g_opt.start == StartMode::Now) {
+    start_condition(MarkerSource::StartOption, 0, -1);
+  }
+  register_callbacks();
+  return 0;
+}
+
+}  // namespace
+}  // namespace qemutrace::plugin
+
+extern "C" QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t* info,
+                                                      int argc, char** argv) {
+  return qemutrace::plugin::install(id, info, argc, argv);
+}

@@ -49,16 +49,19 @@ std::function<int()> setup(CLI::App& app) {
                   plan.arch.c_str(), plan.settings.base.c_str());
       std::fflush(stdout);
       int rc = execute(plan);
-      std::string b = shell_quote(plan.settings.base);
-      auto files = trace_files(plan.settings.base);
+      std::string cwd = absolute_path(".") + "/";
+      auto rel = [&](const std::string& p) { return shell_quote(starts_with(p, cwd) ? p.substr(cwd.size()) : p); };
+      std::string b = rel(plan.settings.base);
       std::string all;
-      for (const auto& f : files) all += " " + shell_quote(f);
+      for (const auto& f : trace_files(plan.settings.base)) all += " " + rel(absolute_path(f));
       if (all.empty()) all = " " + b + "_0 " + b + "_1";
+      std::string q = rel(exe_dir() + "/qemutrace");
+      if (auto w = which("qemutrace"); w && absolute_path(*w) == exe_dir() + "/qemutrace") q = "qemutrace";
       std::printf("\ndemo finished in %.1f s%s. Next, try:\n", now_seconds() - t0, rc == 0 ? "" : " (with errors)");
-      std::printf("  qemutrace dump %s_0 | head -20      # the first instructions of core 0\n", b.c_str());
-      std::printf("  qemutrace stats%s                   # counts, kernel/user, loads/stores\n", all.c_str());
-      std::printf("  qemutrace verify%s\n", all.c_str());
-      std::printf("  qemutrace run --program ./your-static-binary --trace out/t   # your own program\n");
+      std::printf("  %s dump %s_0 | head -20     # the first instructions of core 0\n", q.c_str(), b.c_str());
+      std::printf("  %s stats%s     # counts, kernel/user, loads/stores\n", q.c_str(), all.c_str());
+      std::printf("  %s verify%s    # check every file\n", q.c_str(), all.c_str());
+      std::printf("  %s run --program ./your-static-binary --trace out/t    # your own program\n", q.c_str());
       return rc;
     } catch (const LaunchError& e) {
       return fail(e.what());

@@ -79,6 +79,10 @@ std::vector<std::string> guest_qemu_args(const std::string& arch, const std::str
     }
     out.push_back(words[i]);
   }
+  // No network: the guest needs none and the NIC's option ROM costs boot time.
+  bool net = false;
+  for (const auto& w : out) net |= w == "-nic" || w == "-net" || w == "-netdev" || w == "-nodefaults";
+  if (!net) out.insert(out.end(), {"-nic", "none"});
   return out;
 }
 

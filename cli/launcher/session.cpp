@@ -107,6 +107,9 @@ class Session {
   bool prompt_shown_ = false;
   bool stdout_tty_ = false;
   std::string last_state_;
+  bool reprompt_due_ = false;
+  double last_output_ = 0;
+  bool last_output_newline_ = true;
 };
 
 void Session::spawn() {
@@ -164,7 +167,6 @@ void Session::draw_status() {
 void Session::out(const std::string& s) {
   clear_status();
   write_str(1, s);
-  if (!s.empty() && s.back() == '\n') draw_status();
 }
 
 void Session::err_line(const std::string& s) {
@@ -174,11 +176,11 @@ void Session::err_line(const std::string& s) {
     prompt_shown_ = false;
   }
   write_str(2, s + "\n");
-  draw_status();
 }
 
 void Session::prompt() {
-  if (!cfg_.console || mon_fd_ < 0 || awaiting_monitor_) return;
+  if (!cfg_.console || mon_fd_ < 0 || awaiting_monitor_ || prompt_shown_) return;
+  reprompt_due_ = false;
   write_str(1, "(qemu) ");
   prompt_shown_ = true;
 }
@@ -224,12 +226,18 @@ void Session::on_guest_output(const char* p, size_t n) {
   }
   if (!cfg_.echo_guest) return;
   clear_status();
-  if (prompt_shown_ && stdout_tty_) write_str(1, "\r\033[K");
-  write_all(1, p, n);
-  if (n && p[n - 1] == '\n') {
-    if (prompt_shown_) write_str(1, "(qemu) ");
-    draw_status();
+  if (prompt_shown_) {
+    // Take the prompt off the line; it comes back when the guest is quiet.
+    if (stdout_tty_) write_str(1, "\r\033[K");
+    else write_str(1, "\n");
+    prompt_shown_ = false;
+    reprompt_due_ = true;
+  } else if (cfg_.console && mon_fd_ >= 0 && mon_banner_seen_ && !awaiting_monitor_) {
+    reprompt_due_ = true;
   }
+  write_all(1, p, n);
+  last_output_ = now_seconds();
+  last_output_newline_ = n && p[n - 1] == '\n';
 }
 
 void Session::on_qemu_stderr(const char* p, size_t n) {
@@ -338,6 +346,15 @@ void Session::on_stdin(const char* p, size_t n) {
 
 void Session::tick() {
   double now = now_seconds();
+  if (now - last_output_ > 0.3) {
+    if (reprompt_due_ && !awaiting_monitor_ && queued_lines_.empty()) {
+      if (!last_output_newline_) write_str(1, "\n");
+      last_output_newline_ = true;
+      reprompt_due_ = false;
+      prompt();
+    }
+    if (!status_drawn_) draw_status();
+  }
   if (cfg_.console && mon_fd_ == -1 && !cfg_.monitor_socket.empty()) {
     mon_fd_ = connect_unix_nb(cfg_.monitor_socket);
     if (mon_fd_ >= 0) mark_started();
@@ -386,7 +403,7 @@ void Session::tick() {
       s += buf;
     }
     status_text_ = s;
-    draw_status();
+    if (now - last_output_ > 0.3) draw_status();
   }
 }
 

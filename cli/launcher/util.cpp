@@ -74,7 +74,9 @@ std::string absolute_path(const std::string& path) {
   std::error_code ec;
   auto p = std::filesystem::absolute(path, ec);
   if (ec) return path;
-  return p.lexically_normal().string();
+  std::string s = p.lexically_normal().string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
 }
 
 std::string dirname_of(const std::string& path) {

@@ -27,7 +27,7 @@ inline constexpr uint32_t kMaxBlockInsns = 4096;
 inline constexpr uint32_t kMaxBlocksPerChunk = 1u << 20;
 inline constexpr uint32_t kMaxAccessesPerExec = 1u << 22;
 inline constexpr uint32_t kMaxInsnLength = 15;
-inline constexpr unsigned kPhysTableBits = 12;
+inline constexpr unsigned kPhysTableBits = 16;
 inline constexpr unsigned kTimestampEvery = 16384;
 
 enum class Isa : uint8_t { x86_64 = 1, i386 = 2, aarch64 = 3 };

@@ -169,11 +169,15 @@ class Cursor {
     throw TraceError(where_ + " at payload offset " + std::to_string(at) + ": " + what);
   }
   [[noreturn]] void fail(const std::string& what) const { fail(what, pos_); }
-  uint8_t u8() {
+  __attribute__((always_inline)) uint8_t u8() {
     if (pos_ >= n_) fail("record cut short");
     return p_[pos_++];
   }
-  uint64_t varint() {
+  __attribute__((always_inline)) uint64_t varint() {
+    if (pos_ < n_ && p_[pos_] < 0x80) return p_[pos_++];  // most fields fit one byte
+    return varint_slow();
+  }
+  uint64_t varint_slow() {
     uint64_t v = 0;
     size_t start = pos_;
     for (unsigned shift = 0;; shift += 7) {

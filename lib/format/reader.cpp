@@ -61,74 +61,61 @@ class ChunkDecoder {
       throw TraceError(where + ": chunk holds " + std::to_string(d_.record_count) +
                        " records, header says " + std::to_string(get_u32(hdr + 44)));
     exec_ = 0;
-    insn_ = 0;
-    access_ = 0;
-    pc_ = 0;
-    index_ = ci.first_insn;
+    started_ = false;
     core_ = h.core;
   }
 
-  // The next instruction or nullptr at the end of the chunk.
-  const Instruction* next() {
-    while (exec_ < d_.execs.size()) {
-      const auto& e = d_.execs[exec_];
-      const auto& b = d_.blocks[e.block];
-      if (insn_ == 0) {
-        pc_ = b.vaddr;
-        access_ = e.access_begin;
-      }
-      if (insn_ < e.retired) {
-        uint32_t s = b.first_static + insn_;
-        Instruction& out = cur_;
-        out.index = index_++;
-        out.pc = pc_;
-        out.phys_pc = b.paddr ? b.paddr + (pc_ - b.vaddr) : 0;
-        out.asid = e.asid;
-        out.cpl = e.cpl;
-        out.time_ns = e.time_ns;
-        out.length = d_.lengths[s];
-        out.bytes = d_.bytes.data() + d_.byte_offset[s];
-        uint32_t a0 = access_;
-        while (access_ < e.access_end && d_.access_insn[access_] == insn_) access_++;
-        out.accesses = d_.accesses.data() + a0;
-        out.access_count = access_ - a0;
-        if (insn_ == 0) {
-          out.markers = d_.markers.data() + e.marker_begin;
-          out.marker_count = e.marker_end - e.marker_begin;
-        } else {
-          out.markers = nullptr;
-          out.marker_count = 0;
-        }
-        pc_ += out.length;
-        insn_++;
-        if (insn_ < e.retired) {
-          out.next_pc = pc_;
-        } else if (exec_ + 1 < d_.execs.size()) {
-          out.next_pc = d_.blocks[d_.execs[exec_ + 1].block].vaddr;
-        } else {
-          out.next_pc = d_.successor;
-        }
-        out.core = core_;
-        return &out;
-      }
-      exec_++;
-      insn_ = 0;
+  // Points `c` at the next block execution; false at the end of the chunk.
+  bool next_exec(CoreReader::Cursor& c) {
+    size_t e_i = started_ ? exec_ + 1 : exec_;
+    started_ = true;
+    if (e_i >= d_.execs.size()) {
+      exec_ = d_.execs.size();
+      return false;
     }
-    return nullptr;
+    exec_ = e_i;
+    const auto& e = d_.execs[exec_];
+    const auto& b = d_.blocks[e.block];
+    c.lengths = d_.lengths.data();
+    c.byte_offset = d_.byte_offset.data();
+    c.bytes = d_.bytes.data();
+    c.accesses = d_.accesses.data();
+    c.access_insn = d_.access_insn.data();
+    c.insn = 0;
+    c.retired = e.retired;
+    c.static_base = b.first_static;
+    c.block_vaddr = c.pc = b.vaddr;
+    c.phys_base = b.paddr;
+    c.access = e.access_begin;
+    c.access_end = e.access_end;
+    c.exec_next_pc = exec_ + 1 < d_.execs.size() ? d_.blocks[d_.execs[exec_ + 1].block].vaddr : d_.successor;
+    c.out.asid = e.asid;
+    c.out.cpl = e.cpl;
+    c.out.time_ns = e.time_ns;
+    c.out.core = core_;
+    c.out.markers = d_.markers.data() + e.marker_begin;
+    c.out.marker_count = e.marker_end - e.marker_begin;
+    return true;
   }
 
-  // Skips n instructions of this chunk quickly.
-  void skip(uint64_t n) {
-    while (n > 0 && exec_ < d_.execs.size()) {
-      const auto& e = d_.execs[exec_];
-      uint64_t left = e.retired - insn_;
-      if (n >= left && insn_ == 0) {
-        n -= left;
-        index_ += left;
-        exec_++;
-        continue;
-      }
-      next();
+  // Skips n instructions of this chunk; whole executions without decoding them.
+  void skip(CoreReader::Cursor& c, uint64_t n) {
+    while (n > 0 && c.insn < c.retired) {
+      c.fill();
+      n--;
+    }
+    size_t e = started_ ? exec_ + 1 : exec_;
+    while (n > 0 && e < d_.execs.size() && d_.execs[e].retired <= n) {
+      n -= d_.execs[e].retired;
+      c.index += d_.execs[e].retired;
+      e++;
+    }
+    started_ = e > 0;
+    exec_ = e > 0 ? e - 1 : 0;
+    c.insn = c.retired = 0;
+    while (n > 0) {
+      if (c.insn >= c.retired && !next_exec(c)) break;
+      c.fill();
       n--;
     }
   }
@@ -142,11 +129,8 @@ class ChunkDecoder {
   std::vector<uint8_t> comp_, raw_;
   detail::DecodedChunk d_;
   size_t exec_ = 0;
-  uint32_t insn_ = 0;
+  bool started_ = false;
   uint16_t core_ = 0;
-  uint32_t access_ = 0;
-  uint64_t pc_ = 0, index_ = 0;
-  Instruction cur_;
 };
 
 CoreReader::CoreReader(std::unique_ptr<ByteSource> src) : src_(std::move(src)) {
@@ -294,8 +278,30 @@ uint64_t CoreReader::total_instructions() const {
 bool CoreReader::load_chunk(size_t i) {
   if (i >= chunks_.size()) return false;
   if (!dec_) dec_ = std::make_unique<ChunkDecoder>();
-  dec_->load(*src_, header_, chunks_[i], i);
+  if (prefetch_.valid()) {
+    if (prefetch_index_ == i) {
+      prefetch_.get();  // rethrows the prefetch's TraceError here, in order
+      std::swap(dec_, spare_);
+    } else {
+      try {
+        prefetch_.get();
+      } catch (const TraceError&) {
+        // A chunk we no longer want; its error is reported if it is read.
+      }
+      dec_->load(*src_, header_, chunks_[i], i);
+    }
+  } else {
+    dec_->load(*src_, header_, chunks_[i], i);
+  }
+  if (i + 1 < chunks_.size()) {
+    if (!spare_) spare_ = std::make_unique<ChunkDecoder>();
+    prefetch_index_ = i + 1;
+    prefetch_ = std::async(std::launch::async,
+                           [this, i] { spare_->load(*src_, header_, chunks_[i + 1], i + 1); });
+  }
   next_chunk_ = i + 1;
+  cur_.insn = cur_.retired = 0;
+  cur_.index = chunks_[i].first_insn;
   return true;
 }
 
@@ -307,31 +313,33 @@ void CoreReader::seek(uint64_t index) {
   if (it == chunks_.begin() || index >= total_instructions()) {
     if (!chunks_.empty() && index >= total_instructions()) {
       load_chunk(chunks_.size() - 1);
-      dec_->skip(chunks_.back().insn_count);
+      dec_->skip(cur_, chunks_.back().insn_count);
     } else {
       next_chunk_ = 0;
       dec_.reset();
+      cur_.insn = cur_.retired = 0;
     }
     return;
   }
   size_t i = size_t(it - chunks_.begin()) - 1;
   load_chunk(i);
-  dec_->skip(index - chunks_[i].first_insn);
+  dec_->skip(cur_, index - chunks_[i].first_insn);
 }
 
-const Instruction* CoreReader::next() {
+const Instruction* CoreReader::next_slow() {
   for (;;) {
     if (dec_) {
-      if (const Instruction* in = dec_->next()) {
-        if (pending_markers_.empty()) return in;
-        // Markers that ended the previous chunk precede this instruction.
-        merged_ = *in;
-        pending_markers_.insert(pending_markers_.end(), in->markers, in->markers + in->marker_count);
-        merged_markers_.swap(pending_markers_);
-        pending_markers_.clear();
-        merged_.markers = merged_markers_.data();
-        merged_.marker_count = uint32_t(merged_markers_.size());
-        return &merged_;
+      if (dec_->next_exec(cur_)) {
+        if (!pending_markers_.empty()) {
+          // Markers that ended the previous chunk precede this instruction.
+          pending_markers_.insert(pending_markers_.end(), cur_.out.markers,
+                                  cur_.out.markers + cur_.out.marker_count);
+          merged_markers_.swap(pending_markers_);
+          pending_markers_.clear();
+          cur_.out.markers = merged_markers_.data();
+          cur_.out.marker_count = uint32_t(merged_markers_.size());
+        }
+        return cur_.fill();
       }
       auto tail = dec_->tail_markers();
       pending_markers_.insert(pending_markers_.end(), tail.begin(), tail.end());

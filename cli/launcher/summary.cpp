@@ -57,6 +57,12 @@ double traced_seconds(const nlohmann::json& m) {
 
 }  // namespace
 
+long long manifest_total_instructions(const std::string& base) {
+  auto m = read_json_file(base + ".json");
+  if (!m.is_object() || !m.contains("totals")) return -1;
+  return get_ll(m["totals"], "instructions");
+}
+
 std::vector<std::string> trace_files(const std::string& base) {
   std::vector<std::string> files;
   auto m = read_json_file(base + ".json");

@@ -18,6 +18,9 @@ struct SummaryInput {
 // the manifest, else the last live status), or -1 if nothing is known.
 long long print_summary(const SummaryInput& in);
 
+// totals.instructions of BASE.json, or -1.
+long long manifest_total_instructions(const std::string& base);
+
 // The per-core trace files listed in BASE.json (or guessed BASE_<k>).
 std::vector<std::string> trace_files(const std::string& base);
 

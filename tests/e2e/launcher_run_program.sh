@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# qemutrace run --program on the built-in guest (-smp 2):
+#  - qt-loop N: the user-mode instructions traced equal the count the program
+#    prints (expected_insns), in the binary format and via the summary;
+#  - the run's exit code is the workload's exit status;
+#  - a kernel panic is a failure, named on stderr.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+src=${QEMUTRACE_SRC:-$(cd "$here/../.." && pwd)}
+build=${QEMUTRACE_BUILD:-$src/build}
+export QEMUTRACE_SRC=$src
+qt=$build/bin/qemutrace
+tmp=$(mktemp -d /tmp/qt-launcher-run.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+ok() { echo "ok: $*"; }
+[ -x "$qt" ] || { echo "FAIL: $qt missing" >&2; exit 1; }
+"$qt" guest build --arch x86_64 >/dev/null || { echo "FAIL: qemutrace guest build" >&2; exit 1; }
+secs() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
+
+# 1. Exact count from the marker test program.
+t0=$(date +%s.%N)
+"$qt" run --quiet --smp 2 --program qt-loop --args 1000000 --trace "$tmp/loop" >"$tmp/loop.out" 2>"$tmp/loop.err"
+rc=$?
+[ $rc -eq 0 ] && ok "run --program qt-loop: exit 0 ($(secs "$t0") s)" || { fail "run --program qt-loop exit $rc"; cat "$tmp/loop.err" >&2; }
+want=$(sed -n 's/.*expected_insns=\([0-9]*\).*/\1/p' "$tmp/loop.out" | tr -d '\r' | head -n1)
+[ -n "$want" ] || fail "qt-loop printed no expected_insns"
+json=$("$qt" stats --json "$tmp"/loop_[0-9]* 2>"$tmp/stats.err") || fail "stats: $(cat "$tmp/stats.err")"
+got=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["total"]["user_instructions"])' <<<"$json" 2>/dev/null)
+[ -n "$want" ] && [ "$got" = "$want" ] && ok "user instructions traced = expected_insns = $want" ||
+  fail "user instructions traced '$got' != expected_insns '$want'"
+grep -q "manifest: $tmp/loop.json" "$tmp/loop.out" && ok "summary names the manifest" || fail "summary lacks the manifest path"
+grep -q " $want " "$tmp/loop.out" && ok "summary shows the user count" ||
+  fail "summary does not show $want"
+grep -q "MIPS" "$tmp/loop.out" && ok "summary shows MIPS" || fail "summary lacks MIPS"
+[ -e "$tmp/loop.ctl" ] && fail "loop.ctl left behind" || ok "control socket removed"
+
+# 2. The workload's exit status is the run's exit code.
+printf '#!/bin/sh\necho "workload running with args: $*"\nexit 3\n' >"$tmp/exit3.sh"
+"$qt" run --quiet --program "$tmp/exit3.sh" --args "a 'b c'" --trace "$tmp/e3" >"$tmp/e3.out" 2>"$tmp/e3.err"
+rc=$?
+[ $rc -eq 3 ] && ok "workload exit 3 -> run exit 3" || fail "workload exit 3 gave run exit $rc"
+grep -q "workload running with args: a b c" "$tmp/e3.out" && ok "--args reach the program" || fail "--args did not reach the program"
+grep -q "exited with status 3" "$tmp/e3.err" && ok "stderr names the workload status" || fail "stderr: $(cat "$tmp/e3.err")"
+
+# 3. A kernel panic (no init) is a failure.
+"$qt" run --quiet --trace "$tmp/panic" -- -append "console=ttyS0 panic=-1 rdinit=/nonexistent" >"$tmp/panic.out" 2>"$tmp/panic.err"
+rc=$?
+[ $rc -ne 0 ] && grep -q "kernel panic" "$tmp/panic.err" && ok "kernel panic -> exit $rc: $(tail -n1 "$tmp/panic.err")" ||
+  fail "kernel panic gave exit $rc, stderr: $(cat "$tmp/panic.err")"
+
+[ $fails -eq 0 ] && echo "PASS launcher_run_program" || { echo "$fails failure(s)" >&2; exit 1; }

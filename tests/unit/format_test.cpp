@@ -373,3 +373,46 @@ TEST(CompressionPool, ManyCoresInParallelRoundTrip) {
     EXPECT_EQ(n, 15000u);
   }
 }
+
+namespace {
+uint64_t even_clock() { static uint64_t t = 0; return t += 2000; }
+uint64_t odd_clock() { static uint64_t t = 1000; return t += 2000; }
+
+std::vector<uint8_t> clocked_core(uint16_t core, uint64_t (*clock)(), uint64_t vaddr) {
+  std::vector<uint8_t> out;
+  WriterOptions o;
+  o.chunk_insns = 10;
+  o.clock_ns = clock;
+  BinaryCoreWriter w(std::make_unique<MemorySink>(&out), o, core, nullptr);
+  StaticBlock b{vaddr, 0, 0, 5, {1, 1, 1, 1, 1}, {0x90, 0x90, 0x90, 0x90, 0x90}};
+  w.set_context(3, 0);
+  for (int i = 0; i < 20; i++) {
+    w.begin_block(&b);
+    w.end_block(5);
+  }
+  w.finish();
+  return out;
+}
+}  // namespace
+
+TEST(RunReader, MergesCoresInTimeOrder) {
+  std::vector<std::unique_ptr<CoreReader>> cores;
+  // The header read uses one clock tick; chunks then start at rising times.
+  cores.push_back(std::make_unique<CoreReader>(memory_source(clocked_core(0, even_clock, 0x1000), "c0")));
+  cores.push_back(std::make_unique<CoreReader>(memory_source(clocked_core(1, odd_clock, 0x2000), "c1")));
+  RunReader rr(std::move(cores));
+  uint64_t last = 0, n[2] = {0, 0};
+  std::vector<int> order;
+  while (const Instruction* in = rr.next()) {
+    ASSERT_GE(in->time_ns, last);
+    last = in->time_ns;
+    ASSERT_EQ(in->pc >> 12, in->core == 0 ? 1u : 2u);
+    EXPECT_EQ(in->index, n[in->core]);
+    n[in->core]++;
+    if (order.empty() || order.back() != in->core) order.push_back(in->core);
+  }
+  EXPECT_EQ(n[0], 100u);
+  EXPECT_EQ(n[1], 100u);
+  // Chunks of 10 instructions alternate between the cores.
+  EXPECT_GE(order.size(), 19u);
+}

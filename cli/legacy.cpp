@@ -112,6 +112,8 @@ int legacy_main(int argc, char** argv) {
         if (eq == std::string::npos) throw LaunchError("bad -q_trace item '" + kv + "': expected key=value");
         std::string k = kv.substr(0, eq), v = kv.substr(eq + 1);
         if (k == "mode") {
+          if (v != "file" && v != "binary" && v != "tejas" && v != "text" && v != "champsim" && v != "din")
+            throw LaunchError("bad -q_trace mode '" + v + "': expected file, binary, tejas, text, champsim or din");
           if (v == "file") v = "tejas";  // the legacy plain-text per-core files
           t.format = v;
         } else if (k == "file") {

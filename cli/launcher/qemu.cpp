@@ -59,7 +59,7 @@ std::string plugin_argument(const std::string& plugin, const TraceSettings& t) {
   if (t.start != "now" && t.start != "marker" && t.start != "console")
     throw LaunchError("bad --start value '" + t.start + "': expected marker, now or console");
   if (!t.markers.empty() && t.markers != "nop" && t.markers != "int" && t.markers != "both")
-    throw LaunchError("bad markers value '" + t.markers + "': expected nop, int or both");
+    throw LaunchError("bad --markers value '" + t.markers + "': expected nop, int or both");
   if ((t.window >= 0) != (t.every >= 0)) throw LaunchError("--window and --every go together");
   if (t.window == 0) throw LaunchError("bad --window value '0': must be positive");
   if (t.every >= 0 && t.window >= 0 && t.every < t.window)

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Bad launcher input: each case must fail with exactly one line on stderr,
+# starting "qemutrace: " and naming the problem, and a non-zero exit.
+# Fast: no guest boots. The plugin-load case needs QEMU (skipped without it).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+src=${QEMUTRACE_SRC:-$(cd "$here/../.." && pwd)}
+build=${QEMUTRACE_BUILD:-$src/build}
+export QEMUTRACE_SRC=$src
+qt=$build/bin/qemutrace
+legacy=$build/bin/qemutrace-system-x86_64
+tmp=$(mktemp -d /tmp/qt-launcher-err.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+[ -x "$qt" ] && [ -x "$legacy" ] || { echo "FAIL: $qt or $legacy missing" >&2; exit 1; }
+
+# A plugin file that exists, so checks after the plugin lookup are reached.
+: >"$tmp/fake.so"
+export QEMUTRACE_PLUGIN=$tmp/fake.so
+# A QEMU that is too old.
+printf '#!/bin/sh\necho "QEMU emulator version 7.2.0 (Debian 1:7.2+dfsg-7)"\n' >"$tmp/oldqemu"
+chmod +x "$tmp/oldqemu"
+
+# expect WANT CMD...: CMD fails, one stderr line "qemutrace: ..." containing WANT.
+expect() {
+  local want=$1; shift
+  local err rc
+  err=$(timeout 60 "$@" 2>&1 >/dev/null </dev/null); rc=$?
+  if [ $rc -eq 0 ]; then fail "exit 0 for: $*"; return; fi
+  if [ "$(printf '%s\n' "$err" | wc -l)" != 1 ] || [[ $err != qemutrace:* ]]; then
+    fail "not one 'qemutrace:' line for: $* -> $(printf '%q' "$err")"; return; fi
+  if [[ $err != *"$want"* ]]; then fail "'$err' does not mention '$want' ($*)"; return; fi
+  echo "ok: rc=$rc $err"
+}
+
+expect "bad --format value 'bogus'" "$qt" run --format bogus
+expect "bad --start value 'later'" "$qt" run --start later
+expect "bad --limit value 'lots'" "$qt" run --limit lots
+expect "bad --limit value '0'" "$qt" run --limit 0
+expect "bad --arch value 'mips'" "$qt" run --arch mips
+expect "bad --smp value '0'" "$qt" run --smp 0
+expect "bad -m value '12XB'" "$qt" run -m 12XB
+expect "--every" "$qt" run --window 1000
+expect "bad --every value '10'" "$qt" run --window 1000 --every 10
+expect "--exit-on-limit needs --limit" "$qt" run --exit-on-limit
+expect "bad --markers value" "$qt" run --markers some
+expect "kernel not found: $tmp/no-vmlinuz" "$qt" run --kernel "$tmp/no-vmlinuz"
+expect "initrd not found" "$qt" run --kernel "$tmp/fake.so" --initrd "$tmp/no-initrd"
+expect "disk image not found: $tmp/no.img" "$qt" run --hda "$tmp/no.img"
+expect "program not found: $tmp/no-prog" "$qt" run --program "$tmp/no-prog"
+expect "only one of --program, --kernel and --hda" "$qt" run --program x --hda y
+expect "bad command 'go'" "$qt" ctl "$tmp/x" go
+expect "no control socket" "$qt" ctl "$tmp/x" status
+expect "bad -ST value 'many'" "$legacy" -q_trace mode=file,file="$tmp/t" -ST many
+expect "-ST needs -q_trace" "$legacy" -ST 100
+expect "-q_trace needs file=BASE" "$legacy" -q_trace mode=file
+expect "bad -q_trace mode 'zip'" "$legacy" -q_trace mode=zip,file="$tmp/t"
+expect "disk image not found: $tmp/disk.img" "$legacy" -hda "$tmp/disk.img" -q_trace mode=file,file="$tmp/t"
+expect "bad --arch value 'sparc'" "$qt" guest build --arch sparc
+expect "QEMU not found" env QEMUTRACE_QEMU="$tmp/no-qemu" "$qt" run --kernel "$tmp/fake.so"
+expect "QEMU 7.2.0" env QEMUTRACE_QEMU="$tmp/oldqemu" "$qt" run --kernel "$tmp/fake.so"
+expect "too old" env QEMUTRACE_QEMU="$tmp/oldqemu" "$legacy" -q_trace mode=binary,file="$tmp/t"
+expect "plugin not found: $tmp/none.so" env QEMUTRACE_PLUGIN="$tmp/none.so" "$qt" run --kernel "$tmp/fake.so"
+
+# Socket path in use: something is serving BASE.ctl.
+if command -v qemu-system-x86_64 >/dev/null; then
+  python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); time.sleep(30)' "$tmp/busy.ctl" &
+  spid=$!
+  for _ in $(seq 50); do [ -S "$tmp/busy.ctl" ] && break; sleep 0.1; done
+  expect "socket path in use: $tmp/busy.ctl" "$qt" run --kernel "$tmp/fake.so" --trace "$tmp/busy"
+  kill $spid 2>/dev/null; wait $spid 2>/dev/null
+  # The real plugin rejects an unknown option: QEMU does not start, one line.
+  if [ -f "$build/lib/libqemutrace.so" ]; then
+    unset QEMUTRACE_PLUGIN
+    expect "bogus_key" "$qt" run --kernel "$tmp/fake.so" --trace "$tmp/p" --plugin-opt bogus_key=1
+    expect "bogus_key" "$legacy" -nographic -q_trace mode=binary,file="$tmp/p",bogus_key=1
+  else
+    echo "skip: no $build/lib/libqemutrace.so for the plugin-load case"
+  fi
+else
+  echo "skip: no qemu-system-x86_64 for the socket and plugin-load cases"
+fi
+
+[ $fails -eq 0 ] && echo "PASS launcher_errors" || { echo "$fails failure(s)" >&2; exit 1; }

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# qemutrace demo with the guest cached: finishes in under 2 minutes, exits 0,
+# prints the summary (per-core instructions, kernel/user split, bytes,
+# B/insn, MIPS, manifest) and the next commands; its trace passes verify.
+# Run on a pseudo-terminal, it draws the live status line on stderr; with
+# --quiet or without a terminal it draws none.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+src=${QEMUTRACE_SRC:-$(cd "$here/../.." && pwd)}
+build=${QEMUTRACE_BUILD:-$src/build}
+export QEMUTRACE_SRC=$src
+qt=$build/bin/qemutrace
+tmp=$(mktemp -d /tmp/qt-launcher-demo.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+ok() { echo "ok: $*"; }
+[ -x "$qt" ] || { echo "FAIL: $qt missing" >&2; exit 1; }
+"$qt" guest build --arch x86_64 >/dev/null || { echo "FAIL: qemutrace guest build" >&2; exit 1; }
+
+cd "$tmp"
+t0=$(date +%s.%N)
+timeout 300 "$qt" demo >"$tmp/demo.out" 2>"$tmp/demo.err"
+rc=$?
+el=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
+[ $rc -eq 0 ] && ok "demo exit 0 in $el s" || { fail "demo exit $rc"; tail -5 "$tmp/demo.err" >&2; }
+awk -v e="$el" 'BEGIN{exit !(e < 120)}' && ok "under 2 minutes" || fail "demo took $el s"
+for want in "qemutrace summary" "kernel" "user" "B/insn" "MIPS" "manifest: $tmp/qemutrace-demo/demo.json" \
+            "dump qemutrace-demo/demo_0" "stats qemutrace-demo/demo_0 qemutrace-demo/demo_1"; do
+  grep -qF "$want" "$tmp/demo.out" && ok "output has '$want'" || fail "output lacks '$want'"
+done
+grep -Eq '^  1 +[1-9][0-9]{6,}' "$tmp/demo.out" && ok "core 1 traced millions of instructions" || fail "core 1 row missing or small"
+grep -q $'\r' "$tmp/demo.err" && fail "status line drawn although stderr is not a terminal" || ok "no status line on a non-terminal"
+"$qt" verify qemutrace-demo/demo_0 qemutrace-demo/demo_1 >"$tmp/verify.out" 2>&1 && ok "verify passes" ||
+  fail "verify: $(tail -3 "$tmp/verify.out")"
+
+# The live status line, on a terminal.
+python3 - "$qt" "$tmp/pty.out" <<'EOP' && ok "status line on a terminal: $(tr '\r' '\n' <"$tmp/pty.out" | grep -a -m1 '\[qemutrace tracing\]')" || fail "no live status line on a terminal"
+import os, pty, sys
+qt, out = sys.argv[1], sys.argv[2]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(qt, [qt, "demo", "--trace", "pty/demo"])
+buf = b""
+while True:
+    try:
+        d = os.read(fd, 65536)
+    except OSError:
+        break
+    if not d:
+        break
+    buf += d
+_, st = os.waitpid(pid, 0)
+open(out, "wb").write(buf)
+sys.exit(0 if os.waitstatus_to_exitcode(st) == 0 and b"[qemutrace tracing]" in buf and b"MIPS" in buf else 1)
+EOP
+
+[ $fails -eq 0 ] && echo "PASS launcher_demo" || { echo "$fails failure(s)" >&2; exit 1; }

@@ -30,6 +30,7 @@
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -116,10 +117,6 @@ struct alignas(64) Vcpu {
   uint64_t last_pc = 0;  // last retired instruction
   bool disc_pending = false;
   Marker disc;
-  // Legacy int $100.
-  bool int_pending = false;
-  uint64_t int_pc = 0;
-  uint64_t int_asid = 0;
   // Budget pools (0 limit, 1 window).
   int64_t local[2] = {0, 0};
   bool leased[2] = {false, false};
@@ -181,7 +178,10 @@ qemu_plugin_register* g_reg_asid = nullptr;
 qemu_plugin_register* g_reg_mode = nullptr;
 std::once_flag g_regs_once;
 std::mutex g_watch_mu;
-std::unordered_set<uint64_t>& g_watch = *new std::unordered_set<uint64_t>;  // return points of executed int $100
+std::unordered_set<uint64_t>& g_watch = *new std::unordered_set<uint64_t>;
+// Pending legacy starts: return point -> address space of the `int $100`.
+// Global, not per core: the process may resume on another vCPU.
+std::unordered_map<uint64_t, uint64_t>& g_int_pending = *new std::unordered_map<uint64_t, uint64_t>;  // return points of executed int $100
 std::mutex g_tb_mu;
 std::vector<TbInfo*>& g_tbs = *new std::vector<TbInfo*>;  // TbInfos of the current translation generation
 ControlServer& g_ctl = *new ControlServer;
@@ -790,10 +790,16 @@ void on_marker(unsigned k, void* ud) {
   if (!v.sink && !attach_sink(k)) return;
   if (g_reset_from_idle.exchange(false)) request_reset_vcpu();
   if (s->watch) {
-    if (v.int_pending && v.int_pc == s->pc && read_asid() == v.int_asid) {
-      v.int_pending = false;
-      start_at_site(v, k, s, MarkerSource::LegacyInt);
+    bool hit = false;
+    {
+      std::lock_guard<std::mutex> lk(g_watch_mu);
+      auto it = g_int_pending.find(s->pc);
+      if (it != g_int_pending.end() && it->second == read_asid()) {
+        g_int_pending.erase(it);
+        hit = true;
+      }
     }
+    if (hit) start_at_site(v, k, s, MarkerSource::LegacyInt);
     if (s->type == MarkerType::None) return;
   }
   switch (s->type) {
@@ -802,13 +808,11 @@ void on_marker(unsigned k, void* ud) {
       break;
     case MarkerType::IntStart:
       if (phase() == Phase::Off) {
-        v.int_pending = true;
-        v.int_pc = s->pc + 2;
-        v.int_asid = read_asid();
         bool fresh;
         {
           std::lock_guard<std::mutex> lk(g_watch_mu);
-          fresh = g_watch.insert(v.int_pc).second;
+          g_int_pending[s->pc + 2] = read_asid();
+          fresh = g_watch.insert(s->pc + 2).second;
         }
         // Retranslate so that the return point gets its watch callback.
         if (fresh) request_reset_vcpu();

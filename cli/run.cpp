@@ -51,8 +51,8 @@ int run_command(const RunOptions& o) {
   plan.arch = check_arch(o.arch);
   if (o.smp < 1 || o.smp > 255) throw LaunchError("bad --smp value '" + std::to_string(o.smp) + "': expected 1..255");
   check_memory_size(o.mem);
-  int sources = !o.program.empty() + !o.kernel.empty() + !o.hda.empty();
-  if (sources > 1) throw LaunchError("give only one of --program, --kernel and --hda");
+  if (!o.program.empty() && (!o.kernel.empty() || !o.hda.empty()))
+    throw LaunchError("--program runs in the built-in guest: give it without --kernel/--hda");
   if (!o.args.empty() && o.program.empty()) throw LaunchError("--args needs --program");
   if ((!o.initrd.empty() || !o.append.empty()) && o.kernel.empty()) throw LaunchError("--initrd/--append need --kernel");
 
@@ -83,10 +83,12 @@ int run_command(const RunOptions& o) {
     plan.qemu_args.insert(plan.qemu_args.end(), {"-kernel", o.kernel});
     if (!o.initrd.empty()) plan.qemu_args.insert(plan.qemu_args.end(), {"-initrd", o.initrd});
     plan.qemu_args.insert(plan.qemu_args.end(), {"-append", o.append.empty() ? "console=ttyS0" : o.append});
-    if (!has_display_option(o.qemu_args)) plan.qemu_args.push_back("-nographic");
-  } else if (!o.hda.empty()) {
-    if (!is_regular_file(o.hda) && !file_exists(o.hda)) throw LaunchError("disk image not found: " + o.hda);
+  }
+  if (!o.hda.empty()) {
+    if (!file_exists(o.hda)) throw LaunchError("disk image not found: " + o.hda);
     plan.qemu_args.insert(plan.qemu_args.end(), {"-hda", o.hda});
+  }
+  if (!o.kernel.empty() || !o.hda.empty()) {
     if (!has_display_option(o.qemu_args)) plan.qemu_args.push_back("-nographic");
   } else {
     // The built-in guest; with --program, FILE becomes its workload.

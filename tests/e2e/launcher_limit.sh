@@ -34,6 +34,19 @@ got=$(total_of "$tmp"/st_[0-9]*)
 [ "$got" = "$N" ] && ok "-ST $N: $got instructions in total" || fail "-ST $N gave '$got' instructions"
 grep -q "limit reached" "$tmp/st.err" && ok "limit reported on stderr" || fail "no 'limit reached' note on stderr"
 
+# The i386 front end, same check.
+if g386=$("$qt" guest build --arch i386 2>/dev/null); then
+  bash "$src/guest/add-workload.sh" "$tmp/w386.cpio" "$g386/programs/qt-loop" 2000000
+  cat "$g386/initrd.img" "$tmp/w386.cpio" >"$tmp/initrd386.img"
+  timeout 300 "$build/bin/qemutrace-system-i386" -smp 2 -m 512M -kernel "$g386/vmlinuz" -initrd "$tmp/initrd386.img" \
+    -append "console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off noisapnp" -nographic -no-reboot -nic none \
+    -q_trace mode=binary,file="$tmp/st386" -ST $N </dev/null >"$tmp/st386.out" 2>"$tmp/st386.err"
+  got=$(total_of "$tmp"/st386_[0-9]*)
+  [ "$got" = "$N" ] && ok "qemutrace-system-i386 -ST $N: $got instructions" || fail "qemutrace-system-i386 -ST $N gave '$got' ($(tail -n1 "$tmp/st386.err"))"
+else
+  fail "i386 guest build failed"
+fi
+
 M=250000
 t0=$(date +%s.%N)
 "$qt" run --quiet --program qt-loop --args 100000000 --limit $M --exit-on-limit --trace "$tmp/lim" >"$tmp/lim.out" 2>"$tmp/lim.err"

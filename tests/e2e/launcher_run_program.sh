@@ -36,6 +36,18 @@ grep -q " $want " "$tmp/loop.out" && ok "summary shows the user count" ||
 grep -q "MIPS" "$tmp/loop.out" && ok "summary shows MIPS" || fail "summary lacks MIPS"
 [ -e "$tmp/loop.ctl" ] && fail "loop.ctl left behind" || ok "control socket removed"
 
+# 1b. The same on the i386 guest (qemu-system-i386, Debian's 686 kernel).
+if "$qt" guest build --arch i386 >/dev/null 2>"$tmp/g386.err"; then
+  "$qt" run --arch i386 --quiet --program qt-loop --args 100000 --trace "$tmp/l386" >"$tmp/l386.out" 2>"$tmp/l386.err"
+  rc=$?
+  want=$(sed -n 's/.*expected_insns=\([0-9]*\).*/\1/p' "$tmp/l386.out" | tr -d '\r' | head -n1)
+  got=$("$qt" stats --json "$tmp"/l386_[0-9]* 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"]["user_instructions"])' 2>/dev/null)
+  [ $rc -eq 0 ] && [ -n "$want" ] && [ "$got" = "$want" ] && ok "i386: user instructions = expected_insns = $want" ||
+    fail "i386: exit $rc, user instructions '$got', expected_insns '$want' ($(tail -n1 "$tmp/l386.err"))"
+else
+  fail "i386 guest build failed: $(tail -n1 "$tmp/g386.err")"
+fi
+
 # 2. The workload's exit status is the run's exit code.
 printf '#!/bin/sh\necho "workload running with args: $*"\nexit 3\n' >"$tmp/exit3.sh"
 "$qt" run --quiet --program "$tmp/exit3.sh" --args "a 'b c'" --trace "$tmp/e3" >"$tmp/e3.out" 2>"$tmp/e3.err"

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Console start/stop through the control socket (ctl=PATH, start=console):
+# status/start/stop replies, the socket's mode, refusing a path in use, and
+# ROI markers with source "console" in the trace.
+source "$(dirname "$0")/plugin_lib.sh"
+make_initrd_script x86_64 "$T/initrd" 'sleep 4; qt-loop 3000000; sleep 4; echo qt-ctl-done'
+sock=$T/ctl.sock
+ctl() {
+  python3 - "$sock" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall((sys.argv[2] + "\n").encode())
+buf = b""
+while not buf.endswith(b"\n"):
+    d = s.recv(4096)
+    if not d: break
+    buf += d
+print(buf.decode().strip())
+PY
+}
+boot x86_64 "$T/initrd" "$T/log" "base=$T/tr,start=console,ctl=$sock" &
+qpid=$!
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+[ -S "$sock" ] || fail "no control socket"
+mode=$(stat -c %a "$sock")
+[ "$mode" = 600 ] || fail "socket mode $mode"
+# A second QEMU must refuse the same path.
+rc=0
+timeout 30 qemu-system-x86_64 -display none -monitor none -serial none -plugin "$PLUGIN,base=$T/other,ctl=$sock" \
+  -kernel /nonexistent 2>"$T/err2" || rc=$?
+[ $rc -ne 0 ] && grep -q "^qemutrace: .*in use" "$T/err2" || { cat "$T/err2"; fail "second server on the same path was not refused"; }
+st=$(ctl status)
+note "status before: $st"
+echo "$st" | grep -q '"state":"off"' || fail "not off at start: $st"
+for _ in $(seq 200); do tr -d '\r' <"$T/log" | grep -q 'qemutrace-guest: ready' && break; sleep 0.1; done
+r=$(ctl start); note "start -> $r"; [ "$r" = "ok tracing" ] || fail "start reply '$r'"
+sleep 2
+st=$(ctl status); note "status tracing: $st"
+echo "$st" | grep -q '"state":"tracing"' || fail "not tracing: $st"
+r=$(ctl stop); note "stop -> $r"; [ "$r" = "ok off" ] || fail "stop reply '$r'"
+r=$(ctl bogus); [ "$r" = "error unknown command" ] || fail "unknown command reply '$r'"
+wait $qpid || fail "qemu exit $?"
+guest_ok "$T/log"
+got=$(total_insns "$T/tr")
+note "traced $got instructions between start and stop"
+[ "$got" -gt 1000000 ] || fail "too few instructions traced ($got)"
+b=$(for f in "$T"/tr_[0-9]*; do "$QT" dump "$f"; done | grep -c 'roi_begin console' || true)
+e=$(for f in "$T"/tr_[0-9]*; do "$QT" dump "$f"; done | grep -c 'roi_end console' || true)
+note "markers: roi_begin console x$b, roi_end console x$e"
+[ "$b" -ge 1 ] && [ "$e" -ge 1 ] || fail "console markers missing"
+[ ! -e "$sock" ] || fail "socket not removed at exit"
+echo "PASS plugin_ctl: $got instructions"

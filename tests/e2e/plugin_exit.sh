@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Every file is finished (index, footer, complete manifest) when QEMU ends
+# through SIGTERM, SIGINT or the monitor's `quit` while tracing.
+source "$(dirname "$0")/plugin_lib.sh"
+make_initrd_script x86_64 "$T/initrd" 'sleep 30'
+check_complete() {  # BASE WHAT
+  "$QT" verify "$1" >/dev/null || fail "$2: verify failed"
+  python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); assert m["complete"]; assert m["totals"]["instructions"] > 0' "$1.json" ||
+    fail "$2: manifest incomplete"
+  n=$(for f in "$1"_[0-9]*; do "$QT" dump "$f" | tail -n 3; done | grep -c 'roi_end end_of_run' || true)
+  [ "$n" -ge 1 ] || fail "$2: no ROI_END (end of run) marker"
+  note "$2: complete, $(total_insns "$1") instructions"
+}
+for sig in TERM INT; do
+  boot x86_64 "$T/initrd" "$T/log.$sig" "base=$T/$sig,start=now" &
+  pid=$!
+  sleep 6
+  qpid=$(pgrep -f "base=$T/$sig,start=now" | while read -r p; do
+    [ "$(cat /proc/$p/comm 2>/dev/null)" = qemu-system-x86 ] && echo "$p"; done | head -n1)
+  [ -n "$qpid" ] || fail "QEMU not found"
+  kill -"$sig" "$qpid"
+  wait "$pid" || true
+  check_complete "$T/$sig" "SIG$sig"
+done
+boot x86_64 "$T/initrd" "$T/log.quit" "base=$T/quit,start=now" -monitor "unix:$T/mon,server,nowait" &
+pid=$!
+sleep 6
+python3 - "$T/mon" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(0.5)
+s.sendall(b"quit\n"); time.sleep(1)
+PY
+wait "$pid" || true
+check_complete "$T/quit" "monitor quit"
+echo "PASS plugin_exit"

@@ -634,7 +634,7 @@ void on_tb_exec(unsigned k, void* ud) {
   if (v.rec) {
     TbInfo* ex = v.exec;
     if (ex->last_rep && tb->vaddr == ex->last_pc && tb->n == 1 && tb->last_rep &&
-        v.acc_count < kMaxAccPerRecord / 2 && phase() == Phase::Tracing &&
+        phase() == Phase::Tracing &&
         int64_t(score(k)->idx) == int64_t(ex->n) - 1 &&
         int32_t(score(k)->idx) + v.base == int32_t(v.rec->insn_count) - 1) {
       // The REP instruction goes on in a new TB (QEMU re-enters it after
@@ -1065,29 +1065,30 @@ void finish_run() {
   }
   if (g_count_check && g_run) {
     auto totals = g_run->totals();
-    uint64_t sum_t = 0, sum_i = 0, sum_f = 0, sum_c = 0, sum_r = 0;
+    uint64_t sum_t = 0, sum_i = 0, sum_f = 0, sum_c = 0, sum_r = 0, sum_s = 0;
     for (unsigned k = 0; k < g_v.size(); ++k) {
       Vcpu& v = g_v[k];
       uint64_t t = k < totals.size() ? totals[k].instructions : 0;
       fprintf(stderr,
               "qemutrace: count_check core %u traced=%" PRIu64 " inline=%" PRIu64 " faulted=%" PRIu64
-              " cut=%" PRIu64 " rep_merged=%" PRIu64 "\n",
-              k, t, v.check_inline, v.faults, v.cut_excess, v.rep_merges);
+              " cut=%" PRIu64 " rep_merged=%" PRIu64 " rep_split=%" PRIu64 "\n",
+              k, t, v.check_inline, v.faults, v.cut_excess, v.rep_merges, v.rep_splits);
       sum_t += t;
       sum_i += v.check_inline;
       sum_f += v.faults;
       sum_c += v.cut_excess;
       sum_r += v.rep_merges;
+      sum_s += v.rep_splits;
     }
     fprintf(stderr,
             "qemutrace: count_check total traced=%" PRIu64 " inline=%" PRIu64 " faulted=%" PRIu64
-            " cut=%" PRIu64 " rep_merged=%" PRIu64 " %s\n",
-            sum_t, sum_i, sum_f, sum_c, sum_r,
-            sum_i == sum_t + sum_f + sum_c + sum_r ? "match" : "MISMATCH");
+            " cut=%" PRIu64 " rep_merged=%" PRIu64 " rep_split=%" PRIu64 " %s\n",
+            sum_t, sum_i, sum_f, sum_c, sum_r, sum_s,
+            sum_i + sum_s == sum_t + sum_f + sum_c + sum_r ? "match" : "MISMATCH");
     event("count_check", MarkerSource::None, -1, -1,
           "traced=" + std::to_string(sum_t) + " inline=" + std::to_string(sum_i) +
               " faulted=" + std::to_string(sum_f) + " cut=" + std::to_string(sum_c) +
-              " rep_merged=" + std::to_string(sum_r));
+              " rep_merged=" + std::to_string(sum_r) + " rep_split=" + std::to_string(sum_s));
   }
   if (g_run) {
     bool ok = g_run->finish();

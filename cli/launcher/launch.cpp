@@ -66,6 +66,8 @@ int execute(LaunchPlan plan) {
       if (rc > 255 || rc < 0) rc = 1;
     } else if (r.limit_reached && plan.settings.exit_on_limit) {
       rc = 0;
+    } else if (r.user_quit) {
+      rc = 0;  // the user ended the run from the console
     } else if (r.interrupted) {
       problem = "interrupted";
       rc = 130;

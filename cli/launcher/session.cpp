@@ -326,6 +326,7 @@ void Session::handle_line(const std::string& raw) {
     return;
   }
   pending_cmd_ = word;
+  if (word == "quit" || word == "q") res_.user_quit = true;
   awaiting_monitor_ = true;
   write_str(mon_fd_, line + "\n");
 }

@@ -31,6 +31,7 @@ struct SessionResult {
   int exit_code = 0;          // QEMU's exit status (128+sig if killed)
   bool signaled = false;
   bool interrupted = false;   // we got SIGINT/SIGTERM
+  bool user_quit = false;     // `quit` typed on the console
   bool guest_ready = false;   // "qemutrace-guest: ready"
   std::optional<int> workload_exit;  // "qemutrace-guest: exit N"
   std::string panic_line;     // "Kernel panic - not syncing: ..."

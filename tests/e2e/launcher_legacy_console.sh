@@ -132,4 +132,16 @@ for k in 0 1; do
 done
 [ $total -eq 2000000 ] && ok "-ST 2000000: $total instruction lines in total" || fail "-ST 2000000 gave $total instruction lines"
 
+# qemutrace run --console: the same console on the modern front end, with
+# tracing waiting for the console (--start console).
+if python3 "$tmp/drive.py" "$tmp/console3.txt" "$qt" run --console --start console --program "$tmp/busy.sh" --args 120 \
+     --trace "$tmp/rc"; then
+  ok "run --console session (exit 0 after quit)"
+else
+  fail "run --console session failed"; tr -d '\r' <"$tmp/console3.txt" | tail -20 >&2
+fi
+grep -q "qemutrace summary" "$tmp/console3.txt" && ok "run --console printed the summary" || fail "run --console: no summary"
+n=$("$qt" stats --json "$tmp/rc" 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(min(c["instructions"] for c in d["cores"]))' 2>/dev/null)
+[ "${n:-0}" -gt 1000 ] && ok "run --console: every core traced (min $n)" || fail "run --console: a core holds ${n:-0} instructions"
+
 [ $fails -eq 0 ] && echo "PASS launcher_legacy_console" || { echo "$fails failure(s)" >&2; exit 1; }

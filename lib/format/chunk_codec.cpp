@@ -20,7 +20,7 @@ void ChunkEncoder::start(uint64_t first_insn, uint64_t time_ns) {
   blocks_defined_ = 0;
   static_insns_ = 0;
   std::fill(slots_.begin(), slots_.end(), PredictorSlot{});
-  phys_.assign(size_t(1) << kPhysTableBits, PhysEntry{});
+  phys_.reset();
   have_context_ = false;
 }
 
@@ -133,10 +133,10 @@ void ChunkEncoder::exec(const StaticBlock& b, uint32_t retired, const RawAccess*
     if (phys) {
       uint64_t vpage = a.vaddr >> page_shift_;
       pframe = a.paddr >> page_shift_;
-      PhysEntry& e = phys_[phys_index(vpage, asid_)];
-      if (!(e.valid && e.vpage == vpage && e.asid == asid_ && e.pframe == pframe)) {
+      PhysEntry& e = phys_.at(phys_index(vpage, asid_));
+      if (!(phys_.valid(e) && e.vpage == vpage && e.asid == asid_ && e.pframe == pframe)) {
         pmode = 1;
-        e = PhysEntry{vpage, asid_, pframe, true};
+        e = PhysEntry{vpage, asid_, pframe, phys_.gen()};
       }
     }
     w.u8(uint8_t(vmode | (a.size_log2 << 2) | (a.store ? 0x20 : 0) | (pmode << 6)));
@@ -221,12 +221,13 @@ void decode_chunk(const uint8_t* data, size_t size, uint64_t features, uint8_t p
   d.record_count = 0;
 
   Cursor c(data, size, where);
-  std::vector<PredictorSlot> slots;
-  std::vector<PhysEntry> phys;
+  std::vector<PredictorSlot>& slots = d.slots;
+  slots.clear();
+  PhysTable& phys = d.phys;
   const bool has_phys = features & feature::kPhysAddr;
   const bool has_values = features & feature::kValues;
   const bool has_asid = features & feature::kAsid;
-  if (has_phys) phys.assign(size_t(1) << kPhysTableBits, PhysEntry{});
+  if (has_phys) phys.reset();
   const uint64_t page_mask = (uint64_t(1) << page_shift) - 1;
   bool have_state = false;
   uint8_t cpl = 0;
@@ -314,13 +315,13 @@ void decode_chunk(const uint8_t* data, size_t size, uint64_t features, uint8_t p
           a.is_store = tag & 0x20;
           if (has_phys) {
             uint64_t vpage = vaddr >> page_shift;
-            PhysEntry& pe = phys[phys_index(vpage, asid)];
+            PhysEntry& pe = phys.at(phys_index(vpage, asid));
             uint64_t pframe;
             if (pmode) {
               pframe = c.varint();
-              pe = PhysEntry{vpage, asid, pframe, true};
+              pe = PhysEntry{vpage, asid, pframe, phys.gen()};
             } else {
-              if (!(pe.valid && pe.vpage == vpage && pe.asid == asid))
+              if (!(phys.valid(pe) && pe.vpage == vpage && pe.asid == asid))
                 c.fail("predicted physical frame has no mapping", acc_at);
               pframe = pe.pframe;
             }

@@ -2,7 +2,11 @@
 // Records). Pure in-memory code: no files, no compression, no threads.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -24,11 +28,38 @@ struct PredictorSlot {
   uint64_t stride = 0;
 };
 
+// Physical-frame table entry; valid when gen equals the table's current
+// generation, so starting a chunk is O(1) instead of clearing 64K entries.
 struct PhysEntry {
   uint64_t vpage = 0;
   uint64_t asid = 0;
   uint64_t pframe = 0;
-  bool valid = false;
+  uint32_t gen = 0;
+};
+
+class PhysTable {
+ public:
+  static constexpr size_t kEntries = size_t(1) << kPhysTableBits;
+  void reset() {
+    // calloc: the 2 MiB table comes as untouched zero pages, so readers
+    // that decode little (verify, truncated files) pay only for what they use.
+    if (!entries_) entries_.reset(static_cast<PhysEntry*>(std::calloc(kEntries, sizeof(PhysEntry))));
+    if (!entries_) throw std::bad_alloc();
+    if (++gen_ == 0) {  // wrapped: really clear once every 2^32 chunks
+      std::fill(entries_.get(), entries_.get() + kEntries, PhysEntry{});
+      gen_ = 1;
+    }
+  }
+  PhysEntry& at(size_t i) { return entries_.get()[i]; }
+  bool valid(const PhysEntry& e) const { return e.gen == gen_; }
+  uint32_t gen() const { return gen_; }
+
+ private:
+  struct Free {
+    void operator()(PhysEntry* p) const { std::free(p); }
+  };
+  std::unique_ptr<PhysEntry, Free> entries_;
+  uint32_t gen_ = 0;
 };
 
 inline constexpr unsigned kSlotsPerInsn = 4;
@@ -80,7 +111,7 @@ class ChunkEncoder {
   uint32_t blocks_defined_ = 0;
   uint32_t static_insns_ = 0;
   std::vector<PredictorSlot> slots_;
-  std::vector<PhysEntry> phys_;
+  PhysTable phys_;
   bool have_context_ = false;
   uint8_t cpl_ = 0;
   uint64_t asid_ = 0;
@@ -114,6 +145,9 @@ struct DecodedChunk {
   uint64_t successor = 0;
   uint64_t insn_count = 0;
   uint32_t record_count = 0;
+  // Decoder scratch kept between chunks to avoid reallocation.
+  std::vector<PredictorSlot> slots;
+  PhysTable phys;
 };
 
 // Decodes a payload; throws TraceError with `where` + " at payload offset N: what".

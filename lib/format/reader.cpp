@@ -18,11 +18,8 @@ using detail::get_u32;
 using detail::get_u64;
 
 namespace {
-std::string hex(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-  return b;
-}
+constexpr uint32_t kPrefetchMinRaw = 256u << 10;
+
 }  // namespace
 
 // Iterates the instructions of one decoded chunk.
@@ -293,7 +290,8 @@ bool CoreReader::load_chunk(size_t i) {
   } else {
     dec_->load(*src_, header_, chunks_[i], i);
   }
-  if (i + 1 < chunks_.size()) {
+  // A thread per chunk pays off only for chunks that take a while to decode.
+  if (i + 1 < chunks_.size() && chunks_[i + 1].raw_size >= kPrefetchMinRaw) {
     if (!spare_) spare_ = std::make_unique<ChunkDecoder>();
     prefetch_index_ = i + 1;
     prefetch_ = std::async(std::launch::async,

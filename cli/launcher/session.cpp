@@ -156,7 +156,8 @@ void Session::clear_status() {
 }
 
 void Session::draw_status() {
-  if (!status_tty_ || status_text_.empty()) return;
+  // Never on a line the guest left unfinished (a shell prompt): \r would erase it.
+  if (!status_tty_ || status_text_.empty() || !last_output_newline_) return;
   winsize ws{};
   std::string t = status_text_;
   if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 10 && t.size() >= ws.ws_col) t.resize(ws.ws_col - 1);
@@ -174,6 +175,7 @@ void Session::err_line(const std::string& s) {
   if (prompt_shown_) {
     write_str(1, "\n");
     prompt_shown_ = false;
+    reprompt_due_ = true;
   }
   write_str(2, s + "\n");
 }

@@ -120,6 +120,7 @@ struct alignas(64) Vcpu {
   // Budget pools (0 limit, 1 window).
   int64_t local[2] = {0, 0};
   bool leased[2] = {false, false};
+  uint32_t pool_epoch[2] = {0, 0};
   bool starved = false;
   bool skip_done_pending = false;
   uint64_t skip_local = 0;
@@ -138,9 +139,11 @@ struct Pool {
   bool active = false;
   std::atomic<int64_t> global{0};
   std::atomic<int64_t> leases{0};
+  std::atomic<uint32_t> epoch{0};  // bumped at every reset
   int64_t total = 0;
   void reset(int64_t n) {
     total = n;
+    epoch.fetch_add(1);
     global.store(n);
     leases.store(0);
     active = true;
@@ -197,6 +200,7 @@ void (*p_async_run_on_cpu)(void* cpu, RunOnCpuFunc, RunOnCpuData) = nullptr;
 void* (*p_qemu_get_cpu)(int index) = nullptr;
 void (*p_shutdown_request)(int cause) = nullptr;
 std::atomic<bool> g_reset_from_idle{false};
+std::atomic<uint64_t> g_stat_flushes{0}, g_stat_trans{0}, g_stat_resets{0};
 
 Phase phase() { return static_cast<Phase>(g_phase.load(std::memory_order_acquire)); }
 void set_phase(Phase p) { g_phase.store(static_cast<int>(p), std::memory_order_release); }
@@ -279,7 +283,10 @@ void register_callbacks();
 void on_reset_done(qemu_plugin_id_t) { register_callbacks(); }
 
 // From a vCPU thread (callbacks): flush all translations and re-register.
-void request_reset_vcpu() { qemu_plugin_reset(g_id, on_reset_done); }
+void request_reset_vcpu() {
+  g_stat_resets.fetch_add(1, std::memory_order_relaxed);
+  qemu_plugin_reset(g_id, on_reset_done);
+}
 
 void reset_work(void*, RunOnCpuData) { request_reset_vcpu(); }
 
@@ -297,7 +304,18 @@ void request_reset_any() {
 }
 
 // ---- budget pools ----------------------------------------------------------
+// A core's lease from before the pool's last reset is void.
+inline void pool_sync(Pool& p, Vcpu& v, int w) {
+  uint32_t e = p.epoch.load(std::memory_order_acquire);
+  if (v.pool_epoch[w] != e) {
+    v.pool_epoch[w] = e;
+    v.local[w] = 0;
+    v.leased[w] = false;
+  }
+}
+
 void pool_release(Pool& p, Vcpu& v, int w) {
+  pool_sync(p, v, w);
   if (v.local[w] > 0) {
     p.global.fetch_add(v.local[w]);
     v.local[w] = 0;
@@ -312,6 +330,7 @@ bool pool_exhausted(Pool& p) { return p.global.load() == 0 && p.leases.load() ==
 
 // Instructions of an n-instruction block this core may record.
 uint32_t pool_cap(Pool& p, Vcpu& v, int w, uint32_t n) {
+  pool_sync(p, v, w);
   if (v.local[w] < n) {
     int64_t g = p.global.load();
     for (;;) {
@@ -333,6 +352,10 @@ uint32_t pool_cap(Pool& p, Vcpu& v, int w, uint32_t n) {
 
 // Returns true when this consumption emptied the pool for everybody.
 bool pool_consume(Pool& p, Vcpu& v, int w, uint32_t retired) {
+  if (v.pool_epoch[w] != p.epoch.load(std::memory_order_acquire)) {
+    pool_sync(p, v, w);  // consumed from a budget that no longer exists
+    return false;
+  }
   v.local[w] -= retired;
   if (v.local[w] <= 0) {
     v.local[w] = 0;
@@ -852,7 +875,9 @@ void on_idle(qemu_plugin_id_t, unsigned int k) {
   Vcpu& v = g_v[k];
   // Give unused budget back so that other cores can use it.
   for (int w = 0; w < 2; ++w) {
-    if (!g_pool[w].active || !v.leased[w]) continue;
+    if (!g_pool[w].active) continue;
+    pool_sync(g_pool[w], v, w);
+    if (!v.leased[w]) continue;
     int64_t keep = v.rec ? v.cap : 0;
     if (v.local[w] > keep) {
       g_pool[w].global.fetch_add(v.local[w] - keep);
@@ -901,6 +926,7 @@ void instrument_insn(qemu_plugin_insn* insn, TbInfo* ti, uint32_t i, const InsnC
 void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
   TransMode mode = trans_mode();
   if (mode == TransMode::Dead) return;
+  g_stat_trans.fetch_add(1, std::memory_order_relaxed);
   size_t n = qemu_plugin_tb_n_insns(tb);
   if (n == 0) return;
   std::vector<uint8_t> bytes;
@@ -1040,6 +1066,7 @@ void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
 // All translations are gone (exclusive context): free their TbInfos, except
 // those an open record still points to.
 void on_flush(qemu_plugin_id_t) {
+  g_stat_flushes.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard<std::mutex> lk(g_tb_mu);
   std::unordered_set<TbInfo*> keep;
   for (auto& v : g_v)
@@ -1085,6 +1112,8 @@ void finish_run() {
             " cut=%" PRIu64 " rep_merged=%" PRIu64 " rep_split=%" PRIu64 " %s\n",
             sum_t, sum_i, sum_f, sum_c, sum_r, sum_s,
             sum_i + sum_s == sum_t + sum_f + sum_c + sum_r ? "match" : "MISMATCH");
+    fprintf(stderr, "qemutrace: count_check translations=%" PRIu64 " flushes=%" PRIu64 " reset_requests=%" PRIu64 "\n",
+            g_stat_trans.load(), g_stat_flushes.load(), g_stat_resets.load());
     event("count_check", MarkerSource::None, -1, -1,
           "traced=" + std::to_string(sum_t) + " inline=" + std::to_string(sum_i) +
               " faulted=" + std::to_string(sum_f) + " cut=" + std::to_string(sum_c) +

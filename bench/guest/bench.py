@@ -1,0 +1,736 @@
+#!/usr/bin/env python3
+"""Guest benchmark suite for qemutrace (run through bench/guest.sh).
+
+Prints a markdown section on stdout and progress on stderr. See
+bench/README.md for what is measured and the environment variables.
+"""
+import glob
+import json
+import math
+import os
+import platform
+import re
+import resource
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+os.chdir(ROOT)
+BUILD = os.path.abspath(os.environ.get("BUILD", "build"))
+QUICK = os.environ.get("QUICK", "0") == "1"
+
+
+def envint(name, full, quick):
+    v = os.environ.get(name)
+    return int(v) if v else (quick if QUICK else full)
+
+
+REPS = envint("REPS", 5, 1)
+REPS_FORMATS = envint("REPS_FORMATS", 1, 1)
+REPS_ATTR = envint("REPS_ATTR", 2, 1)
+REPS_SCALE = envint("REPS_SCALE", 3, 1)
+REPS_NATIVE = envint("REPS_NATIVE", 5, 1)
+TIMEOUT = envint("TIMEOUT", 1800, 600)
+FORMATS = os.environ.get("FORMATS", "tejas champsim din text").split()
+ONLY = os.environ.get("WORKLOADS", "").split()
+SECTIONS = set(os.environ.get("SECTIONS", "main formats decode scale peer").split())
+
+PLUGIN = os.path.join(BUILD, "lib", "libqemutrace.so")
+CLI = os.path.join(BUILD, "bin", "qemutrace")
+
+# name, program, full-size args, quick args, lackey (small) args.
+# Full sizes are the programs' defaults (guest/README.md); never tuned.
+WORKLOADS = [
+    ("compute", "qt-bench-compute", [], ["2"], ["1"]),
+    ("chase", "qt-bench-chase", [], ["16", "3"], ["8", "1"]),
+    ("stream", "qt-bench-stream", [], ["2"], ["1"]),
+    ("fileops", "qt-bench-fileops", [], ["500"], ["200"]),
+]
+# Sizes for section (d), the other formats (also used by QUICK for all).
+FSIZES = {"compute": ["2"], "chase": ["16", "3"], "stream": ["2"], "fileops": ["500"]}
+if ONLY:
+    WORKLOADS = [w for w in WORKLOADS if w[0] in ONLY]
+
+# Configurations of the main table: label -> plugin options (None: no plugin).
+# (b): markers=int makes the plugin ignore the workloads' NOP markers, so
+# tracing stays off for the whole run (only `int $100` would start it, and
+# no workload executes one): the plugin is loaded with its translation hook.
+MAIN_CONFIGS = [("a", None), ("b", "markers=int"), ("c", "format=binary")]
+FORMAT_CONFIGS = [("d:" + f, "format=" + f) for f in FORMATS]
+# Attribution variants of (c), fewer reps.
+ATTR_CONFIGS = [
+    ("c:phys=off", "format=binary,phys=off"),
+    ("c:threads=2", "format=binary,threads=2"),
+    ("c:zstd=-5", "format=binary,zstd=-5"),
+    ("b:skip", "skip=1000000000000000"),  # fast-forward counting inside the ROI
+    # bench/guest/floor-plugin.c: qemutrace's callbacks, empty (instrumentation floor).
+    ("floor:tb", "@floor:mode=tb"),
+    ("floor:full", "@floor:mode=full"),
+]
+FLOOR = [None]
+if os.environ.get("ATTR", "1") == "0":
+    ATTR_CONFIGS = []
+
+failures = []  # (what, detail)
+
+
+def log(*a):
+    print("[guest-bench]", *a, file=sys.stderr, flush=True)
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw).stdout
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def geomean(xs):
+    xs = [x for x in xs if x]
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
+
+
+def fmt(x, spec=".2f", none="–"):
+    return none if x is None else format(x, spec)
+
+
+def tree_bytes(d, prefix):
+    total = 0
+    for p in glob.glob(os.path.join(d, prefix + "_*")):
+        total += os.path.getsize(p)
+    return total
+
+
+# ---------------------------------------------------------------- setup ----
+work = tempfile.mkdtemp(prefix="qemutrace-guest-bench.", dir=os.environ.get("BENCH_TMP"))
+
+
+def setup():
+    for p in (PLUGIN, CLI):
+        if not os.path.exists(p):
+            sys.exit(f"guest-bench: {p} missing (build first; BUILD={BUILD})")
+    log("building the guest image (cached)")
+    gdir = sh(["bash", "guest/build-image.sh", "--arch", "x86_64"]).strip().splitlines()[-1]
+    qargs = shlex.split(sh(["bash", "guest/build-image.sh", "--print-qemu-args", "--arch", "x86_64"]))
+    # Serial on stdout, no monitor on stdio (stdin is /dev/null).
+    out = []
+    for a in qargs:
+        if a == "-nographic":
+            out += ["-display", "none", "-serial", "stdio", "-monitor", "none"]
+        else:
+            out.append(a)
+    progs = os.path.join(gdir, "programs")
+    # Helpers.
+    helpers = {}
+    try:
+        sh(["gcc", "-O2", "-static", "-Iguest", "-o", f"{work}/qt-par", "bench/guest/qt-par.c"])
+        helpers["qt-par"] = f"{work}/qt-par"
+    except subprocess.CalledProcessError as e:
+        failures.append(("build qt-par", e.stderr.strip()[-300:]))
+    try:
+        sh(["g++", "-O2", "-std=c++20", "-Iinclude", "-o", f"{work}/decode", "bench/guest/decode.cpp",
+            os.path.join(BUILD, "lib", "libqemutrace-trace.a"), "-lzstd", "-pthread"])
+        helpers["decode"] = f"{work}/decode"
+    except subprocess.CalledProcessError as e:
+        failures.append(("build decode helper", e.stderr.strip()[-300:]))
+    inc = os.path.join(BUILD, "qemu-include")
+    try:
+        glib = sh(["pkg-config", "--cflags", "glib-2.0"]).split()
+        sh(["gcc", "-O2", "-shared", "-fPIC", "-I" + inc] + glib +
+           ["-o", f"{work}/libfloor.so", "bench/guest/floor-plugin.c"])
+        FLOOR[0] = f"{work}/libfloor.so"
+    except subprocess.CalledProcessError as e:
+        failures.append(("build floor plugin", e.stderr.strip()[-300:]))
+    return gdir, out, progs, helpers
+
+
+def make_initrd(gdir, name, prog_path, args):
+    cpio = f"{work}/{name}.cpio"
+    sh(["bash", "guest/add-workload.sh", cpio, prog_path] + list(args))
+    comb = f"{work}/{name}.initrd"
+    with open(comb, "wb") as o:
+        for p in (os.path.join(gdir, "initrd.img"), cpio):
+            with open(p, "rb") as i:
+                shutil.copyfileobj(i, o)
+    return comb
+
+
+def stats_json(base):
+    out = sh([CLI, "stats", "--json", base])
+    return json.loads(out)["total"]
+
+
+def run_guest(qargs, initrd, opts, tag, smp=2, keep=None, count=False, roi_prefix=None):
+    """One QEMU run. Returns dict(ok, roi_ns, bytes, insns, wall, err)."""
+    args = list(qargs)
+    for i, a in enumerate(args):
+        if a == "-initrd":
+            args[i + 1] = initrd
+        if a == "-smp":
+            args[i + 1] = str(smp)
+    d = tempfile.mkdtemp(prefix="run.", dir=work)
+    base = os.path.join(d, "t")
+    if opts is not None and opts.startswith("@floor:"):
+        if not FLOOR[0]:
+            failures.append((tag, "floor plugin not built"))
+            return {"ok": False, "roi_ns": None, "bytes": None, "insns": None, "kernel": None,
+                    "err": "no floor plugin", "wall": 0}
+        args += ["-plugin", f"{FLOOR[0]},{opts[len('@floor:'):]}"]
+    elif opts is not None:
+        args += ["-plugin", f"{PLUGIN},base={base},quiet=on" + ("," + opts if opts else "")]
+    r = {"ok": False, "roi_ns": None, "bytes": None, "insns": None, "kernel": None, "err": ""}
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT)
+        con = p.stdout.decode(errors="replace")
+        errtxt = p.stderr.decode(errors="replace")
+        rc = p.returncode
+    except subprocess.TimeoutExpired as e:
+        con = (e.stdout or b"").decode(errors="replace")
+        errtxt = f"timeout after {TIMEOUT}s"
+        rc = -1
+    r["wall"] = time.monotonic() - t0
+    m = [x for x in re.findall(r"^(\S+): .*?roi_ns=(\d+)", con, re.M)
+         if roi_prefix is None or x[0] == roi_prefix]
+    if m:
+        r["roi_ns"] = int(m[-1][1])
+    good = rc == 0 and "qemutrace-guest: exit 0" in con and r["roi_ns"] is not None
+    if not good:
+        tail = " | ".join([l.strip() for l in (con + "\n" + errtxt).strip().splitlines()[-4:]])
+        r["err"] = f"rc={rc}: {tail}"[:400]
+        failures.append((tag, r["err"]))
+        log("FAILED", tag, r["err"])
+    else:
+        r["ok"] = True
+        if opts is not None and "format=" in (opts or ""):
+            r["bytes"] = tree_bytes(d, "t")
+            if count:
+                try:
+                    st = stats_json(base)
+                    r["insns"] = st["instructions"]
+                    r["kernel"] = st["kernel_instructions"]
+                    if not st.get("complete", True):
+                        failures.append((tag, "trace incomplete (stats: complete=false)"))
+                except Exception as e:  # noqa: BLE001
+                    failures.append((tag + " stats", str(e)[:300]))
+    if keep and r["ok"]:
+        if os.path.exists(keep):
+            shutil.rmtree(keep)
+        os.rename(d, keep)
+    else:
+        shutil.rmtree(d, ignore_errors=True)
+    return r
+
+
+def run_native(cmd, cwd=None):
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=TIMEOUT)
+    m = re.findall(r"roi_ns=(\d+)", p.stdout)
+    if p.returncode != 0 or not m:
+        failures.append(("native " + " ".join(os.path.basename(c) for c in cmd[:2]),
+                         f"rc={p.returncode} {p.stderr.strip()[-200:]}"))
+        return None
+    return int(m[-1])
+
+
+def timed(cmd):
+    t0 = time.monotonic()
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = sh(cmd)
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return out, time.monotonic() - t0, (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+
+
+def decode_only(helpers, base):
+    """Decode throughput on a full-size (c) trace."""
+    e = {}
+    files = sorted(glob.glob(base + "_*"))
+    if "decode" in helpers:
+        runs = [json.loads(sh([helpers["decode"]] + files)) for _ in range(3)]
+        e["decode"] = sorted(runs, key=lambda x: x["wall_s"])[1]
+    out, w, c = timed([CLI, "stats", "--json", base])
+    e["stats"] = {"wall_s": w, "cpu_s": c, "instructions": json.loads(out)["total"]["instructions"]}
+    return e
+
+
+def convert_all(base, wl):
+    """Converter throughput on a small-size (c) trace (the formats section's)."""
+    e = {}
+    out, w, c = timed([CLI, "stats", "--json", base])
+    e["conv_insns"] = json.loads(out)["total"]["instructions"]
+    for f in FORMATS:
+        od = tempfile.mkdtemp(dir=work)
+        try:
+            _, w, c = timed([CLI, "convert", "--to", f, base, "-o", os.path.join(od, "o")])
+            e["conv:" + f] = {"wall_s": w, "cpu_s": c, "bytes": tree_bytes(od, "o")}
+        except subprocess.CalledProcessError as ex:
+            failures.append((f"convert {wl} --to {f}", ex.stderr.strip()[-300:]))
+        shutil.rmtree(od, ignore_errors=True)
+    return e
+
+
+# ----------------------------------------------------------------- main ----
+def main():
+    t_start = time.time()
+    load0 = open("/proc/loadavg").read().split()[:3]
+    gdir, qargs, progs, helpers = setup()
+    qemu_ver = sh([qargs[0], "--version"]).splitlines()[0]
+    res = {}  # (wl, cfg) -> list of run dicts
+    initrds = {}
+    for (wl, prog, full, quick, _) in WORKLOADS:
+        initrds[wl] = make_initrd(gdir, wl, os.path.join(progs, prog), quick if QUICK else full)
+    keepdir = os.path.join(work, "keep")
+    os.makedirs(keepdir)
+
+    if "main" in SECTIONS:
+        for rep in range(REPS):
+            cfgs = list(MAIN_CONFIGS)
+            if rep < REPS_ATTR:
+                cfgs += ATTR_CONFIGS
+            for (wl, prog, *_rest) in WORKLOADS:
+                for (label, opts) in cfgs:
+                    tag = f"{wl}/{label}/rep{rep + 1}"
+                    keep = os.path.join(keepdir, wl) if (label == "c" and rep == 0) else None
+                    r = run_guest(qargs, initrds[wl], opts, tag, keep=keep,
+                                  count=label.startswith("c"), roi_prefix=prog)
+                    res.setdefault((wl, label), []).append(r)
+                    log(f"{tag}: roi={fmt(r['roi_ns'] and r['roi_ns'] / 1e9, '.3f')} s "
+                        f"wall={r['wall']:.1f} s bytes={r['bytes']} insns={r['insns']}")
+
+    # Other formats at smaller sizes (text formats write 40-110 bytes per
+    # instruction and ChampSim's in-line xz runs well under 1 M insn/s), with
+    # (a) and (c) at the same sizes, interleaved.
+    fres = {}
+    fkeep = os.path.join(work, "fkeep")
+    os.makedirs(fkeep)
+    if "formats" in SECTIONS and FORMAT_CONFIGS:
+        finit = {}
+        for (wl, prog, full, quick, _) in WORKLOADS:
+            finit[wl] = make_initrd(gdir, "f-" + wl, os.path.join(progs, prog), FSIZES[wl])
+        for rep in range(REPS_FORMATS):
+            for (wl, prog, *_rest) in WORKLOADS:
+                for (label, opts) in [("a", None), ("c", "format=binary")] + FORMAT_CONFIGS:
+                    tag = f"formats-{wl}/{label}/rep{rep + 1}"
+                    keep = os.path.join(fkeep, wl) if (label == "c" and rep == 0) else None
+                    r = run_guest(qargs, finit[wl], opts, tag, keep=keep, count=(label == "c"),
+                                  roi_prefix=prog)
+                    fres.setdefault((wl, label), []).append(r)
+                    log(f"{tag}: roi={fmt(r['roi_ns'] and r['roi_ns'] / 1e9, '.3f')} s "
+                        f"wall={r['wall']:.1f} s bytes={r['bytes']} insns={r['insns']}")
+
+    # Native ROI timings of the same programs at the same sizes.
+    native = {}
+    if "main" in SECTIONS or "peer" in SECTIONS:
+        ntmp = tempfile.mkdtemp(dir=work)
+        for rep in range(REPS_NATIVE):
+            for (wl, prog, full, quick, _) in WORKLOADS:
+                a = quick if QUICK else full
+                if prog == "qt-bench-fileops":
+                    a = (a or ["5000"]) + [ntmp]
+                native.setdefault(wl, []).append(run_native([os.path.join(progs, prog)] + a))
+        log("native:", {k: median([x for x in v if x]) for k, v in native.items()})
+
+    # ------------------------------------------------- decode / convert ----
+    dec = {}
+    if "decode" in SECTIONS:
+        for (wl, *_r) in WORKLOADS:
+            kd = os.path.join(keepdir, wl)
+            fd = os.path.join(fkeep, wl)
+            e = {}
+            if os.path.isdir(kd):
+                e.update(decode_only(helpers, os.path.join(kd, "t")))
+            if os.path.isdir(fd):
+                e.update(convert_all(os.path.join(fd, "t"), wl))
+            if e:
+                dec[wl] = e
+                log("decode/convert", wl, json.dumps(e))
+
+    # --------------------------------------------------------- scaling ----
+    scale = {}
+    scale_progs = os.environ.get("SCALE_PROGS", "compute stream").split()
+    copies = envint("SCALE_COPIES", 4, 4)
+    if "scale" in SECTIONS and "qt-par" in helpers:
+        sizes = {"compute": (["5"] if QUICK else []), "stream": (["2"] if QUICK else [])}
+        sp = {"compute": "qt-bench-compute", "stream": "qt-bench-stream"}
+        sinit = {}
+        for wl in scale_progs:
+            sinit[wl] = make_initrd(gdir, "scale-" + wl, helpers["qt-par"],
+                                    [str(copies), sp[wl]] + sizes[wl])
+        for rep in range(REPS_SCALE):
+            for wl in scale_progs:
+                for smp in (1, 4):
+                    for (label, opts) in (("a", None), ("c", "format=binary,markers=int")):
+                        tag = f"scale-{wl}/{label}/smp{smp}/rep{rep + 1}"
+                        r = run_guest(qargs, sinit[wl], opts, tag, smp=smp, count=(label == "c"),
+                                      roi_prefix="qt-par")
+                        scale.setdefault((wl, label, smp), []).append(r)
+                        log(f"{tag}: roi={fmt(r['roi_ns'] and r['roi_ns'] / 1e9, '.3f')} s insns={r['insns']}")
+
+    # ------------------------------------------------------------ peer ----
+    peer = {}
+    if "peer" in SECTIONS and shutil.which("valgrind"):
+        ltmp = tempfile.mkdtemp(dir=work)
+        for (wl, prog, full, quick, small) in WORKLOADS:
+            a = list(small)
+            if QUICK:
+                a = {"compute": ["1"], "chase": ["4", "1"], "stream": ["1"], "fileops": ["50"]}[wl]
+            extra = [ltmp] if prog == "qt-bench-fileops" else []
+            cmd = [os.path.join(progs, prog)] + a + extra
+            nat = [run_native(cmd) for _ in range(REPS_NATIVE)]
+            lf = os.path.join(ltmp, "lackey.out")
+            t0 = time.monotonic()
+            p = subprocess.run(["valgrind", "--tool=lackey", "--trace-mem=yes", f"--log-file={lf}"] + cmd,
+                               capture_output=True, text=True, timeout=TIMEOUT)
+            wall = time.monotonic() - t0
+            m = re.findall(r"roi_ns=(\d+)", p.stdout)
+            size = os.path.getsize(lf) if os.path.exists(lf) else 0
+            gi = None
+            if os.path.exists(lf):
+                with open(lf, "rb") as fh:
+                    fh.seek(max(0, size - 4096))
+                    mm = re.search(rb"guest instrs:\s+([\d,]+)", fh.read())
+                    if mm:
+                        gi = int(mm.group(1).replace(b",", b""))
+                os.unlink(lf)
+            if p.returncode != 0 or not m:
+                failures.append((f"lackey {wl}", f"rc={p.returncode} {p.stderr.strip()[-200:]}"))
+            peer[wl] = {"args": " ".join(a), "native": median([x for x in nat if x]),
+                        "lackey": int(m[-1]) if m else None, "bytes": size, "insns": gi, "wall": wall}
+            log("lackey", wl, peer[wl])
+
+    load1 = open("/proc/loadavg").read().split()[:3]
+    raw = {"res": enc(res), "fres": enc(fres), "native": native, "dec": dec, "scale": enc(scale),
+           "peer": peer, "load0": load0, "load1": load1, "qemu_ver": qemu_ver, "t_start": t_start,
+           "t_end": time.time(), "copies": copies, "failures": failures}
+    rawp = os.environ.get("RAW_OUT", os.path.join(tempfile.gettempdir(), "qemutrace-guest-bench-raw.json"))
+    with open(rawp, "w") as fh:
+        json.dump(raw, fh)
+    log("raw results in", rawp, "(REPORT_FROM=that file regenerates the markdown)")
+    report(res, fres, native, dec, scale, peer, load0, load1, qemu_ver, t_start, copies)
+
+
+def enc(d):
+    return [[list(k), v] for k, v in d.items()]
+
+
+def dec_(lst):
+    return {tuple(k): v for k, v in lst}
+
+
+def report_from(path):
+    raw = json.load(open(path))
+    failures.extend(tuple(x) for x in raw["failures"])
+    t_end = raw.get("t_end", time.time())
+    report(dec_(raw["res"]), dec_(raw["fres"]), raw["native"], raw["dec"], dec_(raw["scale"]),
+           raw["peer"], raw["load0"], raw["load1"], raw["qemu_ver"],
+           raw["t_start"] + time.time() - t_end, raw["copies"])
+
+
+# ---------------------------------------------------------- reporting ----
+def roi_list(runs):
+    return [r["roi_ns"] for r in runs if r["ok"]]
+
+
+def cell_of(rs, wl, label):
+    runs = rs.get((wl, label), [])
+    xs = roi_list(runs)
+    nf = len(runs) - len(xs)
+    if not xs:
+        return ("FAIL" if runs else "–"), None
+    s = f"{median(xs) / 1e9:.3f} [{min(xs) / 1e9:.3f}–{max(xs) / 1e9:.3f}]"
+    if nf:
+        s += f" ({nf} of {len(runs)} FAILED)"
+    return s, median(xs)
+
+
+def ratio_tables(rs, labels, wls):
+    P = print
+    P("| workload | " + " | ".join(labels) + " |")
+    P("|---|" + "---|" * len(labels))
+    ratios = {}
+    for wl in wls:
+        row = []
+        base = cell_of(rs, wl, "a")[1]
+        for lb in labels:
+            s, m = cell_of(rs, wl, lb)
+            row.append(s)
+            if base and m:
+                ratios[(wl, lb)] = m / base
+        P(f"| {wl} | " + " | ".join(row) + " |")
+    P()
+    P("Slowdown against (a) no plugin, ratio of medians:")
+    P()
+    P("| workload | " + " | ".join(labels[1:]) + " |")
+    P("|---|" + "---|" * (len(labels) - 1))
+    for wl in wls:
+        P(f"| {wl} | " + " | ".join((fmt(ratios.get((wl, lb)), ".2f") + "×") if ratios.get((wl, lb)) else "FAIL"
+                                    for lb in labels[1:]) + " |")
+    gm = {lb: geomean([ratios.get((wl, lb)) for wl in wls]) for lb in labels[1:]}
+    P("| **geomean** | " + " | ".join((fmt(gm[lb]) + "×") if gm[lb] else "–" for lb in labels[1:]) + " |")
+    P()
+    return ratios, gm
+
+
+def report(res, fres, native, dec, scale, peer, load0, load1, qemu_ver, t_start, copies):
+    P = print
+    wls = [w[0] for w in WORKLOADS]
+    P("## Guest workloads (bench/guest.sh)")
+    P()
+    P("Full-system x86_64 guest (guest/README.md), QEMU TCG with MTTCG, `-smp 2 -m 512M`. Each workload")
+    P("times only its own ROI (between its qemutrace markers) with the guest's CLOCK_MONOTONIC and prints")
+    P("`roi_ns`; boot and trace finalisation are outside it. Configurations run interleaved: for each rep,")
+    P("each workload runs under a, b, c, d… in turn. Medians; [min–max] over reps.")
+    P()
+    P(f"- mode: {'QUICK (1 rep, small sizes; NOT for RESULTS.md)' if QUICK else 'full'}; reps: a/b/c {REPS}, "
+      f"d (other formats) {REPS_FORMATS}, attribution variants {REPS_ATTR}, scaling {REPS_SCALE}, native {REPS_NATIVE}")
+    P(f"- host: {os.cpu_count()} cores, "
+      f"{round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, "
+      f"{cpu_model()}, kernel {platform.release()}; {qemu_ver}")
+    P(f"- load average: {' '.join(load0)} at start, {' '.join(load1)} at end "
+      f"(other engineers were compiling and booting guests on this 2-core machine: expect noise); "
+      f"suite took {(time.time() - t_start) / 60:.0f} min")
+    P(f"- commit: {sh(['git', 'rev-parse', '--short', 'HEAD']).strip()}; plugin `{os.path.relpath(PLUGIN, ROOT)}`")
+    P("- workloads (guest/programs; full runs use the programs' default sizes): " + "; ".join(
+        f"{w[0]} = `" + " ".join([w[1]] + (w[3] if QUICK else w[2])) + "`" for w in WORKLOADS))
+    P("- configurations: (a) no plugin; (b) plugin loaded, tracing off for the whole run (`markers=int`:")
+    P("  the workloads' NOP markers are not recognised, so nothing is instrumented); (c) `format=binary`")
+    P("  (virtual + physical addresses, zstd 1, 1 compression thread: the defaults); (d) `format=X`.")
+    P()
+    if not res:
+        return report_rest(native, dec, scale, peer, copies)
+
+    def cell(wl, label, rs=res):
+        return cell_of(rs, wl, label)
+
+    labels = [c[0] for c in MAIN_CONFIGS + ATTR_CONFIGS]
+    P("### ROI time in seconds, median [min–max], default sizes")
+    P()
+    P("Attribution variants of (c), fewer reps: `c:phys=off` (no physical addresses), `c:threads=2`")
+    P("(two compression threads), `c:zstd=-5` (faster zstd); `b:skip` = `skip=10^15`: tracing starts")
+    P("at the START marker but fast-forwards (one counting callback per block) through the whole ROI.")
+    P("`floor:tb` / `floor:full`: bench/guest/floor-plugin.c, a plugin with qemutrace's callbacks left")
+    P("empty (one per executed block; `full` adds the inline store per instruction and an empty memory")
+    P("callback per access, as in (c)), everywhere from boot: what QEMU charges for the instrumentation alone.")
+    P()
+    ratios, gm = ratio_tables(res, labels, wls)
+
+    # Trace size and speed of (c).
+    P("### Full binary trace (c): size and speed")
+    P()
+    P("Instructions: `qemutrace stats --json` total over all cores of the ROI (both vCPUs; kernel included).")
+    P("Bytes: all per-core files `BASE_<k>` (manifest excluded). MIPS: traced instructions / ROI time.")
+    P()
+    P("| workload | instructions (median) | kernel share | bytes (median) | bytes/insn | traced MIPS | untraced (a) MIPS* |")
+    P("|---|---|---|---|---|---|---|")
+    bpi = {}
+    insn_of = {}
+    for wl in wls:
+        runs = [r for r in res.get((wl, "c"), []) if r["ok"] and r["insns"]]
+        if not runs:
+            P(f"| {wl} | FAIL | | | | | |")
+            continue
+        ins = median([r["insns"] for r in runs])
+        by = median([r["bytes"] for r in runs])
+        ker = median([r["kernel"] / r["insns"] for r in runs])
+        insn_of[wl] = ins
+        bpi[wl] = median([r["bytes"] / r["insns"] for r in runs])
+        croi = cell(wl, "c")[1]
+        aroi = cell(wl, "a")[1]
+        P(f"| {wl} | {ins / 1e6:.1f} M | {ker * 100:.1f}% | {by / 1e6:.2f} MB | {bpi[wl]:.4f} | "
+          f"{fmt(croi and ins / croi * 1e3, '.0f')} | {fmt(aroi and ins / aroi * 1e3, '.0f')} |")
+    P(f"| **geomean** | | | | {fmt(geomean(list(bpi.values())), '.4f')} | | |")
+    P()
+    P("\\* (a) MIPS = the (c) instruction count / (a) ROI time (same work, not traced).")
+    P()
+    # Formats.
+    if fres:
+        P("### Other output formats (d), smaller sizes: " + "; ".join(
+            f"{wl} `{' '.join(FSIZES[wl])}`" for wl in wls))
+        P()
+        P("Text formats write 40–110 bytes per instruction and ChampSim compresses with xz in line, so (d)")
+        P(f"runs at these sizes, {REPS_FORMATS} rep(s), with (a) and (c) at the same sizes interleaved.")
+        P()
+        flabels = ["a", "c"] + [c[0] for c in FORMAT_CONFIGS]
+        fratios, fgm = ratio_tables(fres, flabels, wls)
+        P("Bytes per instruction on disk (instructions from the (c) run of the same size):")
+        P()
+        P("| workload | " + " | ".join(flabels[1:]) + " |")
+        P("|---|" + "---|" * (len(flabels) - 1))
+        for wl in wls:
+            cr = [r for r in fres.get((wl, "c"), []) if r["ok"] and r["insns"]]
+            n = median([r["insns"] for r in cr]) if cr else None
+            row = []
+            for lb in flabels[1:]:
+                runs = [r for r in fres.get((wl, lb), []) if r["ok"] and r["bytes"] is not None]
+                row.append(f"{median([r['bytes'] for r in runs]) / n:.3f}" if (runs and n) else "FAIL")
+            P(f"| {wl} | " + " | ".join(row) + " |")
+        P()
+    # Native.
+    nat_med = {wl: median([x for x in native.get(wl, []) if x]) for wl in wls}
+    P("### Against native (same static binary on the host, same size; ROI times)")
+    P()
+    P("| workload | native ROI s | (a) TCG / native | (c) traced / native | native MIPS** |")
+    P("|---|---|---|---|---|")
+    for wl in wls:
+        n = nat_med.get(wl)
+        a = cell(wl, "a")[1]
+        c = cell(wl, "c")[1]
+        ins = insn_of.get(wl)
+        P(f"| {wl} | {fmt(n and n / 1e9, '.3f')} | {fmt(a and n and a / n, '.1f')}× | {fmt(c and n and c / n, '.1f')}× | "
+          f"{fmt(ins and n and ins / n * 1e3, '.0f')} |")
+    P()
+    P("\\*\\* using the guest's instruction count (for fileops the guest kernel's work differs from the host's).")
+    P()
+    targets(ratios, gm, bpi, dec, scale)
+    report_rest(native, dec, scale, peer, copies)
+
+
+def targets(ratios, gm, bpi, dec, scale):
+    P = print
+    P("### Targets (issue 6)")
+    P()
+    P("| metric | target | measured | status |")
+    P("|---|---|---|---|")
+
+    def row(metric, target, val, ok, miss):
+        P(f"| {metric} | {target} | {val} | {'met' if ok else ('MISSED: ' + miss) if ok is not None else 'not measured'} |")
+
+    c = gm.get("c")
+    row("full binary trace vs no plugin", "≤ 2.0× geomean", fmt(c) + "×",
+        None if c is None else c <= 2.0, f"{c / 2.0:.2f}× over the target" if c else "")
+    b = geomean(list(bpi.values()))
+    row("bytes/instruction, full binary trace", "≤ 0.5 geomean", fmt(b, ".3f"),
+        None if b is None else b <= 0.5, f"{b / 0.5:.2f}× over" if b else "")
+    bb = gm.get("b")
+    worst = max([ratios.get((w[0], "b")) or 0 for w in WORKLOADS] or [0])
+    row("tracing off vs no plugin", "≤ 1.05×", f"{fmt(bb, '.3f')}× geomean (worst {worst:.3f}×)",
+        None if bb is None else bb <= 1.05, f"{(bb - 1) * 100:.1f}% overhead" if bb else "")
+    rates = [d["decode"]["instructions"] / d["decode"]["cpu_s"] / 1e6 for d in dec.values()
+             if "decode" in d and d["decode"]["cpu_s"] > 0]
+    mn = min(rates) if rates else None
+    row("reader decode, one core (per CPU-second)", "≥ 200 M insn/s",
+        (f"{mn:.0f}–{max(rates):.0f} M/s" if rates else "–"), None if mn is None else mn >= 200,
+        f"slowest workload at {mn / 200:.2f}× of the target" if mn else "")
+    sr = scale_ratio(scale, "compute")
+    sr2 = scale_ratio(scale, "stream")
+    val = ", ".join(f"{n} {fmt(x)}×" for n, x in (("compute", sr), ("stream", sr2)) if x)
+    allr = [x for x in (sr, sr2) if x]
+    row("4 vCPUs vs 1 vCPU, total traced MIPS", "≥ 1.6×", val or "–",
+        None if not allr else min(allr) >= 1.6, f"lowest {min(allr):.2f}× ({min(allr) / 1.6:.2f} of target)" if allr else "")
+    P()
+
+
+def scale_mips(scale, wl, label, smp):
+    runs = [r for r in scale.get((wl, label, smp), []) if r["ok"]]
+    if not runs:
+        return None, None
+    roi = median([r["roi_ns"] for r in runs])
+    ins = median([r["insns"] for r in runs if r["insns"]]) if label == "c" and any(r["insns"] for r in runs) else None
+    return roi, ins
+
+
+def scale_ratio(scale, wl):
+    r1, i1 = scale_mips(scale, wl, "c", 1)
+    r4, i4 = scale_mips(scale, wl, "c", 4)
+    if not (r1 and r4 and i1 and i4):
+        return None
+    return (i4 / r4) / (i1 / r1)
+
+
+def report_rest(native, dec, scale, peer, copies):
+    P = print
+    if dec:
+        P("### Reader decode and converter throughput")
+        P()
+        P("M instructions/s per wall second [per CPU second of the process; the reader decompresses the next")
+        P("chunk on a second thread, so CPU time can exceed wall time]. `decode`: bench/guest/decode.cpp,")
+        P("`CoreReader::next()` over every instruction and access and nothing else (median of 3), and `stats`:")
+        P("`qemutrace stats --json` (which also fills hash sets of PCs and data lines), both on the full-size")
+        P("(c) traces of rep 1. `convert X`: `qemutrace convert --to X` into a temp dir, on the (c) traces")
+        P("of the formats section (smaller sizes).")
+        P()
+        cols = ["decode", "stats"] + ["conv:" + f for f in FORMATS]
+        P("| workload | insns (full) | " + " | ".join(c.replace("conv:", "convert ") for c in cols) + " | insns (small) |")
+        P("|---|---|" + "---|" * len(cols) + "---|")
+        for wl, e in dec.items():
+            n = e.get("stats", {}).get("instructions")
+            ns = e.get("conv_insns")
+            row = []
+            for c in cols:
+                x = e.get(c)
+                m = ns if c.startswith("conv") else n
+                if not x or not m:
+                    row.append("FAIL" if (c.startswith("conv") and ns) else "–")
+                    continue
+                row.append(f"{m / x['wall_s'] / 1e6:.1f} [{m / x['cpu_s'] / 1e6 if x['cpu_s'] else 0:.1f}]")
+            P(f"| {wl} | {fmt(n and n / 1e6, '.1f')} M | " + " | ".join(row) + f" | {fmt(ns and ns / 1e6, '.1f')} M |")
+        P()
+    if scale:
+        P(f"### Scaling: {copies} copies in one ROI, -smp 4 against -smp 1 (same total work)")
+        P()
+        P(f"`qt-par {copies} PROG` (bench/guest/qt-par.c) forks {copies} copies of PROG between legacy")
+        P("`int $100`/`int $101` markers; the plugin runs with `markers=int` so that the copies' own NOP")
+        P("markers do not end the ROI. With -smp 1 the copies time-share one vCPU. Host: 2 cores.")
+        P()
+        P("| program | (a) ROI s smp1 → smp4 | (a) speed-up | (c) ROI s smp1 → smp4 | (c) traced MIPS smp1 → smp4 | (c) MIPS ratio |")
+        P("|---|---|---|---|---|---|")
+        for wl in sorted({k[0] for k in scale}):
+            a1, _ = scale_mips(scale, wl, "a", 1)
+            a4, _ = scale_mips(scale, wl, "a", 4)
+            c1, i1 = scale_mips(scale, wl, "c", 1)
+            c4, i4 = scale_mips(scale, wl, "c", 4)
+            m1 = i1 / c1 * 1e3 if (i1 and c1) else None
+            m4 = i4 / c4 * 1e3 if (i4 and c4) else None
+            P(f"| {wl} | {fmt(a1 and a1 / 1e9, '.2f')} → {fmt(a4 and a4 / 1e9, '.2f')} | "
+              f"{fmt(a1 and a4 and a1 / a4)}× | {fmt(c1 and c1 / 1e9, '.2f')} → {fmt(c4 and c4 / 1e9, '.2f')} | "
+              f"{fmt(m1, '.0f')} → {fmt(m4, '.0f')} | {fmt(scale_ratio(scale, wl))}× |")
+        P()
+    if peer:
+        P("### Peer: valgrind lackey `--tool=lackey --trace-mem=yes`, natively, smaller sizes")
+        P()
+        P("Same static binaries on the host at the sizes shown (lackey runs at well under 1 M insn/s).")
+        P("Slowdown = ROI time under lackey / native ROI time (median of the native runs). Bytes/insn =")
+        P("size of lackey's trace (`--log-file`) / lackey's `guest instrs` (whole process).")
+        P()
+        P("| workload | args | native ROI ms | lackey ROI s | lackey slowdown | lackey M insn/s | lackey bytes/insn |")
+        P("|---|---|---|---|---|---|---|")
+        for wl, e in peer.items():
+            sl = e["lackey"] / e["native"] if (e["lackey"] and e["native"]) else None
+            rate = e["insns"] / e["wall"] / 1e6 if e["insns"] else None
+            P(f"| {wl} | {e['args']} | {fmt(e['native'] and e['native'] / 1e6, '.1f')} | "
+              f"{fmt(e['lackey'] and e['lackey'] / 1e9, '.1f')} | {fmt(sl, '.0f')}× | {fmt(rate, '.2f')} | "
+              f"{fmt(e['insns'] and e['bytes'] / e['insns'], '.1f')} |")
+        P()
+    P("### Failures")
+    P()
+    if not failures:
+        P("None: every run printed `qemutrace-guest: exit 0` and its `roi_ns`.")
+    else:
+        for what, d in failures:
+            P(f"- `{what}`: {d.replace('|', '/')}")
+    P()
+
+
+def cpu_model():
+    for l in open("/proc/cpuinfo"):
+        if l.startswith("model name"):
+            return l.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+if __name__ == "__main__":
+    if os.environ.get("REPORT_FROM"):
+        report_from(os.environ["REPORT_FROM"])
+        sys.exit(0)
+    try:
+        main()
+    finally:
+        if os.environ.get("KEEP_WORK") != "1":
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            log("kept", work)

@@ -94,6 +94,8 @@ int run_command(const RunOptions& o) {
     // The built-in guest; with --program, FILE becomes its workload.
     if (!o.program.empty() && o.program.find('/') != std::string::npos && !is_regular_file(o.program))
       throw LaunchError("program not found: " + o.program);
+    if (!o.program.empty() && is_regular_file(o.program) && is_dynamic_elf(o.program))
+      throw LaunchError(o.program + " is dynamically linked; the built-in guest has no shared libraries: link it with -static");
     std::string dir = ensure_guest(plan.arch, false, true);
     auto gargs = guest_qemu_args(plan.arch, dir);
     if (!o.program.empty()) {

@@ -95,6 +95,31 @@ std::string resolve_program(const std::string& program, const std::string& guest
   throw LaunchError("program not found: " + program);
 }
 
+bool is_dynamic_elf(const std::string& file) {
+  std::ifstream f(file, std::ios::binary);
+  unsigned char h[64] = {};
+  if (!f.read(reinterpret_cast<char*>(h), sizeof h)) return false;
+  if (h[0] != 0x7f || h[1] != 'E' || h[2] != 'L' || h[3] != 'F' || h[5] != 1) return false;  // little-endian ELF
+  bool is64 = h[4] == 2;
+  auto rd = [&](const unsigned char* p, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; --i) v = (v << 8) | p[i];
+    return v;
+  };
+  uint64_t phoff = is64 ? rd(h + 32, 8) : rd(h + 28, 4);
+  uint64_t phentsize = is64 ? rd(h + 54, 2) : rd(h + 42, 2);
+  uint64_t phnum = is64 ? rd(h + 56, 2) : rd(h + 44, 2);
+  if (phentsize < 4 || phnum > 4096) return false;
+  for (uint64_t i = 0; i < phnum; ++i) {
+    unsigned char t[4];
+    f.clear();
+    f.seekg(static_cast<std::streamoff>(phoff + i * phentsize));
+    if (!f.read(reinterpret_cast<char*>(t), 4)) return false;
+    if (rd(t, 4) == 3) return true;  // PT_INTERP
+  }
+  return false;
+}
+
 std::string make_workload_initrd(const std::string& guest_dir, const std::string& program,
                                  const std::vector<std::string>& args, const std::string& work_dir) {
   std::string cpio = work_dir + "/workload.cpio";

@@ -23,6 +23,10 @@ std::vector<std::string> guest_qemu_args(const std::string& arch, const std::str
 // programs/ (e.g. "qt-loop"). Throws LaunchError naming the missing file.
 std::string resolve_program(const std::string& program, const std::string& guest_dir);
 
+// True if FILE is an ELF executable with a program interpreter (dynamically
+// linked): the built-in guest has no libc for it.
+bool is_dynamic_elf(const std::string& file);
+
 // Writes work_dir/initrd.img = guest initrd + workload cpio (FILE ARGS).
 std::string make_workload_initrd(const std::string& guest_dir, const std::string& program,
                                  const std::vector<std::string>& args, const std::string& work_dir);

@@ -49,6 +49,7 @@ expect "kernel not found: $tmp/no-vmlinuz" "$qt" run --kernel "$tmp/no-vmlinuz"
 expect "initrd not found" "$qt" run --kernel "$tmp/fake.so" --initrd "$tmp/no-initrd"
 expect "disk image not found: $tmp/no.img" "$qt" run --hda "$tmp/no.img"
 expect "program not found: $tmp/no-prog" "$qt" run --program "$tmp/no-prog"
+expect "dynamically linked" "$qt" run --program /bin/true
 expect "--program runs in the built-in guest" "$qt" run --program x --hda y
 expect "bad command 'go'" "$qt" ctl "$tmp/x" go
 expect "no control socket" "$qt" ctl "$tmp/x" status

@@ -18,7 +18,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 have_all() {
-  dpkg-query -W -f='${Status}\n' "${PKGS[@]}" 2>/dev/null | grep -vc 'install ok installed' | grep -qx 0 || return 1
+  local missing
+  missing=$(dpkg-query -W -f='${Status}\n' "${PKGS[@]}" 2>/dev/null | grep -vc 'install ok installed' || true)
+  [ "$(dpkg-query -W -f='${Status}\n' "${PKGS[@]}" 2>/dev/null | grep -c 'install ok installed' || true)" = "${#PKGS[@]}" ] || return 1
+  [ "${missing:-0}" = 0 ] || return 1
   command -v qemu-system-x86_64 >/dev/null || return 1
   local v; v=$(qemu-system-x86_64 --version | sed -n 's/.*version \([0-9]*\)\..*/\1/p;q')
   [ "${v:-0}" -ge 10 ] || return 1

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# skip=N and window=LEN,every=PERIOD on a 4M-instruction marked loop.
+source "$(dirname "$0")/plugin_lib.sh"
+make_initrd x86_64 "$T/initrd" qt-loop 1000000
+boot x86_64 "$T/initrd" "$T/log" "base=$T/s,skip=1000000" || fail "qemu exit $?"
+guest_ok "$T/log"
+lo=$(field "$T/log" qt-loop roi_pc_begin); hi=$(field "$T/log" qt-loop roi_pc_end)
+want=$(field "$T/log" qt-loop expected_insns)
+got=0
+for f in "$T"/s_[0-9]*; do got=$((got + $(count_range "$f" "$lo" "$hi" U))); done
+note "skip=1000000: $got of $want loop instructions traced"
+# Skipped instructions are counted on all cores, in batches of <= 4096 per core.
+[ "$got" -ge $((want - 1000000 - 16384)) ] && [ "$got" -le $((want - 1000000 + 16384 + 1000000)) ] || fail "skip: $got"
+[ "$(for f in "$T"/s_[0-9]*; do "$QT" dump "$f"; done | grep -c 'skip_done')" -ge 1 ] || fail "no SKIP_DONE marker"
+
+boot x86_64 "$T/initrd" "$T/log2" "base=$T/w,window=10000,every=100000" || fail "qemu exit $?"
+guest_ok "$T/log2"
+total=$(total_insns "$T/w")
+wins=$(python3 -c 'import json,sys; print(sum(1 for e in json.load(open(sys.argv[1]))["events"] if e["event"]=="roi_end" and e["source"]=="window"))' "$T/w.json")
+note "window=10000,every=100000: $total instructions, $wins full windows + the one the STOP marker cut"
+# Every full window is exactly 10000 instructions; the last one is cut by the STOP marker.
+rest=$((total - 10000 * wins))
+[ "$rest" -ge 0 ] && [ "$rest" -lt 10000 ] || fail "windows are not exactly 10000 instructions ($total for $wins)"
+[ "$wins" -ge 2 ] || fail "only $wins windows"
+echo "PASS plugin_sampling"

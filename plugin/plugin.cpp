@@ -405,6 +405,7 @@ void close_record(Vcpu& v, unsigned k, uint64_t next_pc) {
   int64_t ri = kidx + v.base;
   uint32_t retired;
   bool faulted = false;
+  bool io_rerun = false;
   if (kidx >= int64_t(ex->n) - 1 || ri >= int64_t(rec_n) - 1) {
     if (ex->last_must_access && v.last_acc != int32_t(rec_n - 1)) {
       retired = rec_n - 1;
@@ -419,6 +420,7 @@ void close_record(Vcpu& v, unsigned k, uint64_t next_pc) {
     // instruction and re-ran that instruction alone in a memory-only
     // instrumented block (cpu_io_recompile): it retired.
     retired = static_cast<uint32_t>(ri) + 1;
+    io_rerun = true;
   } else {
     retired = static_cast<uint32_t>(ri);
     faulted = true;
@@ -438,6 +440,14 @@ void close_record(Vcpu& v, unsigned k, uint64_t next_pc) {
   if (faulted) {
     v.disc_pending = true;
     v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Exception, 0, last};
+  } else if (io_rerun && !cut) {
+    // Execution went on after the re-run instruction: its fall-through.
+    uint32_t j = uint32_t(kidx);
+    uint64_t ft = j + 1 < ex->n ? ex->pcs[j + 1] : ex->fallthrough;
+    if (next_pc && next_pc != ft) {
+      v.disc_pending = true;
+      v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Interrupt, 0, last};
+    }
   } else if (!cut && next_pc) {
     bool ok;
     switch (ex->last_flow) {

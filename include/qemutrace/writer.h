@@ -44,7 +44,7 @@ struct WriterOptions {
                       feature::kTimestamps;
   int zstd_level = 1;
   uint32_t chunk_insns = 1u << 20;   // close a chunk after this many instructions
-  uint32_t chunk_raw_bytes = 8u << 20;  // ... or this many raw payload bytes
+  uint32_t chunk_raw_bytes = 16u << 20;  // ... or when its recorded events take this much memory
   unsigned compress_threads = 1;
   unsigned buffers_per_core = 4;      // chunks in flight before a core blocks
   // Clock for timestamps and the header's creation time; nullptr = the host

@@ -72,6 +72,11 @@ inline size_t phys_index(uint64_t vpage, uint64_t asid) {
 class ChunkEncoder {
  public:
   ChunkEncoder(uint64_t features, uint8_t page_shift) : features_(features), page_shift_(page_shift) {}
+  // Reuse for another file's chunks (compression threads serve every core).
+  void configure(uint64_t features, uint8_t page_shift) {
+    features_ = features;
+    page_shift_ = page_shift;
+  }
 
   // Starts a new chunk: all decoder state resets.
   void start(uint64_t first_insn, uint64_t time_ns);

@@ -36,11 +36,36 @@ uint64_t realtime_ns() {
 }
 }  // namespace
 
+// What a vCPU thread records for one chunk: cheap appends only. Encoding into
+// records (prediction, varints) and compression run later on a pool thread.
+struct RawEvent {
+  enum Kind : uint8_t { Exec, Context, MarkerEv, Time, Successor };
+  Kind kind;
+  uint8_t cpl_or_kind = 0;
+  uint8_t source = 0;
+  uint16_t id = 0;
+  uint32_t retired = 0;
+  uint32_t accesses = 0;
+  const StaticBlock* block = nullptr;
+  uint64_t value = 0;  // asid, marker value, time or successor pc
+};
+
+struct RawChunk {
+  std::vector<RawEvent> events;
+  std::vector<detail::RawAccess> accesses;
+  uint64_t first_insn = 0, insn_count = 0, first_time_ns = 0;
+  bool open = false;
+  size_t bytes() const {
+    return events.size() * sizeof(RawEvent) + accesses.size() * sizeof(detail::RawAccess);
+  }
+};
+
 struct CompressionPool::Job {
   BinaryCoreWriter::Impl* owner = nullptr;
   uint64_t seq = 0;
   int level = 1;
-  std::vector<uint8_t> raw;
+  uint64_t features = 0;
+  RawChunk raw;
   std::vector<uint8_t> out;  // ChunkHeader + zstd frame
   ChunkInfo info;
   uint32_t records = 0;
@@ -52,7 +77,11 @@ struct BinaryCoreWriter::Impl {
   WriterOptions opts;
   uint16_t core;
   CompressionPool* pool;
-  detail::ChunkEncoder enc;
+  RawChunk raw;
+  bool ctx_in_chunk = false;
+  uint8_t ctx_cpl = 0;     // context last recorded in this chunk
+  uint64_t ctx_asid = 0;
+  detail::ChunkEncoder enc;   // only without a pool
   ZSTD_CCtx* cctx = nullptr;  // only without a pool
 
   // vCPU-thread state.
@@ -120,18 +149,37 @@ struct BinaryCoreWriter::Impl {
   }
 
   uint64_t now() const { return opts.clock_ns ? opts.clock_ns() : monotonic_ns(); }
-  void start_chunk() { enc.start(insns, now()); }
+  void start_chunk() {
+    raw.open = true;
+    raw.first_insn = insns;
+    raw.insn_count = 0;
+    raw.first_time_ns = now();
+    ctx_in_chunk = false;
+    insns_at_last_ts = insns;
+  }
+  void push(const RawEvent& e) { raw.events.push_back(e); }
+  void push_marker(const Marker& m) {
+    RawEvent e{RawEvent::MarkerEv};
+    e.cpl_or_kind = uint8_t(m.kind);
+    e.source = uint8_t(m.source);
+    e.id = m.id;
+    e.value = m.value;
+    push(e);
+  }
 
   void close_chunk() {
-    if (!enc.open()) return;
+    if (!raw.open) return;
     auto* job = new CompressionPool::Job;
     job->owner = this;
     job->level = opts.zstd_level;
-    job->info.first_insn = enc.first_insn();
-    job->info.insn_count = enc.insn_count();
-    job->info.first_time_ns = enc.first_time_ns();
-    job->records = enc.record_count();
-    job->raw = enc.take_payload();
+    job->features = opts.features;
+    job->info.first_insn = raw.first_insn;
+    job->info.insn_count = raw.insn_count;
+    job->info.first_time_ns = raw.first_time_ns;
+    job->raw = std::move(raw);
+    raw = RawChunk{};
+    raw.events.reserve(job->raw.events.size());
+    raw.accesses.reserve(job->raw.accesses.size());
     {
       std::unique_lock<std::mutex> lk(mu);
       // Back-pressure: block rather than drop.
@@ -144,19 +192,50 @@ struct BinaryCoreWriter::Impl {
       pool->submit(job);
     } else {
       if (!cctx) cctx = ZSTD_createCCtx();
-      compress(job, cctx);
+      compress(job, cctx, enc);
       deliver(job);
     }
   }
 
-  static void compress(CompressionPool::Job* job, ZSTD_CCtx* cctx) {
-    size_t bound = ZSTD_compressBound(job->raw.size());
+  // Turns the recorded events into the chunk's records (docs/format.md).
+  static void encode(CompressionPool::Job* job, detail::ChunkEncoder& enc, std::vector<uint8_t>* payload) {
+    enc.configure(job->features, 12);
+    enc.start(job->raw.first_insn, job->raw.first_time_ns);
+    const detail::RawAccess* acc = job->raw.accesses.data();
+    for (const RawEvent& e : job->raw.events) {
+      switch (e.kind) {
+        case RawEvent::Exec:
+          enc.exec(*e.block, e.retired, acc, e.accesses);
+          acc += e.accesses;
+          break;
+        case RawEvent::Context: enc.set_context(e.cpl_or_kind, e.value); break;
+        case RawEvent::MarkerEv:
+          enc.marker(Marker{MarkerKind(e.cpl_or_kind), MarkerSource(e.source), e.id, e.value});
+          break;
+        case RawEvent::Time: enc.timestamp(e.value); break;
+        case RawEvent::Successor: enc.successor(e.value); break;
+      }
+    }
+    job->records = enc.record_count();
+    *payload = enc.take_payload();
+    RawChunk().events.swap(job->raw.events);
+    std::vector<detail::RawAccess>().swap(job->raw.accesses);
+  }
+
+  static void compress(CompressionPool::Job* job, ZSTD_CCtx* cctx, detail::ChunkEncoder& enc) {
+    std::vector<uint8_t> payload;
+    encode(job, enc, &payload);
+    if (payload.size() > kMaxRawChunk) {
+      job->error = "chunk payload of " + std::to_string(payload.size()) + " bytes exceeds the format's limit";
+      return;
+    }
+    size_t bound = ZSTD_compressBound(payload.size());
     job->out.resize(kChunkHeaderSize + bound);
     ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
     ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, job->level);
     ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
-    size_t n = ZSTD_compress2(cctx, job->out.data() + kChunkHeaderSize, bound, job->raw.data(),
-                              job->raw.size());
+    size_t n = ZSTD_compress2(cctx, job->out.data() + kChunkHeaderSize, bound, payload.data(),
+                              payload.size());
     if (ZSTD_isError(n)) {
       job->error = std::string("zstd: ") + ZSTD_getErrorName(n);
       job->out.clear();
@@ -164,7 +243,7 @@ struct BinaryCoreWriter::Impl {
     }
     job->out.resize(kChunkHeaderSize + n);
     job->info.compressed_size = uint32_t(n);
-    job->info.raw_size = uint32_t(job->raw.size());
+    job->info.raw_size = uint32_t(payload.size());
     uint8_t* h = job->out.data();
     put_u32(h, kChunkMagic);
     put_u64(h + 8, job->info.first_insn);
@@ -175,7 +254,6 @@ struct BinaryCoreWriter::Impl {
     put_u32(h + 40, detail::crc32(h + kChunkHeaderSize, n));
     put_u32(h + 44, job->records);
     put_u32(h + 4, detail::crc32(h + 8, kChunkHeaderSize - 8));
-    std::vector<uint8_t>().swap(job->raw);
   }
 
   // Writes finished chunks in order.
@@ -209,7 +287,7 @@ struct BinaryCoreWriter::Impl {
   // Closes the current chunk, keeping held markers as its tail.
   void flush() {
     if (close_pending) {
-      for (const Marker& m : held) enc.marker(m);
+      for (const Marker& m : held) push_marker(m);
       held.clear();
       close_pending = false;
     }
@@ -295,29 +373,44 @@ void BinaryCoreWriter::end_block(uint32_t retired) {
     n = kMaxAccessesPerExec;
   }
   if (m.close_pending) {
-    m.enc.successor(b->vaddr);
+    RawEvent e{RawEvent::Successor};
+    e.value = b->vaddr;
+    m.push(e);
     m.close_pending = false;
     m.close_chunk();
   }
-  if (!m.enc.open()) {
-    m.start_chunk();
-    m.insns_at_last_ts = m.insns;
-  }
-  for (const Marker& mk : m.held) m.enc.marker(mk);
+  if (!m.raw.open) m.start_chunk();
+  for (const Marker& mk : m.held) m.push_marker(mk);
   m.held.clear();
-  if (dropped) m.enc.marker(Marker{MarkerKind::TraceError, MarkerSource::None, 0, dropped});
-  m.enc.set_context(m.cpl, m.asid);
+  if (dropped) m.push_marker(Marker{MarkerKind::TraceError, MarkerSource::None, 0, dropped});
+  if (!m.ctx_in_chunk || m.cpl != m.ctx_cpl || m.asid != m.ctx_asid) {
+    RawEvent e{RawEvent::Context};
+    e.cpl_or_kind = m.cpl;
+    e.value = m.asid;
+    m.push(e);
+    m.ctx_in_chunk = true;
+    m.ctx_cpl = m.cpl;
+    m.ctx_asid = m.asid;
+  }
   if (m.insns - m.insns_at_last_ts >= kTimestampEvery) {
-    m.enc.timestamp(m.now());
+    RawEvent e{RawEvent::Time};
+    e.value = m.now();
+    m.push(e);
     m.insns_at_last_ts = m.insns;
   }
-  m.enc.exec(*b, retired, acc.data(), n);
+  RawEvent e{RawEvent::Exec};
+  e.block = b;
+  e.retired = retired;
+  e.accesses = uint32_t(n);
+  m.push(e);
+  m.raw.accesses.insert(m.raw.accesses.end(), acc.begin(), acc.begin() + long(n));
+  m.raw.insn_count += retired;
   m.insns += retired;
   for (size_t i = 0; i < n; i++) (acc[i].store ? m.stores : m.loads)++;
   m.a_insns.store(m.insns, std::memory_order_relaxed);
   m.a_loads.store(m.loads, std::memory_order_relaxed);
   m.a_stores.store(m.stores, std::memory_order_relaxed);
-  if (m.enc.insn_count() >= m.opts.chunk_insns || m.enc.payload().size() >= m.opts.chunk_raw_bytes)
+  if (m.raw.insn_count >= m.opts.chunk_insns || m.raw.bytes() >= m.opts.chunk_raw_bytes)
     m.close_pending = true;
 }
 
@@ -328,8 +421,8 @@ void BinaryCoreWriter::marker(const Marker& mk) {
     m.held.push_back(mk);
     return;
   }
-  if (!m.enc.open()) m.start_chunk();
-  m.enc.marker(mk);
+  if (!m.raw.open) m.start_chunk();
+  m.push_marker(mk);
 }
 
 void BinaryCoreWriter::flush() { impl_->flush(); }
@@ -360,6 +453,7 @@ struct CompressionPool::Impl {
 
   void run() {
     ZSTD_CCtx* cctx = ZSTD_createCCtx();
+    detail::ChunkEncoder enc(0, 12);
     for (;;) {
       Job* job;
       {
@@ -369,7 +463,7 @@ struct CompressionPool::Impl {
         job = queue.front();
         queue.pop_front();
       }
-      BinaryCoreWriter::Impl::compress(job, cctx);
+      BinaryCoreWriter::Impl::compress(job, cctx, enc);
       job->owner->deliver(job);
     }
     ZSTD_freeCCtx(cctx);

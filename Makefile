@@ -32,7 +32,14 @@ test-e2e: build
 test-slow: build
 	ctest --test-dir $(BUILD) --output-on-failure -L slow
 
-X
+# The suite under AddressSanitizer and UBSan, in build-asan/. Left out: tests
+# that load the (sanitized) plugin into QEMU, which has no sanitizer runtime
+# (e2e, launcher_errors), and linking an unsanitized program against the
+# sanitized library (install_package).
+sanitize: deps
+	cmake -S . -B build-asan -G Ninja -DQEMUTRACE_SANITIZE=ON -DQEMUTRACE_BENCH=OFF $(CMAKE_FLAGS)
+	cmake --build build-asan -j $(JOBS)
+	ctest --test-dir build-asan --output-on-failure -LE 'slow|e2e' -E 'install_package|launcher_errors'
 
 demo: build
 	$(BUILD)/bin/qemutrace demo

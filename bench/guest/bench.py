@@ -32,7 +32,7 @@ def envint(name, full, quick):
 
 REPS = envint("REPS", 5, 1)
 REPS_FORMATS = envint("REPS_FORMATS", 1, 1)
-REPS_ATTR = envint("REPS_ATTR", 2, 1)
+REPS_ATTR = envint("REPS_ATTR", 1, 1)
 REPS_SCALE = envint("REPS_SCALE", 3, 1)
 REPS_NATIVE = envint("REPS_NATIVE", 5, 1)
 TIMEOUT = envint("TIMEOUT", 1800, 600)
@@ -52,7 +52,7 @@ WORKLOADS = [
     ("fileops", "qt-bench-fileops", [], ["500"], ["200"]),
 ]
 # Sizes for section (d), the other formats (also used by QUICK for all).
-FSIZES = {"compute": ["2"], "chase": ["16", "3"], "stream": ["2"], "fileops": ["500"]}
+FSIZES = {"compute": ["1"], "chase": ["16", "2"], "stream": ["1"], "fileops": ["250"]}
 if ONLY:
     WORKLOADS = [w for w in WORKLOADS if w[0] in ONLY]
 

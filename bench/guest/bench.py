@@ -406,12 +406,15 @@ def main():
     load1 = open("/proc/loadavg").read().split()[:3]
     raw = {"res": enc(res), "fres": enc(fres), "native": native, "dec": dec, "scale": enc(scale),
            "peer": peer, "load0": load0, "load1": load1, "qemu_ver": qemu_ver, "t_start": t_start,
-           "t_end": time.time(), "copies": copies, "failures": failures}
+           "t_end": time.time(), "copies": copies, "failures": failures,
+           "commit": sh(['git', 'rev-parse', '--short', 'HEAD']).strip(),
+           "plugin": os.path.relpath(PLUGIN, ROOT)}
     rawp = os.environ.get("RAW_OUT", os.path.join(tempfile.gettempdir(), "qemutrace-guest-bench-raw.json"))
     with open(rawp, "w") as fh:
         json.dump(raw, fh)
     log("raw results in", rawp, "(REPORT_FROM=that file regenerates the markdown)")
-    report(res, fres, native, dec, scale, peer, load0, load1, qemu_ver, t_start, copies)
+    report(res, fres, native, dec, scale, peer, load0, load1, qemu_ver, t_start, copies,
+           raw["commit"], raw["plugin"])
 
 
 def enc(d):
@@ -428,7 +431,9 @@ def report_from(path):
     t_end = raw.get("t_end", time.time())
     report(dec_(raw["res"]), dec_(raw["fres"]), raw["native"], raw["dec"], dec_(raw["scale"]),
            raw["peer"], raw["load0"], raw["load1"], raw["qemu_ver"],
-           raw["t_start"] + time.time() - t_end, raw["copies"])
+           raw["t_start"] + time.time() - t_end, raw["copies"],
+           raw.get("commit", "unknown") + f" (reprinted from {os.path.basename(path)})",
+           raw.get("plugin", "unknown"))
 
 
 # ---------------------------------------------------------- reporting ----
@@ -476,7 +481,8 @@ def ratio_tables(rs, labels, wls):
     return ratios, gm
 
 
-def report(res, fres, native, dec, scale, peer, load0, load1, qemu_ver, t_start, copies):
+def report(res, fres, native, dec, scale, peer, load0, load1, qemu_ver, t_start, copies,
+           commit, plugin):
     P = print
     wls = [w[0] for w in WORKLOADS]
     P("## Guest workloads (bench/guest.sh)")
@@ -494,7 +500,7 @@ def report(res, fres, native, dec, scale, peer, load0, load1, qemu_ver, t_start,
     P(f"- load average: {' '.join(load0)} at start, {' '.join(load1)} at end "
       f"(other engineers were compiling and booting guests on this 2-core machine: expect noise); "
       f"suite took {(time.time() - t_start) / 60:.0f} min")
-    P(f"- commit: {sh(['git', 'rev-parse', '--short', 'HEAD']).strip()}; plugin `{os.path.relpath(PLUGIN, ROOT)}`")
+    P(f"- commit the measured plugin was built from: {commit}; plugin `{plugin}`")
     P("- workloads (guest/programs; full runs use the programs' default sizes): " + "; ".join(
         f"{w[0]} = `" + " ".join([w[1]] + (w[3] if QUICK else w[2])) + "`" for w in WORKLOADS))
     P("- configurations: (a) no plugin; (b) plugin loaded, tracing off for the whole run (`markers=int`:")

@@ -117,11 +117,15 @@ struct alignas(64) Vcpu {
   uint64_t last_pc = 0;  // last retired instruction
   bool disc_pending = false;
   Marker disc;
-  // Budget pools (0 limit, 1 window).
-  int64_t local[2] = {0, 0};
-  bool leased[2] = {false, false};
-  uint32_t pool_epoch[2] = {0, 0};
+  // Budget pools (0 limit, 1 window): the open record's instructions (cap)
+  // are taken out of each active pool when it opens; commit_epoch is the
+  // pool epoch they were taken in.
+  uint32_t commit_epoch[2] = {0, 0};
   bool starved = false;
+  // While starved with the budget all in other cores' open records: their
+  // record counters when last seen, and starved blocks since one moved.
+  std::vector<uint32_t> wait_seq;
+  uint32_t wait_blocks = 0;
   bool skip_done_pending = false;
   uint64_t skip_local = 0;
   uint64_t blocks = 0;
@@ -134,18 +138,38 @@ struct alignas(64) Vcpu {
   uint64_t rep_splits = 0;
 };
 
-// A shared instruction budget (limit=, window=) reserved by cores in leases.
+// A core's unused lease of a pool: (pool epoch << 32) | instructions. It is
+// an atomic word, not a private counter, so that a starved core can take it
+// back when its owner is not running (descheduled by the host, blocked): a
+// private lease would be stranded until the owner runs again, possibly after
+// the region of interest ended, and the limit would come out short. A word
+// whose epoch is not the pool's is worth nothing (a window reset voids it).
+struct alignas(64) Lease {
+  std::atomic<uint64_t> word{0};
+};
+
+// A shared instruction budget (limit=, window=): a global counter plus one
+// stealable lease per core. Every instruction of the budget is in exactly
+// one place: `global`, a core's lease, or an open record (`Vcpu::cap`).
 struct Pool {
-  bool active = false;
+  bool active = false;  // fixed after install
   std::atomic<int64_t> global{0};
-  std::atomic<int64_t> leases{0};
   std::atomic<uint32_t> epoch{0};  // bumped at every reset
+  // Moves between `global` and a lease are two steps; pool_exhausted must
+  // not see the budget in neither place: transfers in progress, and done.
+  std::atomic<uint64_t> transit{0};
+  std::atomic<uint64_t> moved{0};
   int64_t total = 0;
+  Lease* lease = nullptr;  // one per core
+  unsigned ncores = 0;
+  void init(unsigned n) {
+    ncores = n;
+    lease = new Lease[n];
+  }
   void reset(int64_t n) {
     total = n;
     epoch.fetch_add(1);
     global.store(n);
-    leases.store(0);
     active = true;
   }
 };
@@ -162,6 +186,12 @@ unsigned g_ncores = 1;
 qemu_plugin_scoreboard* g_score = nullptr;
 std::atomic<int> g_phase{static_cast<int>(Phase::Off)};
 Pool* g_pool = new Pool[2];
+// Per core, written by its vCPU only: +1 when a record takes budget, +1 when
+// it gives the rest back (odd: a record holds budget).
+struct alignas(64) RecordSeq {
+  std::atomic<uint32_t> seq{0};
+};
+RecordSeq* g_recseq = nullptr;
 std::atomic<uint64_t> g_skipped{0};
 uint64_t g_skip_target = 0;
 std::atomic<bool> g_first_window{true};
@@ -304,68 +334,186 @@ void request_reset_any() {
 }
 
 // ---- budget pools ----------------------------------------------------------
-// A core's lease from before the pool's last reset is void.
-inline void pool_sync(Pool& p, Vcpu& v, int w) {
+// Cost per block while the budget is large: one uncontended compare-exchange
+// on the core's own lease word (its cache line is not shared). The global
+// counter is touched once per lease (at most 1/8 of what is left per core,
+// at most 65536), and other cores' leases only when the global counter is
+// empty.
+constexpr uint64_t kLeaseMask = 0xffffffffu;
+
+inline uint64_t lease_word(uint32_t epoch, uint64_t amount) { return (uint64_t(epoch) << 32) | amount; }
+inline uint64_t lease_amount(uint64_t word, uint32_t epoch) {
+  return uint32_t(word >> 32) == epoch ? (word & kLeaseMask) : 0;
+}
+
+// Takes up to n instructions from core k's lease.
+uint32_t lease_take(Pool& p, unsigned k, uint32_t e, uint32_t n) {
+  std::atomic<uint64_t>& w = p.lease[k].word;
+  uint64_t cur = w.load(std::memory_order_relaxed);
+  for (;;) {
+    uint64_t a = lease_amount(cur, e);
+    if (a == 0) return 0;
+    uint64_t t = std::min<uint64_t>(a, n);
+    if (w.compare_exchange_weak(cur, lease_word(e, a - t))) return uint32_t(t);
+  }
+}
+
+// Adds to core k's lease (epoch e; nothing if the pool was reset since).
+void lease_add(Pool& p, unsigned k, uint32_t e, uint64_t n) {
+  if (n == 0) return;
+  std::atomic<uint64_t>& w = p.lease[k].word;
+  uint64_t cur = w.load(std::memory_order_relaxed);
+  for (;;) {
+    if (p.epoch.load() != e) return;
+    if (w.compare_exchange_weak(cur, lease_word(e, lease_amount(cur, e) + n))) return;
+  }
+}
+
+// Brackets a move between `global` and a lease (seq_cst, see pool_exhausted).
+struct Transfer {
+  Pool& p;
+  explicit Transfer(Pool& pool) : p(pool) { p.transit.fetch_add(1); }
+  ~Transfer() {
+    p.moved.fetch_add(1);
+    p.transit.fetch_sub(1);
+  }
+};
+
+// Empties core j's lease into the global counter; returns the amount.
+uint64_t lease_return(Pool& p, unsigned j, uint32_t e) {
+  Transfer t(p);
+  uint64_t a = lease_amount(p.lease[j].word.exchange(lease_word(e, 0)), e);
+  if (a) p.global.fetch_add(int64_t(a));
+  return a;
+}
+
+// Starved: take back every other core's unused lease (its owner may not be
+// running). True if anything came back.
+bool pool_reclaim(Pool& p, unsigned k, uint32_t e) {
+  uint64_t got = 0;
+  for (unsigned j = 0; j < p.ncores; ++j)
+    if (j != k && lease_amount(p.lease[j].word.load(), e)) got += lease_return(p, j, e);
+  return got != 0;
+}
+
+// Nothing left to hand out: what remains of the budget (if anything) is in
+// open records, which end on their own. All seq_cst: a transfer that
+// overlaps the reads of `global` and the leases either is still in transit
+// at one of the two `transit` reads or has bumped `moved` before the last
+// read, so a snapshot with budget between two places is never taken as empty.
+bool pool_exhausted(Pool& p) {
+  if (p.global.load() != 0) return false;
+  uint64_t m = p.moved.load();
+  if (p.transit.load() != 0) return false;
+  if (p.global.load() != 0) return false;
+  uint32_t e = p.epoch.load();
+  for (unsigned j = 0; j < p.ncores; ++j)
+    if (lease_amount(p.lease[j].word.load(), e)) return false;
+  if (p.transit.load() != 0) return false;
+  return p.moved.load() == m;
+}
+
+// Takes up to n instructions out of the pool for core k's next record.
+uint32_t pool_take(Pool& p, Vcpu& v, unsigned k, int w, uint32_t n) {
   uint32_t e = p.epoch.load(std::memory_order_acquire);
-  if (v.pool_epoch[w] != e) {
-    v.pool_epoch[w] = e;
-    v.local[w] = 0;
-    v.leased[w] = false;
-  }
-}
-
-void pool_release(Pool& p, Vcpu& v, int w) {
-  pool_sync(p, v, w);
-  if (v.local[w] > 0) {
-    p.global.fetch_add(v.local[w]);
-    v.local[w] = 0;
-  }
-  if (v.leased[w]) {
-    v.leased[w] = false;
-    p.leases.fetch_sub(1);
-  }
-}
-
-bool pool_exhausted(Pool& p) { return p.global.load() == 0 && p.leases.load() == 0; }
-
-// Instructions of an n-instruction block this core may record.
-uint32_t pool_cap(Pool& p, Vcpu& v, int w, uint32_t n) {
-  pool_sync(p, v, w);
-  if (v.local[w] < n) {
+  v.commit_epoch[w] = e;
+  uint32_t got = lease_take(p, k, e, n);
+  while (got < n) {
     int64_t g = p.global.load();
-    for (;;) {
-      if (g <= 0) break;
-      int64_t batch = std::min<int64_t>(g / (8 * int64_t(g_ncores)), 1 << 16);
-      int64_t take = std::min<int64_t>(g, std::max<int64_t>(n - v.local[w], batch));
+    if (g <= 0) {
+      if (!pool_reclaim(p, k, e)) break;
+      continue;
+    }
+    uint32_t need = n - got;
+    int64_t batch = std::min<int64_t>(g / (8 * int64_t(g_ncores)), 1 << 16);
+    int64_t take = std::min<int64_t>(g, std::max<int64_t>(need, batch));
+    uint32_t use = uint32_t(std::min<int64_t>(take, need));
+    if (take == use) {  // straight into the record
+      if (p.global.compare_exchange_weak(g, g - take)) got += use;
+    } else {  // the rest becomes this core's lease
+      Transfer t(p);
       if (p.global.compare_exchange_weak(g, g - take)) {
-        v.local[w] += take;
-        if (!v.leased[w]) {
-          v.leased[w] = true;
-          p.leases.fetch_add(1);
-        }
-        break;
+        got += use;
+        lease_add(p, k, e, uint64_t(take - use));
       }
     }
   }
-  return static_cast<uint32_t>(std::min<int64_t>(n, v.local[w]));
+  return got;
 }
 
-// Returns true when this consumption emptied the pool for everybody.
-bool pool_consume(Pool& p, Vcpu& v, int w, uint32_t retired) {
-  if (v.pool_epoch[w] != p.epoch.load(std::memory_order_acquire)) {
-    pool_sync(p, v, w);  // consumed from a budget that no longer exists
+// Gives instructions taken by pool_take back to core k's lease.
+inline void pool_untake(Pool& p, Vcpu& v, unsigned k, int w, uint32_t n) {
+  if (n) lease_add(p, k, v.commit_epoch[w], n);
+}
+
+inline void recseq_bump(unsigned k) {
+  auto& q = g_recseq[k].seq;
+  q.store(q.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+}
+
+// No other core has an open record holding budget. Such a record may end
+// early (an exception, an MMIO access that is not the block's last
+// instruction) and give budget back, which that core then uses for the
+// instructions that follow; declaring the limit before would lose them.
+bool others_settled(unsigned k) {
+  for (unsigned j = 0; j < g_ncores; ++j)
+    if (j != k && (g_recseq[j].seq.load(std::memory_order_acquire) & 1)) return false;
+  return true;
+}
+
+// Starved core k, nothing left to hand out: may it end the budget? Yes once
+// the other cores' open records have ended, or when they have not moved for
+// kStallBlocks of this core's blocks (their vCPU thread is not running, e.g.
+// descheduled by the host: their records retire in full when it runs again).
+constexpr uint32_t kStallBlocks = 1u << 14;
+bool may_end_budget(Vcpu& v, unsigned k) {
+  if (v.wait_seq.size() != g_ncores) v.wait_seq.assign(g_ncores, 0);
+  bool open = false, moved = false;
+  for (unsigned j = 0; j < g_ncores; ++j) {
+    if (j == k) continue;
+    uint32_t q = g_recseq[j].seq.load(std::memory_order_acquire);
+    if (q & 1) open = true;
+    if (q != v.wait_seq[j]) {
+      v.wait_seq[j] = q;
+      moved = true;
+    }
+  }
+  if (!open) return true;
+  if (moved) {
+    v.wait_blocks = 0;
     return false;
   }
-  v.local[w] -= retired;
-  if (v.local[w] <= 0) {
-    v.local[w] = 0;
-    if (v.leased[w]) {
-      v.leased[w] = false;
-      p.leases.fetch_sub(1);
+  return ++v.wait_blocks >= kStallBlocks;
+}
+
+// The open record ended having retired `retired` of its cap (<= cap): the
+// rest goes back to the core's lease. drained[w]: pool w has nothing left to
+// hand out and no other core holds budget in an open record.
+void pool_settle(Vcpu& v, unsigned k, uint32_t retired, bool drained[2]) {
+  recseq_bump(k);
+  bool settled = false, checked = false;
+  for (int w = 0; w < 2; ++w) {
+    drained[w] = false;
+    Pool& p = g_pool[w];
+    if (!p.active) continue;
+    if (retired < v.cap) pool_untake(p, v, k, w, v.cap - retired);
+    if (!pool_exhausted(p)) continue;
+    if (!checked) {
+      settled = others_settled(k);
+      checked = true;
     }
-    return pool_exhausted(p);
+    drained[w] = settled;
   }
-  return false;
+}
+
+// Core k stops recording or goes idle: its unused leases go back.
+void pool_release(unsigned k) {
+  for (int w = 0; w < 2; ++w) {
+    Pool& p = g_pool[w];
+    if (!p.active) continue;
+    uint32_t e = p.epoch.load();
+    if (lease_amount(p.lease[k].word.load(std::memory_order_relaxed), e)) lease_return(p, k, e);
+  }
 }
 
 // ---- recording -------------------------------------------------------------
@@ -462,9 +610,8 @@ void close_record(Vcpu& v, unsigned k, uint64_t next_pc) {
       v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Interrupt, 0, last};
     }
   }
-  bool drained[2] = {false, false};
-  for (int w = 0; w < 2; ++w)
-    if (g_pool[w].active && v.leased[w]) drained[w] = pool_consume(g_pool[w], v, w, retired);
+  bool drained[2];
+  pool_settle(v, k, retired, drained);
   if (drained[0] && phase() == Phase::Tracing) declare_limit(k);
   else if (drained[1] && phase() == Phase::Tracing) declare_window_end(k);
 }
@@ -492,8 +639,7 @@ void core_end(Vcpu& v, unsigned k, MarkerKind kind, MarkerSource src, uint16_t i
   v.disc_pending = false;
   v.sink->marker(Marker{kind, src, id, value});
   v.tracing = false;
-  for (int w = 0; w < 2; ++w)
-    if (g_pool[w].active) pool_release(g_pool[w], v, w);
+  pool_release(k);
   if (g_count_check) v.check_inline += score(k)->count - v.check_start;
 }
 
@@ -524,16 +670,24 @@ void core_stop_now(Vcpu& v, unsigned k) {
 bool open_record(Vcpu& v, unsigned k, TbInfo* ex, const StaticBlock* sb, int32_t base) {
   uint32_t n = sb->insn_count;
   uint32_t cap = n;
+  uint32_t took[2] = {0, 0};
   for (int w = 0; w < 2; ++w) {
     if (!g_pool[w].active) continue;
-    cap = std::min(cap, pool_cap(g_pool[w], v, w, n));
+    took[w] = pool_take(g_pool[w], v, k, w, cap);
+    cap = std::min(cap, took[w]);
   }
+  for (int w = 0; w < 2; ++w)
+    if (g_pool[w].active && took[w] > cap) pool_untake(g_pool[w], v, k, w, took[w] - cap);
   if (cap == 0) {
     v.starved = true;
-    if (g_pool[0].active && pool_exhausted(g_pool[0])) declare_limit(k);
-    else if (g_pool[1].active && pool_exhausted(g_pool[1])) declare_window_end(k);
+    if (g_pool[0].active && pool_exhausted(g_pool[0])) {
+      if (may_end_budget(v, k)) declare_limit(k);
+    } else if (g_pool[1].active && pool_exhausted(g_pool[1])) {
+      if (may_end_budget(v, k)) declare_window_end(k);
+    }
     return false;
   }
+  recseq_bump(k);  // this record holds budget until pool_settle
   if (v.starved) {
     // Budget came back (another core returned it): the stream has a gap.
     v.starved = false;
@@ -730,9 +884,9 @@ void split_rep(Vcpu& v, unsigned k, int32_t ri) {
   v.sink->end_block(retired);
   v.rec = nullptr;
   v.last_pc = ex->last_pc;
-  bool drained = false;
-  for (int w = 0; w < 2; ++w)
-    if (g_pool[w].active && v.leased[w]) drained |= pool_consume(g_pool[w], v, w, retired);
+  bool drained_w[2];
+  pool_settle(v, k, retired, drained_w);
+  bool drained = drained_w[0] || drained_w[1];
   v.rep_splits++;
   if (drained || phase() != Phase::Tracing) return;  // next block start handles it
   open_record(v, k, ex, ex->rep_sb, -int32_t(ex->n - 1));
@@ -865,8 +1019,8 @@ void on_marker(unsigned k, void* ud) {
         const StaticBlock* sb = v.rec;
         v.rec = nullptr;
         if (retired) v.last_pc = rec_pc(sb, retired - 1);
-        for (int w = 0; w < 2; ++w)
-          if (g_pool[w].active && v.leased[w]) pool_consume(g_pool[w], v, w, retired);
+        bool drained[2];
+        pool_settle(v, k, retired, drained);
       } else if (v.rec) {
         close_record(v, k, 0);
       }
@@ -882,22 +1036,9 @@ void on_marker(unsigned k, void* ud) {
 void on_idle(qemu_plugin_id_t, unsigned int k) {
   if (g_reset_from_idle.exchange(false)) request_reset_vcpu();
   if (k >= g_v.size()) return;
-  Vcpu& v = g_v[k];
-  // Give unused budget back so that other cores can use it.
-  for (int w = 0; w < 2; ++w) {
-    if (!g_pool[w].active) continue;
-    pool_sync(g_pool[w], v, w);
-    if (!v.leased[w]) continue;
-    int64_t keep = v.rec ? v.cap : 0;
-    if (v.local[w] > keep) {
-      g_pool[w].global.fetch_add(v.local[w] - keep);
-      v.local[w] = keep;
-    }
-    if (v.local[w] == 0) {
-      v.leased[w] = false;
-      g_pool[w].leases.fetch_sub(1);
-    }
-  }
+  // Give the unused lease back so that other cores can use it (the open
+  // record keeps its cap).
+  pool_release(k);
 }
 
 // ---- translation -----------------------------------------------------------
@@ -1324,6 +1465,9 @@ int install(qemu_plugin_id_t id, const qemu_info_t* info, int argc, char** argv)
     }
   }
   g_score = qemu_plugin_scoreboard_new(sizeof(ScoreEntry));
+  g_recseq = new RecordSeq[g_ncores];
+  g_pool[0].init(g_ncores);
+  g_pool[1].init(g_ncores);
   if (g_opt.limit >= 0) g_pool[0].reset(g_opt.limit);
   if (g_opt.window) g_pool[1].reset(int64_t(g_opt.window));
   if (g_opt.limit == 0) {

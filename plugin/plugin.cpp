@@ -245,27 +245,12 @@ void say(const std::string& s) {
   if (!g_opt.quiet) fprintf(stderr, "qemutrace: %s\n", s.c_str());
 }
 
-std::string source_name(MarkerSource s) {
-  switch (s) {
-    case MarkerSource::Console: return "console";
-    case MarkerSource::LegacyInt: return "legacy_int";
-    case MarkerSource::MagicNop: return "magic_nop";
-    case MarkerSource::Limit: return "limit";
-    case MarkerSource::Window: return "window";
-    case MarkerSource::StartOption: return "start_option";
-    case MarkerSource::EndOfRun: return "end_of_run";
-    case MarkerSource::Exception: return "exception";
-    case MarkerSource::Interrupt: return "interrupt";
-    default: return "none";
-  }
-}
-
 void event(const char* name, MarkerSource src, int id, int core, std::string detail = {}) {
   if (!g_run) return;
   ManifestEvent ev;
   ev.time_ns = now_ns();
   ev.event = name;
-  ev.source = source_name(src);
+  ev.source = std::string(marker_source_name(src));
   ev.id = id;
   ev.core = core;
   ev.detail = std::move(detail);

@@ -101,6 +101,7 @@ struct BinaryCoreWriter::Impl {
   uint64_t next_seq = 0, next_write_seq = 0;
   unsigned in_flight = 0;
   std::map<uint64_t, CompressionPool::Job*> ready;
+  std::vector<RawChunk> spare;  // emptied buffers of written chunks
   std::vector<ChunkInfo> index;
   uint64_t offset = 0;
   std::string err;
@@ -178,14 +179,19 @@ struct BinaryCoreWriter::Impl {
     job->info.first_time_ns = raw.first_time_ns;
     job->raw = std::move(raw);
     raw = RawChunk{};
-    raw.events.reserve(job->raw.events.size());
-    raw.accesses.reserve(job->raw.accesses.size());
     {
       std::unique_lock<std::mutex> lk(mu);
       // Back-pressure: block rather than drop.
       cv.wait(lk, [&] { return in_flight < std::max(1u, opts.buffers_per_core); });
       in_flight++;
       job->seq = next_seq++;
+      // Reuse a finished chunk's buffers: fresh multi-MiB vectors would be
+      // page-faulted in (and zeroed by the host kernel) for every chunk.
+      if (!spare.empty()) {
+        raw.events.swap(spare.back().events);
+        raw.accesses.swap(spare.back().accesses);
+        spare.pop_back();
+      }
     }
     a_chunks.fetch_add(1, std::memory_order_relaxed);
     if (pool) {
@@ -218,8 +224,8 @@ struct BinaryCoreWriter::Impl {
     }
     job->records = enc.record_count();
     *payload = enc.take_payload();
-    RawChunk().events.swap(job->raw.events);
-    std::vector<detail::RawAccess>().swap(job->raw.accesses);
+    job->raw.events.clear();  // capacity goes back to the core (deliver)
+    job->raw.accesses.clear();
   }
 
   static void compress(CompressionPool::Job* job, ZSTD_CCtx* cctx, detail::ChunkEncoder& enc) {
@@ -273,6 +279,7 @@ struct BinaryCoreWriter::Impl {
           index.push_back(j->info);
         }
       }
+      if (spare.size() < opts.buffers_per_core) spare.push_back(std::move(j->raw));
       delete j;
       in_flight--;
     }

@@ -128,6 +128,7 @@ class CoreReader {
   // The next chunk is read and decoded on another thread while this one is
   // iterated (declared after spare_ so it is joined first on destruction).
   std::unique_ptr<ChunkDecoder> spare_;
+  std::unique_ptr<ChunkDecoder> check_dec_;  // for check_chunk
   std::future<void> prefetch_;
   size_t prefetch_index_ = SIZE_MAX;
   size_t next_chunk_ = 0;

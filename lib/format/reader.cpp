@@ -359,8 +359,10 @@ const Instruction* CoreReader::next_slow() {
 }
 
 void CoreReader::check_chunk(size_t i) {
-  ChunkDecoder d;
-  d.load(*src_, header_, chunks_.at(i), i);
+  // One decoder for all checks: a new one per chunk would recreate its zstd
+  // context and tables every time.
+  if (!check_dec_) check_dec_ = std::make_unique<ChunkDecoder>();
+  check_dec_->load(*src_, header_, chunks_.at(i), i);
 }
 
 RunReader::RunReader(std::vector<std::unique_ptr<CoreReader>> cores) : cores_(std::move(cores)) {}

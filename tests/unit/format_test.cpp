@@ -18,10 +18,6 @@ namespace {
 constexpr uint64_t kAllFeatures = feature::kPhysAddr | feature::kValues | feature::kKernel |
                                   feature::kAsid | feature::kTimestamps;
 
-uint64_t fake_clock() {
-  static uint64_t t = 0;
-  return t += 1000;
-}
 
 // Random stream: loops, strided and random accesses, context switches,
 // partial blocks and markers.
@@ -91,7 +87,9 @@ uint64_t read_all_and_check(const std::vector<uint8_t>& bytes, const TraceBuilde
     expect_same(tb.expected[n], *in, n);
     uint64_t want_next = n + 1 < tb.expected.size() ? tb.expected[n + 1].pc : 0;
     // The last instruction of a chunk closed by flush/finish has no successor.
-    if (in->next_pc != 0) EXPECT_EQ(in->next_pc, want_next) << "index " << n;
+    if (in->next_pc != 0) {
+      EXPECT_EQ(in->next_pc, want_next) << "index " << n;
+    }
     n++;
   }
   return n;
@@ -317,7 +315,10 @@ TEST(DiskFull, WriterFailsCleanlyAndKeepsCompleteChunks) {
   uint64_t x = 1;
   for (int i = 0; i < 2000 && !w.failed(); i++) {
     w.begin_block(&b);
-    for (uint32_t k = 0; k < 5; k++) w.access(k, (x = x * 6364136223846793005ull + 1), x >> 7, 3, k & 1);
+    for (uint32_t k = 0; k < 5; k++) {
+      x = x * 6364136223846793005ull + 1;
+      w.access(k, x, x >> 7, 3, k & 1);
+    }
     w.end_block(5);
   }
   EXPECT_FALSE(w.finish());

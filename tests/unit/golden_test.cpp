@@ -103,7 +103,9 @@ TEST(Golden, TinyTraceReadsAsDescribed) {
         EXPECT_EQ(in->markers[0].kind, MarkerKind::RoiBegin);
       }
       // The 4th instruction is a conditional branch back to the block start.
-      if (n % 4 == 3) EXPECT_EQ(in->next_pc, n == 39 ? 0xffffffff81000000ull : 0x401000u);
+      if (n % 4 == 3) {
+        EXPECT_EQ(in->next_pc, n == 39 ? 0xffffffff81000000ull : 0x401000u);
+      }
     } else if (n < 55) {
       EXPECT_EQ(in->cpl, 0);
       EXPECT_EQ(in->pc, 0xffffffff81000000ull + 5 * ((n - 40) % 3));

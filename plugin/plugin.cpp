@@ -93,12 +93,14 @@ struct TbInfo {
 };
 
 struct ScoreEntry {
-  uint64_t idx;    // index of the last instruction that started, in its TB
+  uint64_t idx;    // index in its TB of the last instruction that started and
+                   // could stop the block (see on_tb_trans)
   uint64_t count;  // count_check: instructions started while recording
 };
 
 struct alignas(64) Vcpu {
   TraceSink* sink = nullptr;
+  ScoreEntry* score = nullptr;  // this core's entry; refetched after a flush
   bool tracing = false;  // ROI_BEGIN written, ROI_END not yet
   uint32_t epoch = 0;
   // The open record.
@@ -186,6 +188,7 @@ unsigned g_ncores = 1;
 qemu_plugin_scoreboard* g_score = nullptr;
 std::atomic<int> g_phase{static_cast<int>(Phase::Off)};
 Pool* g_pool = new Pool[2];
+bool g_pools_on = false;  // limit= or window= given: records take budget
 // Per core, written by its vCPU only: +1 when a record takes budget, +1 when
 // it gives the rest back (odd: a record holds budget).
 struct alignas(64) RecordSeq {
@@ -258,8 +261,12 @@ void event(const char* name, MarkerSource src, int id, int core, std::string det
   g_run->add_event(ev);
 }
 
+// The scoreboard only moves when QEMU grows it, and it flushes all blocks
+// then (on_flush clears the cached pointers), so one lookup per flush.
 ScoreEntry* score(unsigned k) {
-  return static_cast<ScoreEntry*>(qemu_plugin_scoreboard_find(g_score, k));
+  Vcpu& v = g_v[k];
+  if (!v.score) v.score = static_cast<ScoreEntry*>(qemu_plugin_scoreboard_find(g_score, k));
+  return v.score;
 }
 
 // ---- registers -------------------------------------------------------------
@@ -475,6 +482,8 @@ bool may_end_budget(Vcpu& v, unsigned k) {
 // rest goes back to the core's lease. drained[w]: pool w has nothing left to
 // hand out and no other core holds budget in an open record.
 void pool_settle(Vcpu& v, unsigned k, uint32_t retired, bool drained[2]) {
+  drained[0] = drained[1] = false;
+  if (!g_pools_on) return;
   recseq_bump(k);
   bool settled = false, checked = false;
   for (int w = 0; w < 2; ++w) {
@@ -651,10 +660,10 @@ void core_stop_now(Vcpu& v, unsigned k) {
   core_end(v, k, kind, src, id, value);
 }
 
-// Opens a record for `sb`; false if no budget is left for this core.
-bool open_record(Vcpu& v, unsigned k, TbInfo* ex, const StaticBlock* sb, int32_t base) {
-  uint32_t n = sb->insn_count;
-  uint32_t cap = n;
+// Takes the budget of a record of *cap instructions out of the pools
+// (limit=, window=); lowers *cap to what was granted. False if none is left.
+bool take_budget(Vcpu& v, unsigned k, uint32_t* cap_io) {
+  uint32_t cap = *cap_io;
   uint32_t took[2] = {0, 0};
   for (int w = 0; w < 2; ++w) {
     if (!g_pool[w].active) continue;
@@ -663,6 +672,7 @@ bool open_record(Vcpu& v, unsigned k, TbInfo* ex, const StaticBlock* sb, int32_t
   }
   for (int w = 0; w < 2; ++w)
     if (g_pool[w].active && took[w] > cap) pool_untake(g_pool[w], v, k, w, took[w] - cap);
+  *cap_io = cap;
   if (cap == 0) {
     v.starved = true;
     if (g_pool[0].active && pool_exhausted(g_pool[0])) {
@@ -679,6 +689,13 @@ bool open_record(Vcpu& v, unsigned k, TbInfo* ex, const StaticBlock* sb, int32_t
     v.disc_pending = true;
     v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Limit, 0, v.last_pc};
   }
+  return true;
+}
+
+// Opens a record for `sb`; false if no budget is left for this core.
+bool open_record(Vcpu& v, unsigned k, TbInfo* ex, const StaticBlock* sb, int32_t base) {
+  uint32_t cap = sb->insn_count;
+  if (g_pools_on && !take_budget(v, k, &cap)) return false;
   update_context(v, ex->cpl);
   if (v.disc_pending) {
     v.sink->marker(v.disc);
@@ -1046,9 +1063,13 @@ bool marker_enabled(MarkerType t) {
   }
 }
 
-void instrument_insn(qemu_plugin_insn* insn, TbInfo* ti, uint32_t i, const InsnClass& c, bool is_marker) {
-  qemu_plugin_u64 idx_entry = {g_score, offsetof(ScoreEntry, idx)};
-  qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(insn, QEMU_PLUGIN_INLINE_STORE_U64, idx_entry, i);
+// store_idx: record progress before this instruction (see on_tb_trans).
+void instrument_insn(qemu_plugin_insn* insn, TbInfo* ti, uint32_t i, const InsnClass& c,
+                     bool is_marker, bool store_idx) {
+  if (store_idx) {
+    qemu_plugin_u64 idx_entry = {g_score, offsetof(ScoreEntry, idx)};
+    qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(insn, QEMU_PLUGIN_INLINE_STORE_U64, idx_entry, i);
+  }
   if (g_count_check && !is_marker) {
     qemu_plugin_u64 cnt = {g_score, offsetof(ScoreEntry, count)};
     qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(insn, QEMU_PLUGIN_INLINE_ADD_U64, cnt, 1);
@@ -1193,7 +1214,12 @@ void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
       ++si;
     }
     bool is_marker = marks[i].type != MarkerType::None;
-    if (i >= first_gated && mode != TransMode::Skip) instrument_insn(insn, ti, uint32_t(i), cls[i], is_marker);
+    // The progress index only has to be right where a block can stop early
+    // (an exception, an I/O re-run) and at its first and last instruction,
+    // which tell a whole execution from a stale index.
+    bool store_idx = i == first_gated || i == n - 1 || cls[i].may_stop_block || is_marker;
+    if (i >= first_gated && mode != TransMode::Skip)
+      instrument_insn(insn, ti, uint32_t(i), cls[i], is_marker, store_idx);
   }
   std::lock_guard<std::mutex> lk(g_tb_mu);
   g_tbs.push_back(ti);
@@ -1213,8 +1239,10 @@ void on_flush(qemu_plugin_id_t) {
     else delete t;
   }
   g_tbs.swap(kept);
-  for (auto& v : g_v)
+  for (auto& v : g_v) {
     if (!v.rec) v.exec = nullptr;
+    v.score = nullptr;
+  }
 }
 
 // ---- end of run ------------------------------------------------------------
@@ -1455,6 +1483,7 @@ int install(qemu_plugin_id_t id, const qemu_info_t* info, int argc, char** argv)
   g_pool[1].init(g_ncores);
   if (g_opt.limit >= 0) g_pool[0].reset(g_opt.limit);
   if (g_opt.window) g_pool[1].reset(int64_t(g_opt.window));
+  g_pools_on = g_pool[0].active || g_pool[1].active;
   if (g_opt.limit == 0) {
     set_phase(Phase::Limit);
   } else if (g_opt.start == StartMode::Now) {

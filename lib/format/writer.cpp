@@ -53,6 +53,7 @@ struct RawEvent {
 struct RawChunk {
   std::vector<RawEvent> events;
   std::vector<detail::RawAccess> accesses;
+  std::vector<uint8_t> out;  // only in `spare`: a written chunk's output buffer
   uint64_t first_insn = 0, insn_count = 0, first_time_ns = 0;
   bool open = false;
   size_t bytes() const {
@@ -86,7 +87,10 @@ struct BinaryCoreWriter::Impl {
 
   // vCPU-thread state.
   const StaticBlock* cur = nullptr;
-  std::vector<detail::RawAccess> acc;
+  // The open block's accesses go straight into raw.accesses from here on:
+  // no second copy per block.
+  size_t acc_begin = 0;
+  std::vector<detail::RawAccess> carry;  // moves them across a chunk close
   std::vector<Marker> held;  // markers waiting for the chunk after a pending close
   bool close_pending = false;
   uint8_t cpl = 0;
@@ -170,6 +174,9 @@ struct BinaryCoreWriter::Impl {
 
   void close_chunk() {
     if (!raw.open) return;
+    // Accesses of a block not yet written as a record belong to the next chunk.
+    carry.assign(raw.accesses.begin() + long(acc_begin), raw.accesses.end());
+    raw.accesses.resize(acc_begin);
     auto* job = new CompressionPool::Job;
     job->owner = this;
     job->level = opts.zstd_level;
@@ -190,9 +197,12 @@ struct BinaryCoreWriter::Impl {
       if (!spare.empty()) {
         raw.events.swap(spare.back().events);
         raw.accesses.swap(spare.back().accesses);
+        job->out.swap(spare.back().out);
         spare.pop_back();
       }
     }
+    raw.accesses.insert(raw.accesses.end(), carry.begin(), carry.end());
+    acc_begin = 0;
     a_chunks.fetch_add(1, std::memory_order_relaxed);
     if (pool) {
       pool->submit(job);
@@ -204,7 +214,8 @@ struct BinaryCoreWriter::Impl {
   }
 
   // Turns the recorded events into the chunk's records (docs/format.md).
-  static void encode(CompressionPool::Job* job, detail::ChunkEncoder& enc, std::vector<uint8_t>* payload) {
+  // The payload stays in the encoder (enc.payload()), whose buffer is reused.
+  static void encode(CompressionPool::Job* job, detail::ChunkEncoder& enc) {
     enc.configure(job->features, 12);
     enc.start(job->raw.first_insn, job->raw.first_time_ns);
     const detail::RawAccess* acc = job->raw.accesses.data();
@@ -223,14 +234,13 @@ struct BinaryCoreWriter::Impl {
       }
     }
     job->records = enc.record_count();
-    *payload = enc.take_payload();
     job->raw.events.clear();  // capacity goes back to the core (deliver)
     job->raw.accesses.clear();
   }
 
   static void compress(CompressionPool::Job* job, ZSTD_CCtx* cctx, detail::ChunkEncoder& enc) {
-    std::vector<uint8_t> payload;
-    encode(job, enc, &payload);
+    encode(job, enc);
+    const std::vector<uint8_t>& payload = enc.payload();
     if (payload.size() > kMaxRawChunk) {
       job->error = "chunk payload of " + std::to_string(payload.size()) + " bytes exceeds the format's limit";
       return;
@@ -279,7 +289,10 @@ struct BinaryCoreWriter::Impl {
           index.push_back(j->info);
         }
       }
-      if (spare.size() < opts.buffers_per_core) spare.push_back(std::move(j->raw));
+      if (spare.size() < opts.buffers_per_core) {
+        spare.push_back(std::move(j->raw));
+        spare.back().out.swap(j->out);
+      }
       delete j;
       in_flight--;
     }
@@ -349,14 +362,16 @@ void BinaryCoreWriter::set_context(uint8_t cpl, uint64_t asid) {
 }
 
 void BinaryCoreWriter::begin_block(const StaticBlock* block) {
-  impl_->cur = block;
-  impl_->acc.clear();
+  Impl& m = *impl_;
+  if (m.raw.accesses.size() != m.acc_begin)
+    m.raw.accesses.resize(m.acc_begin);  // a block left open without end_block
+  m.cur = block;
 }
 
 void BinaryCoreWriter::access(uint32_t insn, uint64_t vaddr, uint64_t paddr, unsigned size_log2,
                               bool store, uint64_t value_lo, uint64_t value_hi) {
   if (!impl_->cur) return;
-  impl_->acc.push_back(detail::RawAccess{vaddr, paddr, value_lo, value_hi, insn,
+  impl_->raw.accesses.push_back(detail::RawAccess{vaddr, paddr, value_lo, value_hi, insn,
                                          uint8_t(size_log2 > 4 ? 4 : size_log2), store});
 }
 
@@ -366,19 +381,24 @@ void BinaryCoreWriter::end_block(uint32_t retired) {
   Impl& m = *impl_;
   const StaticBlock* b = m.cur;
   m.cur = nullptr;
-  if (!b || retired == 0 || m.finished || m.failed) return;
+  auto& all = m.raw.accesses;
+  if (!b || retired == 0 || m.finished || m.failed) {
+    all.resize(m.acc_begin);
+    return;
+  }
   retired = std::min(retired, b->insn_count);
-  auto& acc = m.acc;
+  auto first = all.begin() + long(m.acc_begin);
   // Program order is the contract; repair it rather than write a corrupt record.
-  if (!std::is_sorted(acc.begin(), acc.end(), [](auto& x, auto& y) { return x.insn < y.insn; }))
-    std::stable_sort(acc.begin(), acc.end(), [](auto& x, auto& y) { return x.insn < y.insn; });
-  size_t n = acc.size();
-  while (n > 0 && acc[n - 1].insn >= retired) n--;
+  auto by_insn = [](const detail::RawAccess& x, const detail::RawAccess& y) { return x.insn < y.insn; };
+  if (!std::is_sorted(first, all.end(), by_insn)) std::stable_sort(first, all.end(), by_insn);
+  size_t n = all.size() - m.acc_begin;
+  while (n > 0 && first[long(n) - 1].insn >= retired) n--;
   size_t dropped = 0;
   if (n > kMaxAccessesPerExec) {
     dropped = n - kMaxAccessesPerExec;
     n = kMaxAccessesPerExec;
   }
+  all.resize(m.acc_begin + n);
   if (m.close_pending) {
     RawEvent e{RawEvent::Successor};
     e.value = b->vaddr;
@@ -410,10 +430,10 @@ void BinaryCoreWriter::end_block(uint32_t retired) {
   e.retired = retired;
   e.accesses = uint32_t(n);
   m.push(e);
-  m.raw.accesses.insert(m.raw.accesses.end(), acc.begin(), acc.begin() + long(n));
   m.raw.insn_count += retired;
   m.insns += retired;
-  for (size_t i = 0; i < n; i++) (acc[i].store ? m.stores : m.loads)++;
+  for (size_t i = m.acc_begin; i < all.size(); i++) (all[i].store ? m.stores : m.loads)++;
+  m.acc_begin = all.size();
   m.a_insns.store(m.insns, std::memory_order_relaxed);
   m.a_loads.store(m.loads, std::memory_order_relaxed);
   m.a_stores.store(m.stores, std::memory_order_relaxed);

@@ -36,6 +36,11 @@ struct InsnClass {
   // retires (used to tell a faulting last instruction of a block from a
   // retired one). False when the access is conditional or absent.
   bool must_access_memory = false;
+  // False only when the instruction provably cannot raise a synchronous
+  // exception or stop its block early (plain integer register arithmetic,
+  // direct jumps): TCG ends a block early only at such instructions, so the
+  // plugin needs no per-instruction progress store before the others.
+  bool may_stop_block = true;
 };
 
 // Registers the plugin reads, by gdb name; resolved once per vCPU.

@@ -137,10 +137,61 @@ class X86Arch final : public Arch {
       // Far returns/calls go through helpers; keep them out.
       if (in.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR) c.must_access_memory = false;
     }
+    c.may_stop_block = !cannot_stop_block(in, ops, c);
     return c;
   }
 
  private:
+  // Integer register-only instructions that raise no exception in any mode:
+  // no memory operand, no LOCK, no segment/control/debug registers, no
+  // divide, nothing privileged or IOPL-checked, no x87/SSE/AVX (#NM while
+  // CR0.TS is set). Everything else is assumed able to stop the block.
+  static bool cannot_stop_block(const ZydisDecodedInstruction& in, const ZydisDecodedOperand* ops,
+                                const InsnClass& c) {
+    if (in.attributes & ZYDIS_ATTRIB_HAS_LOCK) return false;
+    switch (in.meta.category) {
+      case ZYDIS_CATEGORY_BINARY:
+      case ZYDIS_CATEGORY_LOGICAL:
+      case ZYDIS_CATEGORY_SHIFT:
+      case ZYDIS_CATEGORY_ROTATE:
+      case ZYDIS_CATEGORY_BITBYTE:
+      case ZYDIS_CATEGORY_CMOV:
+      case ZYDIS_CATEGORY_DATAXFER:
+      case ZYDIS_CATEGORY_CONVERT:
+      case ZYDIS_CATEGORY_NOP:
+      case ZYDIS_CATEGORY_WIDENOP:
+        break;
+      case ZYDIS_CATEGORY_COND_BR:
+      case ZYDIS_CATEGORY_UNCOND_BR:
+        if (c.flow == Flow::Indirect) return false;  // register/memory target
+        break;
+      default:
+        return false;
+    }
+    switch (in.mnemonic) {
+      case ZYDIS_MNEMONIC_DIV:
+      case ZYDIS_MNEMONIC_IDIV:
+      case ZYDIS_MNEMONIC_AAM:  // divides by its immediate
+      case ZYDIS_MNEMONIC_BOUND:
+      case ZYDIS_MNEMONIC_XLAT:
+        return false;
+      default:
+        break;
+    }
+    if (in.machine_mode != ZYDIS_MACHINE_MODE_LONG_64 && c.flow != Flow::Next) return false;
+    for (unsigned i = 0; i < in.operand_count; ++i) {
+      const ZydisDecodedOperand& o = ops[i];
+      if (o.type == ZYDIS_OPERAND_TYPE_MEMORY && o.mem.type != ZYDIS_MEMOP_TYPE_AGEN) return false;
+      if (o.type == ZYDIS_OPERAND_TYPE_REGISTER) {
+        ZydisRegisterClass rc = ZydisRegisterGetClass(o.reg.value);
+        if (rc != ZYDIS_REGCLASS_GPR8 && rc != ZYDIS_REGCLASS_GPR16 && rc != ZYDIS_REGCLASS_GPR32 &&
+            rc != ZYDIS_REGCLASS_GPR64 && rc != ZYDIS_REGCLASS_FLAGS && rc != ZYDIS_REGCLASS_IP)
+          return false;
+      }
+    }
+    return true;
+  }
+
   bool is64_;
   ZydisDecoder dec_;
 };

@@ -84,10 +84,16 @@ struct TbInfo {
   uint8_t cpl = 0;
   bool last_rep = false;
   bool last_must_access = false;
-  Flow last_flow = Flow::Next;
   uint64_t last_pc = 0;
   uint64_t fallthrough = 0;
   uint64_t target = 0;
+  // Successors that continue the stream without a discontinuity (both the
+  // same for one possible successor); any_next: not predictable.
+  uint64_t next_a = 0, next_b = 0;
+  bool any_next = false;
+  // A whole execution ends the record with nothing to check but the
+  // successor: not a REP string, no required access by the last instruction.
+  bool plain_end = false;
   std::vector<uint64_t> pcs;  // per instruction
   std::vector<Site> sites;
 };
@@ -591,13 +597,7 @@ void close_record(Vcpu& v, unsigned k, uint64_t next_pc) {
       v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Interrupt, 0, last};
     }
   } else if (!cut && next_pc) {
-    bool ok;
-    switch (ex->last_flow) {
-      case Flow::Next: ok = next_pc == ex->fallthrough; break;
-      case Flow::Direct: ok = next_pc == ex->target; break;
-      case Flow::CondDirect: ok = next_pc == ex->target || next_pc == ex->fallthrough; break;
-      default: ok = true; break;
-    }
+    bool ok = ex->any_next || next_pc == ex->next_a || next_pc == ex->next_b;
     if (ex->last_rep && next_pc == ex->last_pc) ok = true;
     if (!ok) {
       v.disc_pending = true;
@@ -816,9 +816,30 @@ void declare_window_end(unsigned k) {
 }
 
 // ---- execution callbacks ---------------------------------------------------
+// The common case of on_tb_exec: the open record ran whole into its
+// expected successor, which opens the next record in the same context.
+inline bool chain_record(Vcpu& v, unsigned k, TbInfo* tb) {
+  TbInfo* ex = v.exec;
+  if (!ex->plain_end || v.base != 0 || v.cap != ex->n || v.score->idx + 1 != ex->n) return false;
+  if (!(ex->any_next || tb->vaddr == ex->next_a || tb->vaddr == ex->next_b)) return false;
+  if (tb->cpl != v.cpl || v.asid_dirty || !v.ctx_valid || v.disc_pending || g_pools_on) return false;
+  if (phase() != Phase::Tracing || v.epoch != g_epoch.load(std::memory_order_relaxed)) return false;
+  v.last_pc = ex->last_pc;
+  v.sink->next_block(ex->n, tb->sb);
+  v.rec = tb->sb;
+  v.exec = tb;
+  v.cap = tb->n;
+  v.acc_count = 0;
+  v.last_acc = -1;
+  v.io_done = -1;
+  if ((++v.blocks & 1023) == 0) check_failure(k);
+  return true;
+}
+
 void on_tb_exec(unsigned k, void* ud) {
   TbInfo* tb = static_cast<TbInfo*>(ud);
   Vcpu& v = g_v[k];
+  if (v.rec && v.score && chain_record(v, k, tb)) return;
   if (!v.sink && !attach_sink(k)) return;
   if (v.rec) {
     TbInfo* ex = v.exec;
@@ -1140,10 +1161,16 @@ void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
   const InsnClass& lc = cls[n - 1];
   ti->last_pc = ti->pcs[n - 1];
   ti->fallthrough = ti->last_pc + lens[n - 1];
-  ti->last_flow = lc.flow;
   ti->target = lc.target;
   ti->last_rep = lc.is_rep_string;
   ti->last_must_access = lc.must_access_memory;
+  switch (lc.flow) {
+    case Flow::Next: ti->next_a = ti->next_b = ti->fallthrough; break;
+    case Flow::Direct: ti->next_a = ti->next_b = lc.target; break;
+    case Flow::CondDirect: ti->next_a = lc.target; ti->next_b = ti->fallthrough; break;
+    default: ti->any_next = true; break;
+  }
+  ti->plain_end = !lc.is_rep_string && !lc.must_access_memory;
   if (g_reg_priv) ti->cpl = g_arch->privilege(read_reg(g_reg_priv), read_reg(g_reg_mode));
 
   auto offset_of = [&](size_t i) {

@@ -79,6 +79,11 @@ class TraceSink {
   // The first `retired` instructions of the current block retired (0 allowed:
   // nothing is recorded). Accesses of later instructions are dropped.
   virtual void end_block(uint32_t retired) = 0;
+  // end_block(retired) then begin_block(next): one call on the hot path.
+  virtual void next_block(uint32_t retired, const StaticBlock* next) {
+    end_block(retired);
+    begin_block(next);
+  }
   virtual bool in_block() const = 0;
   virtual void marker(const Marker& m) = 0;
   // Everything so far goes out to the file(s); then finish() writes any
@@ -106,6 +111,7 @@ class BinaryCoreWriter final : public TraceSink {
   void access(uint32_t insn, uint64_t vaddr, uint64_t paddr, unsigned size_log2, bool store,
               uint64_t value_lo = 0, uint64_t value_hi = 0) override;
   void end_block(uint32_t retired) override;
+  void next_block(uint32_t retired, const StaticBlock* next) override;
   bool in_block() const override;
   void marker(const Marker& m) override;
   void flush() override;

@@ -38,26 +38,34 @@ uint64_t realtime_ns() {
 
 // What a vCPU thread records for one chunk: cheap appends only. Encoding into
 // records (prediction, varints) and compression run later on a pool thread.
+// One per executed block: 16 bytes, since these are written and read back at
+// tens of millions per second. block == nullptr: the rare other events,
+// `others[n]`.
 struct RawEvent {
-  enum Kind : uint8_t { Exec, Context, MarkerEv, Time, Successor };
+  const StaticBlock* block;
+  uint32_t retired;
+  uint32_t n;  // accesses of this execution, or the index into `others`
+};
+
+struct RawOther {
+  enum Kind : uint8_t { Context, MarkerEv, Time, Successor };
   Kind kind;
   uint8_t cpl_or_kind = 0;
   uint8_t source = 0;
   uint16_t id = 0;
-  uint32_t retired = 0;
-  uint32_t accesses = 0;
-  const StaticBlock* block = nullptr;
   uint64_t value = 0;  // asid, marker value, time or successor pc
 };
 
 struct RawChunk {
   std::vector<RawEvent> events;
+  std::vector<RawOther> others;
   std::vector<detail::RawAccess> accesses;
   std::vector<uint8_t> out;  // only in `spare`: a written chunk's output buffer
   uint64_t first_insn = 0, insn_count = 0, first_time_ns = 0;
   bool open = false;
   size_t bytes() const {
-    return events.size() * sizeof(RawEvent) + accesses.size() * sizeof(detail::RawAccess);
+    return events.size() * sizeof(RawEvent) + others.size() * sizeof(RawOther) +
+           accesses.size() * sizeof(detail::RawAccess);
   }
 };
 
@@ -162,9 +170,13 @@ struct BinaryCoreWriter::Impl {
     ctx_in_chunk = false;
     insns_at_last_ts = insns;
   }
-  void push(const RawEvent& e) { raw.events.push_back(e); }
+  void end_block(uint32_t retired);
+  void push(const RawOther& o) {
+    raw.events.push_back(RawEvent{nullptr, 0, uint32_t(raw.others.size())});
+    raw.others.push_back(o);
+  }
   void push_marker(const Marker& m) {
-    RawEvent e{RawEvent::MarkerEv};
+    RawOther e{RawOther::MarkerEv};
     e.cpl_or_kind = uint8_t(m.kind);
     e.source = uint8_t(m.source);
     e.id = m.id;
@@ -197,6 +209,7 @@ struct BinaryCoreWriter::Impl {
       if (!spare.empty()) {
         raw.events.swap(spare.back().events);
         raw.accesses.swap(spare.back().accesses);
+        raw.others.swap(spare.back().others);
         job->out.swap(spare.back().out);
         spare.pop_back();
       }
@@ -219,22 +232,25 @@ struct BinaryCoreWriter::Impl {
     enc.configure(job->features, 12);
     enc.start(job->raw.first_insn, job->raw.first_time_ns);
     const detail::RawAccess* acc = job->raw.accesses.data();
-    for (const RawEvent& e : job->raw.events) {
+    for (const RawEvent& ev : job->raw.events) {
+      if (ev.block) {
+        enc.exec(*ev.block, ev.retired, acc, ev.n);
+        acc += ev.n;
+        continue;
+      }
+      const RawOther& e = job->raw.others[ev.n];
       switch (e.kind) {
-        case RawEvent::Exec:
-          enc.exec(*e.block, e.retired, acc, e.accesses);
-          acc += e.accesses;
-          break;
-        case RawEvent::Context: enc.set_context(e.cpl_or_kind, e.value); break;
-        case RawEvent::MarkerEv:
+        case RawOther::Context: enc.set_context(e.cpl_or_kind, e.value); break;
+        case RawOther::MarkerEv:
           enc.marker(Marker{MarkerKind(e.cpl_or_kind), MarkerSource(e.source), e.id, e.value});
           break;
-        case RawEvent::Time: enc.timestamp(e.value); break;
-        case RawEvent::Successor: enc.successor(e.value); break;
+        case RawOther::Time: enc.timestamp(e.value); break;
+        case RawOther::Successor: enc.successor(e.value); break;
       }
     }
     job->records = enc.record_count();
     job->raw.events.clear();  // capacity goes back to the core (deliver)
+    job->raw.others.clear();
     job->raw.accesses.clear();
   }
 
@@ -377,68 +393,77 @@ void BinaryCoreWriter::access(uint32_t insn, uint64_t vaddr, uint64_t paddr, uns
 
 bool BinaryCoreWriter::in_block() const { return impl_->cur != nullptr; }
 
-void BinaryCoreWriter::end_block(uint32_t retired) {
+void BinaryCoreWriter::end_block(uint32_t retired) { impl_->end_block(retired); }
+
+void BinaryCoreWriter::next_block(uint32_t retired, const StaticBlock* next) {
   Impl& m = *impl_;
-  const StaticBlock* b = m.cur;
-  m.cur = nullptr;
-  auto& all = m.raw.accesses;
-  if (!b || retired == 0 || m.finished || m.failed) {
-    all.resize(m.acc_begin);
+  m.end_block(retired);
+  m.cur = next;
+}
+
+void BinaryCoreWriter::Impl::end_block(uint32_t retired) {
+  const StaticBlock* b = cur;
+  cur = nullptr;
+  auto& all = raw.accesses;
+  if (!b || retired == 0 || finished || failed) {
+    all.resize(acc_begin);
     return;
   }
   retired = std::min(retired, b->insn_count);
-  auto first = all.begin() + long(m.acc_begin);
-  // Program order is the contract; repair it rather than write a corrupt record.
-  auto by_insn = [](const detail::RawAccess& x, const detail::RawAccess& y) { return x.insn < y.insn; };
-  if (!std::is_sorted(first, all.end(), by_insn)) std::stable_sort(first, all.end(), by_insn);
-  size_t n = all.size() - m.acc_begin;
-  while (n > 0 && first[long(n) - 1].insn >= retired) n--;
+  size_t n = all.size() - acc_begin;
   size_t dropped = 0;
-  if (n > kMaxAccessesPerExec) {
-    dropped = n - kMaxAccessesPerExec;
-    n = kMaxAccessesPerExec;
+  if (n) {
+    auto first = all.begin() + long(acc_begin);
+    // Program order is the contract; repair it rather than write a corrupt record.
+    auto by_insn = [](const detail::RawAccess& x, const detail::RawAccess& y) { return x.insn < y.insn; };
+    if (!std::is_sorted(first, all.end(), by_insn)) std::stable_sort(first, all.end(), by_insn);
+    while (n > 0 && first[long(n) - 1].insn >= retired) n--;
+    if (n > kMaxAccessesPerExec) {
+      dropped = n - kMaxAccessesPerExec;
+      n = kMaxAccessesPerExec;
+    }
+    all.resize(acc_begin + n);
   }
-  all.resize(m.acc_begin + n);
-  if (m.close_pending) {
-    RawEvent e{RawEvent::Successor};
+  if (close_pending) {
+    RawOther e{RawOther::Successor};
     e.value = b->vaddr;
-    m.push(e);
-    m.close_pending = false;
-    m.close_chunk();
+    push(e);
+    close_pending = false;
+    close_chunk();
   }
-  if (!m.raw.open) m.start_chunk();
-  for (const Marker& mk : m.held) m.push_marker(mk);
-  m.held.clear();
-  if (dropped) m.push_marker(Marker{MarkerKind::TraceError, MarkerSource::None, 0, dropped});
-  if (!m.ctx_in_chunk || m.cpl != m.ctx_cpl || m.asid != m.ctx_asid) {
-    RawEvent e{RawEvent::Context};
-    e.cpl_or_kind = m.cpl;
-    e.value = m.asid;
-    m.push(e);
-    m.ctx_in_chunk = true;
-    m.ctx_cpl = m.cpl;
-    m.ctx_asid = m.asid;
+  if (!raw.open) start_chunk();
+  if (!held.empty()) {
+    for (const Marker& mk : held) push_marker(mk);
+    held.clear();
   }
-  if (m.insns - m.insns_at_last_ts >= kTimestampEvery) {
-    RawEvent e{RawEvent::Time};
-    e.value = m.now();
-    m.push(e);
-    m.insns_at_last_ts = m.insns;
+  if (dropped) push_marker(Marker{MarkerKind::TraceError, MarkerSource::None, 0, dropped});
+  if (!ctx_in_chunk || cpl != ctx_cpl || asid != ctx_asid) {
+    RawOther e{RawOther::Context};
+    e.cpl_or_kind = cpl;
+    e.value = asid;
+    push(e);
+    ctx_in_chunk = true;
+    ctx_cpl = cpl;
+    ctx_asid = asid;
   }
-  RawEvent e{RawEvent::Exec};
-  e.block = b;
-  e.retired = retired;
-  e.accesses = uint32_t(n);
-  m.push(e);
-  m.raw.insn_count += retired;
-  m.insns += retired;
-  for (size_t i = m.acc_begin; i < all.size(); i++) (all[i].store ? m.stores : m.loads)++;
-  m.acc_begin = all.size();
-  m.a_insns.store(m.insns, std::memory_order_relaxed);
-  m.a_loads.store(m.loads, std::memory_order_relaxed);
-  m.a_stores.store(m.stores, std::memory_order_relaxed);
-  if (m.raw.insn_count >= m.opts.chunk_insns || m.raw.bytes() >= m.opts.chunk_raw_bytes)
-    m.close_pending = true;
+  if (insns - insns_at_last_ts >= kTimestampEvery) {
+    RawOther e{RawOther::Time};
+    e.value = now();
+    push(e);
+    insns_at_last_ts = insns;
+  }
+  raw.events.push_back(RawEvent{b, retired, uint32_t(n)});
+  raw.insn_count += retired;
+  insns += retired;
+  a_insns.store(insns, std::memory_order_relaxed);
+  if (n) {
+    for (size_t i = acc_begin; i < all.size(); i++) (all[i].store ? stores : loads)++;
+    acc_begin = all.size();
+    a_loads.store(loads, std::memory_order_relaxed);
+    a_stores.store(stores, std::memory_order_relaxed);
+  }
+  if (raw.insn_count >= opts.chunk_insns || raw.bytes() >= opts.chunk_raw_bytes)
+    close_pending = true;
 }
 
 void BinaryCoreWriter::marker(const Marker& mk) {

@@ -156,6 +156,7 @@ class X86Arch final : public Arch {
       case ZYDIS_CATEGORY_ROTATE:
       case ZYDIS_CATEGORY_BITBYTE:
       case ZYDIS_CATEGORY_CMOV:
+      case ZYDIS_CATEGORY_SETCC:
       case ZYDIS_CATEGORY_DATAXFER:
       case ZYDIS_CATEGORY_CONVERT:
       case ZYDIS_CATEGORY_NOP:
@@ -166,7 +167,8 @@ class X86Arch final : public Arch {
         if (c.flow == Flow::Indirect) return false;  // register/memory target
         break;
       default:
-        return false;
+        if (in.mnemonic != ZYDIS_MNEMONIC_LEA) return false;  // LEA is "misc"
+        break;
     }
     switch (in.mnemonic) {
       case ZYDIS_MNEMONIC_DIV:

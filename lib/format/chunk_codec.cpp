@@ -157,228 +157,287 @@ void ChunkEncoder::exec(const StaticBlock& b, uint32_t retired, const RawAccess*
   records_++;
 }
 
-namespace {
+void ChunkParser::fail(const std::string& what, size_t at) const {
+  throw TraceError(*where_ + " at payload offset " + std::to_string(at) + ": " + what);
+}
 
-// Bounds-checked payload cursor; every failure names the payload offset.
-class Cursor {
- public:
-  Cursor(const uint8_t* p, size_t n, const std::string& where) : p_(p), n_(n), where_(where) {}
-  bool done() const { return pos_ >= n_; }
-  size_t pos() const { return pos_; }
-  [[noreturn]] void fail(const std::string& what, size_t at) const {
-    throw TraceError(where_ + " at payload offset " + std::to_string(at) + ": " + what);
+uint64_t ChunkParser::varint_slow() {
+  uint64_t v = 0;
+  size_t start = pos_;
+  for (unsigned shift = 0;; shift += 7) {
+    if (pos_ >= size_) fail("varint cut short", start);
+    uint8_t b = data_[pos_++];
+    if (shift == 63 && b > 1) fail("varint overflows 64 bits", start);
+    v |= uint64_t(b & 0x7f) << shift;
+    if (!(b & 0x80)) return v;
+    if (shift >= 63) fail("varint longer than 10 bytes", start);
   }
-  [[noreturn]] void fail(const std::string& what) const { fail(what, pos_); }
-  __attribute__((always_inline)) uint8_t u8() {
-    if (pos_ >= n_) fail("record cut short");
-    return p_[pos_++];
-  }
-  __attribute__((always_inline)) uint64_t varint() {
-    if (pos_ < n_ && p_[pos_] < 0x80) return p_[pos_++];  // most fields fit one byte
-    return varint_slow();
-  }
-  uint64_t varint_slow() {
-    uint64_t v = 0;
-    size_t start = pos_;
-    for (unsigned shift = 0;; shift += 7) {
-      if (pos_ >= n_) fail("varint cut short", start);
-      uint8_t b = p_[pos_++];
-      if (shift == 63 && b > 1) fail("varint overflows 64 bits", start);
-      v |= uint64_t(b & 0x7f) << shift;
-      if (!(b & 0x80)) return v;
-      if (shift >= 63) fail("varint longer than 10 bytes", start);
-    }
-  }
-  const uint8_t* take(size_t n) {
-    if (n > n_ - pos_) fail("record cut short");
-    const uint8_t* r = p_ + pos_;
-    pos_ += n;
-    return r;
-  }
+}
 
- private:
-  const uint8_t* p_;
-  size_t n_;
-  size_t pos_ = 0;
-  const std::string& where_;
-};
+void ChunkParser::start(const uint8_t* data, size_t size, uint64_t features, uint8_t page_shift,
+                        uint64_t first_time_ns, uint64_t expect_insns, uint32_t expect_records,
+                        const std::string* where) {
+  data_ = data;
+  size_ = size;
+  pos_ = 0;
+  where_ = where;
+  features_ = features;
+  page_shift_ = page_shift;
+  blocks_.clear();
+  lengths_.clear();
+  byte_offset_.clear();
+  markers_.clear();
+  slots_.clear();
+  if (features & feature::kPhysAddr) phys_.reset();
+  have_pending_ = false;
+  marker_mark_ = 0;
+  successor_ = 0;
+  successor_seen_ = false;
+  have_state_ = false;
+  cpl_ = 0;
+  asid_ = 0;
+  now_ = first_time_ns;
+  insn_count_ = 0;
+  expect_insns_ = expect_insns;
+  record_count_ = 0;
+  expect_records_ = expect_records;
+  read_ahead();
+}
 
-}  // namespace
+void ChunkParser::check_totals() const {
+  if (insn_count_ > expect_insns_ || (!have_pending_ && insn_count_ != expect_insns_))
+    throw TraceError(*where_ + ": chunk holds " + (have_pending_ ? "at least " : "") +
+                     std::to_string(insn_count_) + " instructions, header says " + std::to_string(expect_insns_));
+  if (!have_pending_ && record_count_ != expect_records_)
+    throw TraceError(*where_ + ": chunk holds " + std::to_string(record_count_) + " records, header says " +
+                     std::to_string(expect_records_));
+}
 
-void decode_chunk(const uint8_t* data, size_t size, uint64_t features, uint8_t page_shift,
-                  uint64_t first_time_ns, const std::string& where, DecodedChunk* out) {
-  DecodedChunk& d = *out;
-  d.blocks.clear();
-  d.lengths.clear();
-  d.byte_offset.clear();
-  d.bytes.clear();
-  d.execs.clear();
-  d.accesses.clear();
-  d.access_insn.clear();
-  d.markers.clear();
-  d.successor = 0;
-  d.insn_count = 0;
-  d.record_count = 0;
+// The body of an EXEC or EXEC_PARTIAL record whose type byte (at rec_at) was read.
+#define QT_READ_EXEC_HEADER(partial, rec_at)                                                              \
+  do {                                                                                                    \
+    if (!have_state_) fail("EXEC before any STATE", rec_at);                                              \
+    uint64_t id_ = varint();                                                                              \
+    if (id_ >= blocks_.size()) fail("EXEC of undefined block " + std::to_string(id_), rec_at);            \
+    uint32_t n_ = blocks_[id_].insn_count;                                                                \
+    uint64_t retired_ = n_;                                                                               \
+    if (partial) {                                                                                        \
+      retired_ = varint();                                                                                \
+      if (retired_ == 0 || retired_ >= n_)                                                                \
+        fail("EXEC_PARTIAL retired count " + std::to_string(retired_) + " out of range", rec_at);          \
+    }                                                                                                     \
+    uint64_t count_ = varint();                                                                           \
+    if (count_ > kMaxAccessesPerExec) fail("access count " + std::to_string(count_) + " out of range", rec_at); \
+    /* Each access takes at least two bytes: never size buffers beyond the payload. */                    \
+    if (count_ > (size_ - pos_) / 2) fail("access count " + std::to_string(count_) + " exceeds the payload", rec_at); \
+    pending_.block = uint32_t(id_);                                                                       \
+    pending_.retired = uint32_t(retired_);                                                                \
+    pending_.access_count = uint32_t(count_);                                                             \
+    have_pending_ = true;                                                                                 \
+    insn_count_ += retired_;                                                                              \
+    if (insn_count_ > expect_insns_) check_totals();                                                      \
+  } while (0)
 
-  Cursor c(data, size, where);
-  std::vector<PredictorSlot>& slots = d.slots;
-  slots.clear();
-  PhysTable& phys = d.phys;
-  const bool has_phys = features & feature::kPhysAddr;
-  const bool has_values = features & feature::kValues;
-  const bool has_asid = features & feature::kAsid;
-  if (has_phys) phys.reset();
-  const uint64_t page_mask = (uint64_t(1) << page_shift) - 1;
-  bool have_state = false;
-  uint8_t cpl = 0;
-  uint64_t asid = 0;
-  uint64_t now = first_time_ns;
-  uint32_t marker_mark = 0;
-  bool successor_seen = false;
-
-  while (!c.done()) {
-    size_t rec_at = c.pos();
-    if (successor_seen) c.fail("record after SUCCESSOR", rec_at);
-    uint8_t type = c.u8();
-    d.record_count++;
+void ChunkParser::read_ahead() {
+  have_pending_ = false;
+  while (pos_ < size_) {
+    size_t rec_at = pos_;
+    if (successor_seen_) fail("record after SUCCESSOR", rec_at);
+    uint8_t type = data_[pos_++];
+    record_count_++;
     switch (RecordType(type)) {
       case RecordType::DefineBlock: {
-        if (d.blocks.size() >= kMaxBlocksPerChunk) c.fail("too many blocks in chunk", rec_at);
-        DecodedChunk::Block b;
-        b.vaddr = c.varint();
-        if (features & feature::kPhysPc) b.paddr = c.varint();
-        uint64_t n = c.varint();
-        if (n == 0 || n > kMaxBlockInsns) c.fail("block instruction count " + std::to_string(n) + " out of range", rec_at);
+        if (blocks_.size() >= kMaxBlocksPerChunk) fail("too many blocks in chunk", rec_at);
+        Block b;
+        b.vaddr = varint();
+        if (features_ & feature::kPhysPc) b.paddr = varint();
+        uint64_t n = varint();
+        if (n == 0 || n > kMaxBlockInsns) fail("block instruction count " + std::to_string(n) + " out of range", rec_at);
         b.insn_count = uint32_t(n);
-        b.first_static = uint32_t(d.lengths.size());
+        b.first_static = uint32_t(lengths_.size());
         for (uint64_t i = 0; i < n; i++) {
-          uint8_t len = c.u8();
-          if (len == 0 || len > kMaxInsnLength) c.fail("instruction length " + std::to_string(len) + " out of range", rec_at);
-          const uint8_t* bytes = c.take(len);
-          d.lengths.push_back(len);
-          d.byte_offset.push_back(uint32_t(d.bytes.size()));
-          d.bytes.insert(d.bytes.end(), bytes, bytes + len);
+          uint8_t len = u8();
+          if (len == 0 || len > kMaxInsnLength) fail("instruction length " + std::to_string(len) + " out of range", rec_at);
+          if (len > size_ - pos_) fail("record cut short", pos_);
+          lengths_.push_back(len);
+          byte_offset_.push_back(uint32_t(pos_));  // the bytes stay in the payload
+          pos_ += len;
         }
-        d.blocks.push_back(b);
-        slots.resize(d.lengths.size() * kSlotsPerInsn);
+        blocks_.push_back(b);
+        slots_.resize(lengths_.size() * kSlotsPerInsn);
         break;
       }
       case RecordType::Exec:
-      case RecordType::ExecPartial: {
-        if (!have_state) c.fail("EXEC before any STATE", rec_at);
-        uint64_t id = c.varint();
-        if (id >= d.blocks.size()) c.fail("EXEC of undefined block " + std::to_string(id), rec_at);
-        const auto& b = d.blocks[id];
-        uint64_t retired = b.insn_count;
-        if (RecordType(type) == RecordType::ExecPartial) {
-          retired = c.varint();
-          if (retired == 0 || retired >= b.insn_count)
-            c.fail("EXEC_PARTIAL retired count " + std::to_string(retired) + " out of range", rec_at);
-        }
-        uint64_t count = c.varint();
-        if (count > kMaxAccessesPerExec) c.fail("access count " + std::to_string(count) + " out of range", rec_at);
-        DecodedChunk::Exec e;
-        e.block = uint32_t(id);
-        e.retired = uint32_t(retired);
-        e.cpl = cpl;
-        e.asid = asid;
-        e.time_ns = now;
-        e.marker_begin = marker_mark;
-        e.marker_end = uint32_t(d.markers.size());
-        marker_mark = e.marker_end;
-        e.access_begin = uint32_t(d.accesses.size());
-        uint32_t insn = 0;
-        unsigned k = 0;
-        for (uint64_t i = 0; i < count; i++) {
-          size_t acc_at = c.pos();
-          uint8_t tag = c.u8();
-          uint8_t vmode = tag & 3, size_log2 = (tag >> 2) & 7, pmode = (tag >> 6) & 1;
-          if (tag & 0x80) c.fail("access tag has reserved bit set", acc_at);
-          if (vmode == 2) c.fail("access vmode 2 is invalid", acc_at);
-          if (size_log2 > 4) c.fail("access size_log2 " + std::to_string(size_log2) + " out of range", acc_at);
-          if (pmode && !has_phys) c.fail("physical frame without PHYS_ADDR", acc_at);
-          uint64_t delta = c.varint();
-          if (delta >= retired - insn)
-            c.fail("access names instruction beyond the retired ones", acc_at);
-          k = (i > 0 && delta == 0) ? k + 1 : 0;
-          insn += uint32_t(delta);
-          PredictorSlot& s = slots[size_t(b.first_static + insn) * kSlotsPerInsn + access_slot(k)];
-          uint64_t vaddr;
-          if (vmode == 0) vaddr = s.last + s.stride;
-          else if (vmode == 1) vaddr = s.last + uint64_t(unzigzag(c.varint()));
-          else vaddr = c.varint();
-          s.stride = vaddr - s.last;
-          s.last = vaddr;
-          MemAccess a;
-          a.vaddr = vaddr;
-          a.size = uint8_t(1u << size_log2);
-          a.is_store = tag & 0x20;
-          if (has_phys) {
-            uint64_t vpage = vaddr >> page_shift;
-            PhysEntry& pe = phys.at(phys_index(vpage, asid));
-            uint64_t pframe;
-            if (pmode) {
-              pframe = c.varint();
-              pe = PhysEntry{vpage, asid, pframe, phys.gen()};
-            } else {
-              if (!(phys.valid(pe) && pe.vpage == vpage && pe.asid == asid))
-                c.fail("predicted physical frame has no mapping", acc_at);
-              pframe = pe.pframe;
-            }
-            a.paddr = (pframe << page_shift) | (vaddr & page_mask);
-          }
-          if (has_values) {
-            a.value_lo = c.varint();
-            if (size_log2 == 4) a.value_hi = c.varint();
-          }
-          d.accesses.push_back(a);
-          d.access_insn.push_back(insn);
-        }
-        e.access_end = uint32_t(d.accesses.size());
-        d.execs.push_back(e);
-        d.insn_count += retired;
-        break;
-      }
+      case RecordType::ExecPartial:
+        QT_READ_EXEC_HEADER(RecordType(type) == RecordType::ExecPartial, rec_at);
+        return;
       case RecordType::State: {
-        cpl = c.u8();
-        if (cpl > 3) c.fail("privilege level " + std::to_string(cpl) + " out of range", rec_at);
-        asid = has_asid ? c.varint() : 0;
-        have_state = true;
+        cpl_ = u8();
+        if (cpl_ > 3) fail("privilege level " + std::to_string(cpl_) + " out of range", rec_at);
+        asid_ = (features_ & feature::kAsid) ? varint() : 0;
+        have_state_ = true;
         break;
       }
       case RecordType::Marker: {
         Marker m;
-        uint8_t kind = c.u8(), source = c.u8();
-        if (kind == 0 || kind > kMaxMarkerKind) c.fail("unknown marker kind " + std::to_string(kind), rec_at);
-        if (source > kMaxMarkerSource) c.fail("unknown marker source " + std::to_string(source), rec_at);
-        uint64_t id = c.varint();
-        if (id > 0xffff) c.fail("marker id " + std::to_string(id) + " out of range", rec_at);
+        uint8_t kind = u8(), source = u8();
+        if (kind == 0 || kind > kMaxMarkerKind) fail("unknown marker kind " + std::to_string(kind), rec_at);
+        if (source > kMaxMarkerSource) fail("unknown marker source " + std::to_string(source), rec_at);
+        uint64_t id = varint();
+        if (id > 0xffff) fail("marker id " + std::to_string(id) + " out of range", rec_at);
         m.kind = MarkerKind(kind);
         m.source = MarkerSource(source);
         m.id = uint16_t(id);
-        m.value = c.varint();
-        d.markers.push_back(m);
+        m.value = varint();
+        markers_.push_back(m);
         break;
       }
       case RecordType::Timestamp: {
-        if (!(features & feature::kTimestamps)) c.fail("TIMESTAMP without the TIMESTAMPS feature", rec_at);
-        now += c.varint();
+        if (!(features_ & feature::kTimestamps)) fail("TIMESTAMP without the TIMESTAMPS feature", rec_at);
+        now_ += varint();
         break;
       }
       case RecordType::Successor: {
-        d.successor = c.varint();
-        successor_seen = true;
+        successor_ = varint();
+        successor_seen_ = true;
         break;
       }
-      default:
-        c.fail("unknown record type 0x" + [&] {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "%02x", type);
-          return std::string(buf);
-        }(), rec_at);
+      default: {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "%02x", type);
+        fail(std::string("unknown record type 0x") + buf, rec_at);
+      }
     }
   }
-  d.tail_marker_begin = marker_mark;
+  check_totals();
 }
+
+size_t ChunkParser::decode(Exec* execs, size_t max_execs, std::vector<MemAccess>& acc, std::vector<uint32_t>& insn,
+                           size_t max_acc) {
+  const bool phys = features_ & feature::kPhysAddr, values = features_ & feature::kValues;
+  if (phys) return values ? decode_t<true, true>(execs, max_execs, acc, insn, max_acc)
+                          : decode_t<true, false>(execs, max_execs, acc, insn, max_acc);
+  return values ? decode_t<false, true>(execs, max_execs, acc, insn, max_acc)
+                : decode_t<false, false>(execs, max_execs, acc, insn, max_acc);
+}
+
+namespace {
+[[noreturn]] __attribute__((noinline, cold)) void fail_tag(const ChunkParser& cp, uint8_t tag, size_t at) {
+  if (tag & 0x80) cp.fail("access tag has reserved bit set", at);
+  if ((tag & 3) == 2) cp.fail("access vmode 2 is invalid", at);
+  if (((tag >> 2) & 7) > 4) cp.fail("access size_log2 " + std::to_string((tag >> 2) & 7) + " out of range", at);
+  cp.fail("physical frame without PHYS_ADDR", at);
+}
+}  // namespace
+
+// The hot loop. The payload position, tables and predictors sit in locals
+// while accesses are decoded, so storing decoded accesses does not force
+// them back to memory.
+template <bool kPhys, bool kValues>
+size_t ChunkParser::decode_t(Exec* execs, size_t max_execs, std::vector<MemAccess>& acc,
+                             std::vector<uint32_t>& insn_vec, size_t max_acc) {
+  const uint8_t* const base = data_;
+  const uint8_t* const end = data_ + size_;
+  const unsigned page_shift = page_shift_;
+  const uint64_t page_mask = (uint64_t(1) << page_shift) - 1;
+  PhysEntry* const table = kPhys ? &phys_.at(0) : nullptr;
+  const uint32_t gen = phys_.gen();
+  size_t n = 0, na = 0;
+  while (have_pending_ && n < max_execs && na < max_acc) {
+    const Pending pe = pending_;
+    if (na + pe.access_count > acc.size()) {
+      acc.resize(std::max(na + pe.access_count, acc.size() * 2));
+      insn_vec.resize(acc.size());
+    }
+    const Block& b = blocks_[pe.block];
+    Exec& e = execs[n++];
+    e.pc = b.vaddr;
+    e.phys_pc = b.paddr;
+    e.asid = asid_;
+    e.time_ns = now_;
+    e.static_base = b.first_static;
+    e.retired = pe.retired;
+    e.access_begin = uint32_t(na);
+    e.access_end = uint32_t(na + pe.access_count);
+    e.marker_begin = marker_mark_;
+    e.marker_end = marker_mark_ = uint32_t(markers_.size());
+    e.cpl = cpl_;
+
+    MemAccess* const out = acc.data() + na;
+    uint32_t* const insn_out = insn_vec.data() + na;
+    na += pe.access_count;
+    const uint8_t* p = base + pos_;
+    auto varint_p = [&]() -> uint64_t {
+      if (__builtin_expect(p < end && *p < 0x80, 1)) return *p++;
+      pos_ = size_t(p - base);
+      uint64_t v = varint_slow();
+      p = base + pos_;
+      return v;
+    };
+    const uint32_t retired = pe.retired;
+    PredictorSlot* const slots = slots_.data() + size_t(b.first_static) * kSlotsPerInsn;
+    const uint64_t asid = asid_;
+    uint32_t insn = 0;
+    unsigned k = 0;
+    for (uint32_t i = 0, count = pe.access_count; i < count; i++) {
+      const uint8_t* acc_at = p;
+      if (__builtin_expect(p >= end, 0)) fail("record cut short", size_t(p - base));
+      uint8_t tag = *p++;
+      uint8_t vmode = tag & 3, size_log2 = (tag >> 2) & 7;
+      if (__builtin_expect((tag & 0x80) || vmode == 2 || size_log2 > 4 || (!kPhys && (tag & 0x40)), 0))
+        fail_tag(*this, tag, size_t(acc_at - base));
+      uint64_t delta = varint_p();
+      if (__builtin_expect(delta >= retired - insn, 0))
+        fail("access names instruction beyond the retired ones", size_t(acc_at - base));
+      k = (delta == 0 && i > 0) ? k + 1 : 0;
+      insn += uint32_t(delta);
+      PredictorSlot& s = slots[size_t(insn) * kSlotsPerInsn + access_slot(k)];
+      uint64_t last = s.last, vaddr;
+      if (vmode == 0) vaddr = last + s.stride;
+      else if (vmode == 1) vaddr = last + uint64_t(unzigzag(varint_p()));
+      else vaddr = varint_p();
+      s.stride = vaddr - last;
+      s.last = vaddr;
+      MemAccess a;
+      a.vaddr = vaddr;
+      a.size = uint8_t(1u << size_log2);
+      a.is_store = tag & 0x20;
+      if (kPhys) {
+        uint64_t vpage = vaddr >> page_shift;
+        PhysEntry& ent = table[phys_index(vpage, asid)];
+        uint64_t pframe;
+        if (tag & 0x40) {
+          pframe = varint_p();
+          ent = PhysEntry{vpage, asid, pframe, gen};
+        } else {
+          if (__builtin_expect(!(ent.gen == gen && ent.vpage == vpage && ent.asid == asid), 0))
+            fail("predicted physical frame has no mapping", size_t(acc_at - base));
+          pframe = ent.pframe;
+        }
+        a.paddr = (pframe << page_shift) | (vaddr & page_mask);
+      }
+      if (kValues) {
+        a.value_lo = varint_p();
+        if (size_log2 == 4) a.value_hi = varint_p();
+      }
+      out[i] = a;
+      insn_out[i] = insn;
+    }
+    pos_ = size_t(p - base);
+
+    // Read ahead to the next execution: a plain EXEC inline, the rest out of line.
+    if (pos_ < size_ && data_[pos_] == uint8_t(RecordType::Exec)) {
+      size_t rec_at = pos_++;
+      record_count_++;
+      QT_READ_EXEC_HEADER(false, rec_at);
+    } else {
+      read_ahead();
+    }
+    e.next_pc = have_pending_ ? blocks_[pending_.block].vaddr : successor_;
+  }
+  return n;
+}
+
+#undef QT_READ_EXEC_HEADER
 
 }  // namespace qemutrace::detail

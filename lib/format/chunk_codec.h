@@ -122,41 +122,93 @@ class ChunkEncoder {
   uint64_t asid_ = 0;
 };
 
-// A decoded chunk: blocks, executions, accesses, markers.
-struct DecodedChunk {
+// Decodes one chunk payload a few block executions at a time, so a reader
+// holds only a small batch of accesses instead of the whole chunk's. Every
+// field is checked; failures throw TraceError naming `where` and the payload
+// offset. The chunk's instruction and record totals are checked against its
+// header when the payload's end is reached, before the batch holding the
+// last execution is returned.
+class ChunkParser {
+ public:
   struct Block {
     uint64_t vaddr = 0, paddr = 0;
     uint32_t insn_count = 0;
-    uint32_t first_static = 0;  // index into insn_offset / lengths
+    uint32_t first_static = 0;  // index into lengths() / byte_offsets()
   };
+  // One decoded execution: its accesses are acc[access_begin..access_end).
   struct Exec {
-    uint32_t block = 0;
-    uint32_t retired = 0;
+    uint64_t pc = 0;         // of its first instruction
+    uint64_t phys_pc = 0;    // of its first instruction; 0 without PHYS_PC
+    uint64_t next_pc = 0;    // PC after its last retired instruction (0: unknown)
+    uint64_t asid = 0, time_ns = 0;
+    uint32_t static_base = 0, retired = 0;
     uint32_t access_begin = 0, access_end = 0;
-    uint32_t marker_begin = 0, marker_end = 0;
+    uint32_t marker_begin = 0, marker_end = 0;  // markers() that precede it
     uint8_t cpl = 0;
-    uint64_t asid = 0;
-    uint64_t time_ns = 0;
   };
-  std::vector<Block> blocks;
-  std::vector<uint8_t> lengths;        // per static instruction
-  std::vector<uint32_t> byte_offset;   // per static instruction, into bytes
-  std::vector<uint8_t> bytes;
-  std::vector<Exec> execs;
-  std::vector<MemAccess> accesses;
-  std::vector<uint32_t> access_insn;   // instruction index within the block
-  std::vector<Marker> markers;
-  uint32_t tail_marker_begin = 0;      // markers[tail_marker_begin..] follow the last exec
-  uint64_t successor = 0;
-  uint64_t insn_count = 0;
-  uint32_t record_count = 0;
-  // Decoder scratch kept between chunks to avoid reallocation.
-  std::vector<PredictorSlot> slots;
-  PhysTable phys;
-};
 
-// Decodes a payload; throws TraceError with `where` + " at payload offset N: what".
-void decode_chunk(const uint8_t* data, size_t size, uint64_t features, uint8_t page_shift,
-                  uint64_t first_time_ns, const std::string& where, DecodedChunk* out);
+  // Starts on a payload that stays valid (and unmoved) while it is parsed.
+  // Reads up to the first execution.
+  void start(const uint8_t* data, size_t size, uint64_t features, uint8_t page_shift, uint64_t first_time_ns,
+             uint64_t expect_insns, uint32_t expect_records, const std::string* where);
+  // Decodes up to max_execs executions into execs[], stopping early once
+  // max_acc accesses are decoded; acc/insn grow when one execution needs
+  // more. insn[j] is the instruction (within its block) of access j.
+  // Returns the number decoded; 0 at the end of the chunk.
+  size_t decode(Exec* execs, size_t max_execs, std::vector<MemAccess>& acc, std::vector<uint32_t>& insn,
+                size_t max_acc);
+
+  const uint8_t* lengths() const { return lengths_.data(); }
+  // Per static instruction: offset of its bytes in the payload.
+  const uint32_t* byte_offsets() const { return byte_offset_.data(); }
+  const std::vector<Marker>& markers() const { return markers_; }
+  // Markers after the last execution (valid at the end of the chunk).
+  uint32_t tail_marker_begin() const { return marker_mark_; }
+  [[noreturn]] void fail(const std::string& what, size_t at) const;
+
+ private:
+  // An EXEC header read ahead of its access list.
+  struct Pending {
+    uint32_t block = 0, retired = 0, access_count = 0;
+  };
+  template <bool kPhys, bool kValues>
+  size_t decode_t(Exec* execs, size_t max_execs, std::vector<MemAccess>& acc, std::vector<uint32_t>& insn,
+                  size_t max_acc);
+  // Reads records up to and including the next EXEC header into pending_.
+  void read_ahead();
+  void check_totals() const;
+  uint8_t u8() {
+    if (__builtin_expect(pos_ >= size_, 0)) fail("record cut short", pos_);
+    return data_[pos_++];
+  }
+  uint64_t varint() {
+    if (__builtin_expect(pos_ < size_ && data_[pos_] < 0x80, 1)) return data_[pos_++];
+    return varint_slow();
+  }
+  uint64_t varint_slow();
+
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0, pos_ = 0;
+  const std::string* where_ = nullptr;
+  uint64_t features_ = 0;
+  uint8_t page_shift_ = 12;
+  std::vector<Block> blocks_;
+  std::vector<uint8_t> lengths_;
+  std::vector<uint32_t> byte_offset_;
+  std::vector<Marker> markers_;
+  std::vector<PredictorSlot> slots_;
+  PhysTable phys_;
+  Pending pending_;
+  bool have_pending_ = false;
+  uint32_t marker_mark_ = 0;
+  uint64_t successor_ = 0;
+  bool successor_seen_ = false;
+  bool have_state_ = false;
+  uint8_t cpl_ = 0;
+  uint64_t asid_ = 0;
+  uint64_t now_ = 0;
+  uint64_t insn_count_ = 0, expect_insns_ = 0;
+  uint32_t record_count_ = 0, expect_records_ = 0;
+};
 
 }  // namespace qemutrace::detail

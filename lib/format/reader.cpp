@@ -22,16 +22,21 @@ constexpr uint32_t kPrefetchMinRaw = 256u << 10;
 
 }  // namespace
 
-// Iterates the instructions of one decoded chunk.
+// Iterates the instructions of one chunk. load() checks and decompresses the
+// payload (on the prefetch thread when there is one); the records are then
+// decoded a small batch of executions at a time as the reader reaches them,
+// so decoded accesses stay in cache instead of filling chunk-sized arrays.
 class ChunkDecoder {
  public:
+  static constexpr size_t kBatchExecs = 256, kBatchAccesses = 1024;
+
   ChunkDecoder() : dctx_(ZSTD_createDCtx()) {}
   ~ChunkDecoder() { ZSTD_freeDCtx(dctx_); }
 
-  // Reads, checks, decompresses and decodes chunk `ci`.
+  // Reads, checks and decompresses chunk `ci`, and reads up to its first EXEC.
   void load(const ByteSource& src, const FileHeaderInfo& h, const ChunkInfo& ci, size_t index) {
-    std::string where = src.name() + ": chunk " + std::to_string(index) + " at offset " +
-                        std::to_string(ci.offset);
+    where_ = src.name() + ": chunk " + std::to_string(index) + " at offset " + std::to_string(ci.offset);
+    const std::string& where = where_;
     uint8_t hdr[kChunkHeaderSize];
     if (!src.read_at(ci.offset, hdr, sizeof hdr)) throw TraceError(where + ": chunk header cut short");
     if (get_u32(hdr) != kChunkMagic) throw TraceError(where + ": bad chunk magic");
@@ -50,83 +55,79 @@ class ChunkDecoder {
     if (ZSTD_isError(n)) throw TraceError(where + ": zstd: " + ZSTD_getErrorName(n));
     if (n != ci.raw_size) throw TraceError(where + ": payload decompresses to " + std::to_string(n) +
                                            " bytes, header says " + std::to_string(ci.raw_size));
-    detail::decode_chunk(raw_.data(), raw_.size(), h.features, h.page_shift, ci.first_time_ns, where, &d_);
-    if (d_.insn_count != ci.insn_count)
-      throw TraceError(where + ": chunk holds " + std::to_string(d_.insn_count) +
-                       " instructions, header says " + std::to_string(ci.insn_count));
-    if (d_.record_count != get_u32(hdr + 44))
-      throw TraceError(where + ": chunk holds " + std::to_string(d_.record_count) +
-                       " records, header says " + std::to_string(get_u32(hdr + 44)));
-    exec_ = 0;
-    started_ = false;
     core_ = h.core;
+    exec_ = n_execs_ = 0;
+    p_.start(raw_.data(), raw_.size(), h.features, h.page_shift, ci.first_time_ns, ci.insn_count,
+             get_u32(hdr + 44), &where_);
   }
 
   // Points `c` at the next block execution; false at the end of the chunk.
   bool next_exec(CoreReader::Cursor& c) {
-    size_t e_i = started_ ? exec_ + 1 : exec_;
-    started_ = true;
-    if (e_i >= d_.execs.size()) {
-      exec_ = d_.execs.size();
-      return false;
+    if (__builtin_expect(exec_ >= n_execs_, 0)) {
+      n_execs_ = p_.decode(execs_, kBatchExecs, acc_, acc_insn_, kBatchAccesses);
+      exec_ = 0;
+      if (n_execs_ == 0) return false;
+      c.lengths = p_.lengths();
+      c.byte_offset = p_.byte_offsets();
+      c.bytes = raw_.data();
+      c.accesses = acc_.data();
+      c.access_insn = acc_insn_.data();
+      c.out.core = core_;
     }
-    exec_ = e_i;
-    const auto& e = d_.execs[exec_];
-    const auto& b = d_.blocks[e.block];
-    c.lengths = d_.lengths.data();
-    c.byte_offset = d_.byte_offset.data();
-    c.bytes = d_.bytes.data();
-    c.accesses = d_.accesses.data();
-    c.access_insn = d_.access_insn.data();
+    const auto& e = execs_[exec_++];
     c.insn = 0;
     c.retired = e.retired;
-    c.static_base = b.first_static;
-    c.block_vaddr = c.pc = b.vaddr;
-    c.phys_base = b.paddr;
+    c.static_base = e.static_base;
+    c.block_vaddr = c.pc = e.pc;
+    c.phys_base = e.phys_pc;
     c.access = e.access_begin;
     c.access_end = e.access_end;
-    c.exec_next_pc = exec_ + 1 < d_.execs.size() ? d_.blocks[d_.execs[exec_ + 1].block].vaddr : d_.successor;
+    c.exec_next_pc = e.next_pc;
     c.out.asid = e.asid;
     c.out.cpl = e.cpl;
     c.out.time_ns = e.time_ns;
-    c.out.core = core_;
-    c.out.markers = d_.markers.data() + e.marker_begin;
+    c.out.markers = p_.markers().data() + e.marker_begin;
     c.out.marker_count = e.marker_end - e.marker_begin;
     return true;
   }
 
-  // Skips n instructions of this chunk; whole executions without decoding them.
+  // Skips n instructions of this chunk. Skipped executions are still decoded:
+  // the address predictors depend on every access before the target.
   void skip(CoreReader::Cursor& c, uint64_t n) {
-    while (n > 0 && c.insn < c.retired) {
-      c.fill();
-      n--;
-    }
-    size_t e = started_ ? exec_ + 1 : exec_;
-    while (n > 0 && e < d_.execs.size() && d_.execs[e].retired <= n) {
-      n -= d_.execs[e].retired;
-      c.index += d_.execs[e].retired;
-      e++;
-    }
-    started_ = e > 0;
-    exec_ = e > 0 ? e - 1 : 0;
-    c.insn = c.retired = 0;
     while (n > 0) {
-      if (c.insn >= c.retired && !next_exec(c)) break;
+      if (c.insn >= c.retired) {
+        if (!next_exec(c)) break;
+        if (c.retired <= n) {  // the whole execution
+          n -= c.retired;
+          c.index += c.retired;
+          c.insn = c.retired;
+          continue;
+        }
+      }
       c.fill();
       n--;
     }
   }
 
+  // Decodes the rest of the chunk (check_chunk).
+  void check_rest() {
+    while (p_.decode(execs_, kBatchExecs, acc_, acc_insn_, kBatchAccesses) > 0) {}
+  }
+
   std::vector<Marker> tail_markers() const {
-    return {d_.markers.begin() + d_.tail_marker_begin, d_.markers.end()};
+    const auto& m = p_.markers();
+    return {m.begin() + p_.tail_marker_begin(), m.end()};
   }
 
  private:
   ZSTD_DCtx* dctx_;
+  std::string where_;
   std::vector<uint8_t> comp_, raw_;
-  detail::DecodedChunk d_;
-  size_t exec_ = 0;
-  bool started_ = false;
+  detail::ChunkParser p_;
+  detail::ChunkParser::Exec execs_[kBatchExecs];
+  size_t exec_ = 0, n_execs_ = 0;
+  std::vector<MemAccess> acc_;
+  std::vector<uint32_t> acc_insn_;
   uint16_t core_ = 0;
 };
 
@@ -363,6 +364,7 @@ void CoreReader::check_chunk(size_t i) {
   // context and tables every time.
   if (!check_dec_) check_dec_ = std::make_unique<ChunkDecoder>();
   check_dec_->load(*src_, header_, chunks_.at(i), i);
+  check_dec_->check_rest();
 }
 
 RunReader::RunReader(std::vector<std::unique_ptr<CoreReader>> cores) : cores_(std::move(cores)) {}

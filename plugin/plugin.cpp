@@ -75,25 +75,28 @@ struct InsnRef {  // userdata of a memory callback
   uint32_t idx;
 };
 
-struct TbInfo {
-  std::vector<InsnRef> refs;  // per instruction
-  const StaticBlock* sb = nullptr;  // whole block (on mode)
-  const StaticBlock* rep_sb = nullptr;  // the last instruction alone (REP split)
+// Per translated block. The fields every execution reads come first and
+// share one cache line: kernel-heavy code runs through thousands of blocks,
+// and the execution callback's cost is mostly the misses on this struct.
+struct alignas(64) TbInfo {
   uint64_t vaddr = 0;
-  uint32_t n = 0;
-  uint8_t cpl = 0;
-  bool last_rep = false;
-  bool last_must_access = false;
-  uint64_t last_pc = 0;
-  uint64_t fallthrough = 0;
-  uint64_t target = 0;
   // Successors that continue the stream without a discontinuity (both the
   // same for one possible successor); any_next: not predictable.
   uint64_t next_a = 0, next_b = 0;
+  uint64_t last_pc = 0;
+  const StaticBlock* sb = nullptr;  // whole block (on mode)
+  uint32_t n = 0;
+  uint8_t cpl = 0;
   bool any_next = false;
   // A whole execution ends the record with nothing to check but the
   // successor: not a REP string, no required access by the last instruction.
   bool plain_end = false;
+  bool last_rep = false;
+  bool last_must_access = false;
+  // Cold.
+  const StaticBlock* rep_sb = nullptr;  // the last instruction alone (REP split)
+  uint64_t fallthrough = 0;
+  std::vector<InsnRef> refs;  // per instruction
   std::vector<uint64_t> pcs;  // per instruction
   std::vector<Site> sites;
 };
@@ -111,6 +114,7 @@ struct alignas(64) Vcpu {
   uint32_t epoch = 0;
   // The open record.
   const StaticBlock* rec = nullptr;
+  uint32_t rec_n = 0;  // rec->insn_count, without touching rec
   TbInfo* exec = nullptr;
   int32_t base = 0;
   uint32_t cap = 0;
@@ -703,6 +707,7 @@ bool open_record(Vcpu& v, unsigned k, TbInfo* ex, const StaticBlock* sb, int32_t
   }
   v.sink->begin_block(sb);
   v.rec = sb;
+  v.rec_n = sb->insn_count;
   v.exec = ex;
   v.base = base;
   v.cap = cap;
@@ -827,6 +832,7 @@ inline bool chain_record(Vcpu& v, unsigned k, TbInfo* tb) {
   v.last_pc = ex->last_pc;
   v.sink->next_block(ex->n, tb->sb);
   v.rec = tb->sb;
+  v.rec_n = tb->n;
   v.exec = tb;
   v.cap = tb->n;
   v.acc_count = 0;
@@ -935,7 +941,7 @@ void on_mem(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* ud) {
   if (!v.rec) return;
   const InsnRef* r = static_cast<const InsnRef*>(ud);
   int32_t ri = r->tb == v.exec ? int32_t(r->idx) + v.base : remap_io(v, r);
-  if (ri < 0 || ri >= int32_t(v.rec->insn_count)) return;
+  if (ri < 0 || ri >= int32_t(v.rec_n)) return;
   if (v.acc_count >= kMaxAccPerRecord) {
     split_rep(v, k, ri);
     if (!v.rec || v.acc_count >= kMaxAccPerRecord) return;
@@ -1161,7 +1167,6 @@ void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
   const InsnClass& lc = cls[n - 1];
   ti->last_pc = ti->pcs[n - 1];
   ti->fallthrough = ti->last_pc + lens[n - 1];
-  ti->target = lc.target;
   ti->last_rep = lc.is_rep_string;
   ti->last_must_access = lc.must_access_memory;
   switch (lc.flow) {

@@ -1,11 +1,14 @@
 // Little-endian fixed-width fields and LEB128 varints (docs/format.md, Conventions).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
 namespace qemutrace::detail {
+
+constexpr size_t kMaxVarint = 10;  // bytes of a 64-bit LEB128 varint
 
 inline void put_u16(uint8_t* p, uint16_t v) { p[0] = uint8_t(v); p[1] = uint8_t(v >> 8); }
 inline void put_u32(uint8_t* p, uint32_t v) {
@@ -33,23 +36,37 @@ inline unsigned varint_size(uint64_t v) {
 
 // Appends to a growable byte buffer without per-byte bounds checks: callers
 // reserve() an upper bound for the record they are about to write.
+// Appends to the first *len bytes of `buf` through a plain pointer (a
+// push_back per byte cost more than the encoding around it). The caller gives
+// an upper bound `room` of what it writes; `buf` only grows, so its bytes past
+// *len are scratch; the destructor stores the new length.
 class ByteWriter {
  public:
-  explicit ByteWriter(std::vector<uint8_t>* buf) : buf_(buf) {}
-  void reserve(size_t extra) {
-    if (buf_->capacity() - buf_->size() < extra) buf_->reserve((buf_->size() + extra) * 2);
+  ByteWriter(std::vector<uint8_t>* buf, size_t* len, size_t room) : buf_(buf), len_(len) {
+    if (buf->size() - *len < room) buf->resize(std::max(buf->size() * 2, *len + room));
+    p_ = buf->data() + *len;
   }
-  void u8(uint8_t v) { buf_->push_back(v); }
+  ~ByteWriter() { *len_ = size_t(p_ - buf_->data()); }
+  ByteWriter(const ByteWriter&) = delete;
+  ByteWriter& operator=(const ByteWriter&) = delete;
+  void u8(uint8_t v) { *p_++ = v; }
   void varint(uint64_t v) {
-    while (v >= 0x80) { buf_->push_back(uint8_t(v) | 0x80); v >>= 7; }
-    buf_->push_back(uint8_t(v));
+    while (v >= 0x80) {
+      *p_++ = uint8_t(v) | 0x80;
+      v >>= 7;
+    }
+    *p_++ = uint8_t(v);
   }
   void svarint(int64_t v) { varint(zigzag(v)); }
-  void bytes(const uint8_t* p, size_t n) { buf_->insert(buf_->end(), p, p + n); }
-  size_t size() const { return buf_->size(); }
+  void bytes(const uint8_t* p, size_t n) {
+    std::memcpy(p_, p, n);
+    p_ += n;
+  }
 
  private:
   std::vector<uint8_t>* buf_;
+  size_t* len_;
+  uint8_t* p_;
 };
 
 }  // namespace qemutrace::detail

@@ -9,7 +9,7 @@
 namespace qemutrace::detail {
 
 void ChunkEncoder::start(uint64_t first_insn, uint64_t time_ns) {
-  out_.clear();
+  len_ = 0;
   open_ = true;
   first_insn_ = first_insn;
   insn_count_ = 0;
@@ -24,12 +24,6 @@ void ChunkEncoder::start(uint64_t first_insn, uint64_t time_ns) {
   have_context_ = false;
 }
 
-std::vector<uint8_t> ChunkEncoder::take_payload() {
-  open_ = false;
-  std::vector<uint8_t> p;
-  p.swap(out_);
-  return p;
-}
 
 void ChunkEncoder::set_context(uint8_t cpl, uint64_t asid) {
   if (!(features_ & feature::kAsid)) asid = 0;
@@ -37,8 +31,7 @@ void ChunkEncoder::set_context(uint8_t cpl, uint64_t asid) {
   have_context_ = true;
   cpl_ = cpl;
   asid_ = asid;
-  ByteWriter w(&out_);
-  w.reserve(12);
+  ByteWriter w(&out_, &len_, 2 + kMaxVarint);
   w.u8(uint8_t(RecordType::State));
   w.u8(cpl);
   if (features_ & feature::kAsid) w.varint(asid);
@@ -47,8 +40,7 @@ void ChunkEncoder::set_context(uint8_t cpl, uint64_t asid) {
 
 void ChunkEncoder::timestamp(uint64_t time_ns) {
   if (!(features_ & feature::kTimestamps) || time_ns <= time_ns_) return;
-  ByteWriter w(&out_);
-  w.reserve(11);
+  ByteWriter w(&out_, &len_, 1 + kMaxVarint);
   w.u8(uint8_t(RecordType::Timestamp));
   w.varint(time_ns - time_ns_);
   time_ns_ = time_ns;
@@ -56,8 +48,7 @@ void ChunkEncoder::timestamp(uint64_t time_ns) {
 }
 
 void ChunkEncoder::marker(const Marker& m) {
-  ByteWriter w(&out_);
-  w.reserve(24);
+  ByteWriter w(&out_, &len_, 3 + 2 * kMaxVarint);
   w.u8(uint8_t(RecordType::Marker));
   w.u8(uint8_t(m.kind));
   w.u8(uint8_t(m.source));
@@ -67,8 +58,7 @@ void ChunkEncoder::marker(const Marker& m) {
 }
 
 void ChunkEncoder::successor(uint64_t pc) {
-  ByteWriter w(&out_);
-  w.reserve(11);
+  ByteWriter w(&out_, &len_, 1 + kMaxVarint);
   w.u8(uint8_t(RecordType::Successor));
   w.varint(pc);
   records_++;
@@ -89,8 +79,7 @@ uint32_t ChunkEncoder::define_if_needed(const StaticBlock& b) {
   size_t need = size_t(static_insns_) * kSlotsPerInsn;
   if (slots_.size() < need) slots_.resize(std::max(need, slots_.size() * 2));
 
-  ByteWriter w(&out_);
-  w.reserve(32 + b.insn_count + b.bytes.size());
+  ByteWriter w(&out_, &len_, 1 + 3 * kMaxVarint + b.insn_count + b.bytes.size());
   w.u8(uint8_t(RecordType::DefineBlock));
   w.varint(b.vaddr);
   if (features_ & feature::kPhysPc) w.varint(b.paddr);
@@ -108,8 +97,8 @@ uint32_t ChunkEncoder::define_if_needed(const StaticBlock& b) {
 void ChunkEncoder::exec(const StaticBlock& b, uint32_t retired, const RawAccess* acc, size_t count) {
   uint32_t local = define_if_needed(b);
   uint32_t first_static = local_first_insn_[b.id];
-  ByteWriter w(&out_);
-  w.reserve(24 + count * 40);
+  // Per access: mode byte, insn delta, address, frame, two values.
+  ByteWriter w(&out_, &len_, 1 + 3 * kMaxVarint + count * (1 + 5 * kMaxVarint));
   bool partial = retired < b.insn_count;
   w.u8(uint8_t(partial ? RecordType::ExecPartial : RecordType::Exec));
   w.varint(local);

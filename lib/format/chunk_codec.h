@@ -89,8 +89,10 @@ class ChunkEncoder {
   void exec(const StaticBlock& b, uint32_t retired, const RawAccess* accesses, size_t count);
   void successor(uint64_t pc);
 
-  const std::vector<uint8_t>& payload() const { return out_; }
-  std::vector<uint8_t> take_payload();
+  // The chunk's payload so far (valid until the next call).
+  const uint8_t* payload_data() const { return out_.data(); }
+  size_t payload_size() const { return len_; }
+  std::vector<uint8_t> payload() const { return {out_.data(), out_.data() + len_}; }
   uint64_t first_insn() const { return first_insn_; }
   uint64_t insn_count() const { return insn_count_; }
   uint64_t first_time_ns() const { return first_time_ns_; }
@@ -105,7 +107,8 @@ class ChunkEncoder {
   uint64_t features_;
   uint8_t page_shift_;
   bool open_ = false;
-  std::vector<uint8_t> out_;
+  std::vector<uint8_t> out_;  // the first len_ bytes are the payload
+  size_t len_ = 0;
   uint64_t first_insn_ = 0, insn_count_ = 0, first_time_ns_ = 0, time_ns_ = 0;
   uint32_t records_ = 0;
   uint64_t loads_ = 0, stores_ = 0;

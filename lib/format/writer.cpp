@@ -227,7 +227,7 @@ struct BinaryCoreWriter::Impl {
   }
 
   // Turns the recorded events into the chunk's records (docs/format.md).
-  // The payload stays in the encoder (enc.payload()), whose buffer is reused.
+  // The payload stays in the encoder (enc.payload_data()), whose buffer is reused.
   static void encode(CompressionPool::Job* job, detail::ChunkEncoder& enc) {
     enc.configure(job->features, 12);
     enc.start(job->raw.first_insn, job->raw.first_time_ns);
@@ -256,18 +256,19 @@ struct BinaryCoreWriter::Impl {
 
   static void compress(CompressionPool::Job* job, ZSTD_CCtx* cctx, detail::ChunkEncoder& enc) {
     encode(job, enc);
-    const std::vector<uint8_t>& payload = enc.payload();
-    if (payload.size() > kMaxRawChunk) {
-      job->error = "chunk payload of " + std::to_string(payload.size()) + " bytes exceeds the format's limit";
+    const uint8_t* payload = enc.payload_data();
+    const size_t payload_size = enc.payload_size();
+    if (payload_size > kMaxRawChunk) {
+      job->error = "chunk payload of " + std::to_string(payload_size) + " bytes exceeds the format's limit";
       return;
     }
-    size_t bound = ZSTD_compressBound(payload.size());
+    size_t bound = ZSTD_compressBound(payload_size);
     job->out.resize(kChunkHeaderSize + bound);
     ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
     ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, job->level);
     ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
-    size_t n = ZSTD_compress2(cctx, job->out.data() + kChunkHeaderSize, bound, payload.data(),
-                              payload.size());
+    size_t n = ZSTD_compress2(cctx, job->out.data() + kChunkHeaderSize, bound, payload,
+                              payload_size);
     if (ZSTD_isError(n)) {
       job->error = std::string("zstd: ") + ZSTD_getErrorName(n);
       job->out.clear();
@@ -275,7 +276,7 @@ struct BinaryCoreWriter::Impl {
     }
     job->out.resize(kChunkHeaderSize + n);
     job->info.compressed_size = uint32_t(n);
-    job->info.raw_size = uint32_t(payload.size());
+    job->info.raw_size = uint32_t(payload_size);
     uint8_t* h = job->out.data();
     put_u32(h, kChunkMagic);
     put_u64(h + 8, job->info.first_insn);

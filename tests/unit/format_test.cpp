@@ -106,12 +106,16 @@ TEST(Crc32, MatchesTheStandardCheckValue) {
 
 TEST(Varint, EncodesLeb128) {
   std::vector<uint8_t> out;
-  detail::ByteWriter w(&out);
-  w.varint(300);
-  w.varint(0);
-  w.varint(UINT64_MAX);
-  w.svarint(-1);
-  w.svarint(1);
+  size_t len = 0;
+  {
+    detail::ByteWriter w(&out, &len, 64);
+    w.varint(300);
+    w.varint(0);
+    w.varint(UINT64_MAX);
+    w.svarint(-1);
+    w.svarint(1);
+  }
+  out.resize(len);
   std::vector<uint8_t> want = {0xAC, 0x02, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x01, 0x02};
   EXPECT_EQ(out, want);
 }

@@ -94,7 +94,8 @@ uint32_t ChunkEncoder::define_if_needed(const StaticBlock& b) {
   return local_id_[b.id];
 }
 
-void ChunkEncoder::exec(const StaticBlock& b, uint32_t retired, const RawAccess* acc, size_t count) {
+void ChunkEncoder::exec(const StaticBlock& b, uint32_t retired, const RawAccess* acc, size_t count,
+                        const RawValue* values) {
   uint32_t local = define_if_needed(b);
   uint32_t first_static = local_first_insn_[b.id];
   // Per access: mode byte, insn delta, address, frame, two values.
@@ -105,7 +106,7 @@ void ChunkEncoder::exec(const StaticBlock& b, uint32_t retired, const RawAccess*
   if (partial) w.varint(retired);
   w.varint(count);
   const bool phys = features_ & feature::kPhysAddr;
-  const bool values = features_ & feature::kValues;
+  const bool with_values = (features_ & feature::kValues) && values;
   uint32_t prev_insn = 0;
   unsigned k = 0;
   for (size_t i = 0; i < count; i++) {
@@ -133,9 +134,12 @@ void ChunkEncoder::exec(const StaticBlock& b, uint32_t retired, const RawAccess*
     if (vmode == 1) w.varint(zigzag(delta));
     else if (vmode == 3) w.varint(a.vaddr);
     if (pmode) w.varint(pframe);
-    if (values) {
-      w.varint(a.value_lo);
-      if (a.size_log2 == 4) w.varint(a.value_hi);
+    if (with_values) {
+      w.varint(values[i].lo);
+      if (a.size_log2 == 4) w.varint(values[i].hi);
+    } else if (features_ & feature::kValues) {
+      w.varint(0);
+      if (a.size_log2 == 4) w.varint(0);
     }
     s.stride = a.vaddr - s.last;
     s.last = a.vaddr;

@@ -16,11 +16,17 @@
 
 namespace qemutrace::detail {
 
+// An access as the tracer records it (24 bytes: tens of millions a second
+// are written and read back); values, when recorded, sit in a parallel array.
 struct RawAccess {
-  uint64_t vaddr, paddr, value_lo, value_hi;
+  uint64_t vaddr, paddr;
   uint32_t insn;
   uint8_t size_log2;
   bool store;
+};
+
+struct RawValue {
+  uint64_t lo, hi;
 };
 
 struct PredictorSlot {
@@ -86,7 +92,9 @@ class ChunkEncoder {
   void marker(const Marker& m);
   // Encodes an execution of `b`; `accesses` must be in program order and all
   // of instructions < retired. retired ≥ 1.
-  void exec(const StaticBlock& b, uint32_t retired, const RawAccess* accesses, size_t count);
+  // `values` (one per access) is read only with feature::kValues.
+  void exec(const StaticBlock& b, uint32_t retired, const RawAccess* accesses, size_t count,
+            const RawValue* values = nullptr);
   void successor(uint64_t pc);
 
   // The chunk's payload so far (valid until the next call).

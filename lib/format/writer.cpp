@@ -60,12 +60,13 @@ struct RawChunk {
   std::vector<RawEvent> events;
   std::vector<RawOther> others;
   std::vector<detail::RawAccess> accesses;
+  std::vector<detail::RawValue> values;  // one per access, with feature::kValues only
   std::vector<uint8_t> out;  // only in `spare`: a written chunk's output buffer
   uint64_t first_insn = 0, insn_count = 0, first_time_ns = 0;
   bool open = false;
   size_t bytes() const {
     return events.size() * sizeof(RawEvent) + others.size() * sizeof(RawOther) +
-           accesses.size() * sizeof(detail::RawAccess);
+           accesses.size() * sizeof(detail::RawAccess) + values.size() * sizeof(detail::RawValue);
   }
 };
 
@@ -99,6 +100,8 @@ struct BinaryCoreWriter::Impl {
   // no second copy per block.
   size_t acc_begin = 0;
   std::vector<detail::RawAccess> carry;  // moves them across a chunk close
+  std::vector<detail::RawValue> carry_values;
+  bool with_values = false;
   std::vector<Marker> held;  // markers waiting for the chunk after a pending close
   bool close_pending = false;
   uint8_t cpl = 0;
@@ -121,7 +124,8 @@ struct BinaryCoreWriter::Impl {
   std::atomic<uint64_t> a_insns{0}, a_loads{0}, a_stores{0}, a_chunks{0}, a_bytes{0};
 
   Impl(std::unique_ptr<ByteSink> s, const WriterOptions& o, uint16_t c, CompressionPool* p)
-      : sink(std::move(s)), opts(o), core(c), pool(p), enc(o.features, 12) {}
+      : sink(std::move(s)), opts(o), core(c), pool(p), enc(o.features, 12),
+      with_values(o.features & feature::kValues) {}
   ~Impl() {
     if (cctx) ZSTD_freeCCtx(cctx);
   }
@@ -171,6 +175,26 @@ struct BinaryCoreWriter::Impl {
     insns_at_last_ts = insns;
   }
   void end_block(uint32_t retired);
+  void drop_open_accesses() {
+    raw.accesses.resize(acc_begin);
+    if (with_values) raw.values.resize(acc_begin);
+  }
+  // Stable sort of the open block's accesses (and values) by instruction.
+  void sort_open_accesses() {
+    size_t n = raw.accesses.size() - acc_begin;
+    std::vector<uint32_t> order(n);
+    for (uint32_t i = 0; i < n; i++) order[i] = i;
+    const detail::RawAccess* a = raw.accesses.data() + acc_begin;
+    std::stable_sort(order.begin(), order.end(), [a](uint32_t x, uint32_t y) { return a[x].insn < a[y].insn; });
+    std::vector<detail::RawAccess> acc(n);
+    for (size_t i = 0; i < n; i++) acc[i] = a[order[i]];
+    std::copy(acc.begin(), acc.end(), raw.accesses.begin() + long(acc_begin));
+    if (with_values) {
+      std::vector<detail::RawValue> val(n);
+      for (size_t i = 0; i < n; i++) val[i] = raw.values[acc_begin + order[i]];
+      std::copy(val.begin(), val.end(), raw.values.begin() + long(acc_begin));
+    }
+  }
   void push(const RawOther& o) {
     raw.events.push_back(RawEvent{nullptr, 0, uint32_t(raw.others.size())});
     raw.others.push_back(o);
@@ -189,6 +213,10 @@ struct BinaryCoreWriter::Impl {
     // Accesses of a block not yet written as a record belong to the next chunk.
     carry.assign(raw.accesses.begin() + long(acc_begin), raw.accesses.end());
     raw.accesses.resize(acc_begin);
+    if (with_values) {
+      carry_values.assign(raw.values.begin() + long(acc_begin), raw.values.end());
+      raw.values.resize(acc_begin);
+    }
     auto* job = new CompressionPool::Job;
     job->owner = this;
     job->level = opts.zstd_level;
@@ -210,11 +238,13 @@ struct BinaryCoreWriter::Impl {
         raw.events.swap(spare.back().events);
         raw.accesses.swap(spare.back().accesses);
         raw.others.swap(spare.back().others);
+        raw.values.swap(spare.back().values);
         job->out.swap(spare.back().out);
         spare.pop_back();
       }
     }
     raw.accesses.insert(raw.accesses.end(), carry.begin(), carry.end());
+    if (with_values) raw.values.insert(raw.values.end(), carry_values.begin(), carry_values.end());
     acc_begin = 0;
     a_chunks.fetch_add(1, std::memory_order_relaxed);
     if (pool) {
@@ -232,10 +262,12 @@ struct BinaryCoreWriter::Impl {
     enc.configure(job->features, 12);
     enc.start(job->raw.first_insn, job->raw.first_time_ns);
     const detail::RawAccess* acc = job->raw.accesses.data();
+    const detail::RawValue* val = job->raw.values.empty() ? nullptr : job->raw.values.data();
     for (const RawEvent& ev : job->raw.events) {
       if (ev.block) {
-        enc.exec(*ev.block, ev.retired, acc, ev.n);
+        enc.exec(*ev.block, ev.retired, acc, ev.n, val);
         acc += ev.n;
+        if (val) val += ev.n;
         continue;
       }
       const RawOther& e = job->raw.others[ev.n];
@@ -252,6 +284,7 @@ struct BinaryCoreWriter::Impl {
     job->raw.events.clear();  // capacity goes back to the core (deliver)
     job->raw.others.clear();
     job->raw.accesses.clear();
+    job->raw.values.clear();
   }
 
   static void compress(CompressionPool::Job* job, ZSTD_CCtx* cctx, detail::ChunkEncoder& enc) {
@@ -380,16 +413,17 @@ void BinaryCoreWriter::set_context(uint8_t cpl, uint64_t asid) {
 
 void BinaryCoreWriter::begin_block(const StaticBlock* block) {
   Impl& m = *impl_;
-  if (m.raw.accesses.size() != m.acc_begin)
-    m.raw.accesses.resize(m.acc_begin);  // a block left open without end_block
+  if (m.raw.accesses.size() != m.acc_begin) m.drop_open_accesses();  // left open without end_block
   m.cur = block;
 }
 
 void BinaryCoreWriter::access(uint32_t insn, uint64_t vaddr, uint64_t paddr, unsigned size_log2,
                               bool store, uint64_t value_lo, uint64_t value_hi) {
-  if (!impl_->cur) return;
-  impl_->raw.accesses.push_back(detail::RawAccess{vaddr, paddr, value_lo, value_hi, insn,
-                                         uint8_t(size_log2 > 4 ? 4 : size_log2), store});
+  Impl& m = *impl_;
+  if (!m.cur) return;
+  m.raw.accesses.push_back(
+      detail::RawAccess{vaddr, paddr, insn, uint8_t(size_log2 > 4 ? 4 : size_log2), store});
+  if (m.with_values) m.raw.values.push_back(detail::RawValue{value_lo, value_hi});
 }
 
 bool BinaryCoreWriter::in_block() const { return impl_->cur != nullptr; }
@@ -407,7 +441,7 @@ void BinaryCoreWriter::Impl::end_block(uint32_t retired) {
   cur = nullptr;
   auto& all = raw.accesses;
   if (!b || retired == 0 || finished || failed) {
-    all.resize(acc_begin);
+    drop_open_accesses();
     return;
   }
   retired = std::min(retired, b->insn_count);
@@ -417,13 +451,14 @@ void BinaryCoreWriter::Impl::end_block(uint32_t retired) {
     auto first = all.begin() + long(acc_begin);
     // Program order is the contract; repair it rather than write a corrupt record.
     auto by_insn = [](const detail::RawAccess& x, const detail::RawAccess& y) { return x.insn < y.insn; };
-    if (!std::is_sorted(first, all.end(), by_insn)) std::stable_sort(first, all.end(), by_insn);
+    if (!std::is_sorted(first, all.end(), by_insn)) sort_open_accesses();
     while (n > 0 && first[long(n) - 1].insn >= retired) n--;
     if (n > kMaxAccessesPerExec) {
       dropped = n - kMaxAccessesPerExec;
       n = kMaxAccessesPerExec;
     }
     all.resize(acc_begin + n);
+    if (with_values) raw.values.resize(acc_begin + n);
   }
   if (close_pending) {
     RawOther e{RawOther::Successor};

@@ -173,6 +173,45 @@ TEST(RoundTrip, MarkersSurviveAFlushBetweenChunks) {
   EXPECT_EQ(read_all_and_check(bytes, tb), 4u);
 }
 
+// The tracer may report a block's accesses out of program order; the writer
+// restores the order, keeps each value with its access, and drops accesses of
+// instructions that did not retire.
+TEST(Writer, SortsOutOfOrderAccessesWithTheirValues) {
+  std::vector<uint8_t> bytes;
+  WriterOptions o;
+  o.features = kAllFeatures;
+  StaticBlock b;
+  b.vaddr = 0x4000;
+  b.insn_count = 3;
+  b.lengths = {1, 1, 1};
+  b.bytes = {0x90, 0x90, 0x90};
+  {
+    BinaryCoreWriter w(std::make_unique<MemorySink>(&bytes), o, 0, nullptr);
+    w.set_context(3, 0x1000);
+    w.begin_block(&b);
+    w.access(2, 0x8000, 0x18000, 3, true, 0x22, 0);
+    w.access(0, 0x9000, 0x19000, 2, false, 0x11, 0);
+    w.access(1, 0xa000, 0x1a000, 4, false, 0x33, 0x44);
+    w.access(2, 0x8008, 0x18008, 3, false, 0x55, 0);
+    w.end_block(2);  // instruction 2 did not retire
+    ASSERT_TRUE(w.finish());
+  }
+  CoreReader r(memory_source(bytes, "t"));
+  const Instruction* in = r.next();
+  ASSERT_TRUE(in);
+  ASSERT_EQ(in->access_count, 1u);
+  EXPECT_EQ(in->accesses[0].vaddr, 0x9000u);
+  EXPECT_EQ(in->accesses[0].value_lo, 0x11u);
+  in = r.next();
+  ASSERT_TRUE(in);
+  ASSERT_EQ(in->access_count, 1u);
+  EXPECT_EQ(in->accesses[0].vaddr, 0xa000u);
+  EXPECT_EQ(in->accesses[0].paddr, 0x1a000u);
+  EXPECT_EQ(in->accesses[0].value_lo, 0x33u);
+  EXPECT_EQ(in->accesses[0].value_hi, 0x44u);
+  EXPECT_EQ(r.next(), nullptr);
+}
+
 TEST(Seek, LandsOnTheRequestedInstruction) {
   TraceBuilder tb = random_trace(kAllFeatures, 9, 4000, 300);
   auto bytes = tb.finish();

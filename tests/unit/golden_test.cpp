@@ -134,11 +134,11 @@ TEST(Golden, AnnotatedChunkPayload) {
   enc.start(0, 0);
   enc.marker(Marker{MarkerKind::RoiBegin, MarkerSource::MagicNop, 300, 0});
   enc.set_context(3, 0x5000);
-  detail::RawAccess a1{0x2000, 0x9000, 0, 0, 1, 3, false};
+  detail::RawAccess a1{0x2000, 0x9000, 1, 3, false};
   enc.exec(blk, 2, &a1, 1);
-  detail::RawAccess a2{0x2008, 0x9008, 0, 0, 1, 3, false};
+  detail::RawAccess a2{0x2008, 0x9008, 1, 3, false};
   enc.exec(blk, 2, &a2, 1);
-  detail::RawAccess a3{0x2010, 0x9010, 0, 0, 1, 3, true};
+  detail::RawAccess a3{0x2010, 0x9010, 1, 3, true};
   enc.exec(blk, 1, &a3, 0);
   // Access 1: slot empty (last 0, stride 0) so prediction 0 misses; delta
   // 0x2000 zigzags to 0x4000 = varint 80 80 01 (3 bytes), absolute 0x2000 =

@@ -93,6 +93,7 @@ struct alignas(64) TbInfo {
   bool plain_end = false;
   bool last_rep = false;
   bool last_must_access = false;
+  bool paging = false;  // translated with paging on (translation cache usable)
   // Cold.
   const StaticBlock* rep_sb = nullptr;  // the last instruction alone (REP split)
   uint64_t fallthrough = 0;
@@ -106,6 +107,19 @@ struct ScoreEntry {
                    // could stop the block (see on_tb_trans)
   uint64_t count;  // count_check: instructions started while recording
 };
+
+// Recent virtual-to-physical page translations of one core, so that most
+// accesses skip QEMU's TLB lookup. An entry is valid while `gen` matches the
+// core's generation, which moves at every instruction that may change the
+// core's translations and when paging is off (reset); architecturally a
+// mapping change is not visible before such an instruction on this core.
+struct XlatEntry {
+  uint64_t vpage = 0;
+  uint64_t pframe = 0;
+  uint32_t gen = 0;
+  uint32_t mmu_idx = 0;
+};
+constexpr unsigned kXlatEntries = 64;
 
 struct alignas(64) Vcpu {
   TraceSink* sink = nullptr;
@@ -148,6 +162,8 @@ struct alignas(64) Vcpu {
   uint64_t cut_excess = 0;
   uint64_t rep_merges = 0;
   uint64_t rep_splits = 0;
+  uint32_t xlat_gen = 1;
+  XlatEntry xlat[kXlatEntries];
 };
 
 // A core's unused lease of a pool: (pool epoch << 32) | instructions. It is
@@ -527,6 +543,7 @@ void update_context(Vcpu& v, uint8_t cpl) {
   if (v.asid_dirty || !v.ctx_valid) {
     uint64_t a = read_asid();
     v.asid_dirty = false;
+    v.xlat_gen++;  // after the instruction that set asid_dirty took effect
     if (!v.ctx_valid || a != v.asid || cpl != v.cpl) {
       v.asid = a;
       v.cpl = cpl;
@@ -950,6 +967,21 @@ void on_mem(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* ud) {
   record_access(v, k, info, vaddr, ri);
 }
 
+inline uint64_t physical_address(Vcpu& v, qemu_plugin_meminfo_t info, uint64_t vaddr) {
+  constexpr unsigned kPageBits = 12;  // QEMU's TLB granule on x86
+  uint64_t vpage = vaddr >> kPageBits;
+  uint32_t mmu_idx = info & 15;  // MemOpIdx: mmu index in the low 4 bits
+  if (!v.exec->paging) v.xlat_gen++;  // no paging (e.g. after a reset): forget all
+  XlatEntry& e = v.xlat[(vpage ^ (vpage >> 6) ^ mmu_idx) % kXlatEntries];
+  if (e.gen == v.xlat_gen && e.vpage == vpage && e.mmu_idx == mmu_idx)
+    return e.pframe | (vaddr & ((1u << kPageBits) - 1));
+  qemu_plugin_hwaddr* hw = qemu_plugin_get_hwaddr(info, vaddr);
+  if (!hw) return 0;
+  uint64_t paddr = qemu_plugin_hwaddr_phys_addr(hw);
+  e = XlatEntry{vpage, paddr & ~uint64_t((1u << kPageBits) - 1), v.xlat_gen, mmu_idx};
+  return paddr;
+}
+
 inline void record_access(Vcpu& v, unsigned, qemu_plugin_meminfo_t info, uint64_t vaddr,
                           int32_t ri) {
   // meminfo: MemOpIdx (MemOp << 4 | mmu_idx) in the low 16 bits, rw above.
@@ -957,10 +989,7 @@ inline void record_access(Vcpu& v, unsigned, qemu_plugin_meminfo_t info, uint64_
   unsigned rw = (info >> 16) & 3;
   if (size_log2 > 4) size_log2 = 4;
   uint64_t paddr = 0;
-  if (g_phys) {
-    qemu_plugin_hwaddr* hw = qemu_plugin_get_hwaddr(info, vaddr);
-    if (hw) paddr = qemu_plugin_hwaddr_phys_addr(hw);
-  }
+  if (g_phys) paddr = physical_address(v, info, vaddr);
   uint64_t lo = 0, hi = 0;
   if (g_values) {
     qemu_plugin_mem_value mv = qemu_plugin_mem_get_value(info);
@@ -983,7 +1012,14 @@ inline void record_access(Vcpu& v, unsigned, qemu_plugin_meminfo_t info, uint64_
   v.last_acc = ri;
 }
 
-void on_cr3_write(unsigned k, void*) { g_v[k].asid_dirty = true; }
+// Before an instruction that may change translations (CR3 writes among
+// them); the next block start re-reads the address space and moves the
+// generation again, for what the instruction itself changed.
+void on_translation_change(unsigned k, void*) {
+  Vcpu& v = g_v[k];
+  v.asid_dirty = true;
+  v.xlat_gen++;
+}
 
 // Starts tracing at a site (START marker: after it; int watch: at it).
 void start_at_site(Vcpu& v, unsigned k, Site* s, MarkerSource src) {
@@ -1103,8 +1139,8 @@ void instrument_insn(qemu_plugin_insn* insn, TbInfo* ti, uint32_t i, const InsnC
   }
   qemu_plugin_register_vcpu_mem_cb(insn, on_mem, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW,
                                    &ti->refs[i]);
-  if (c.writes_asid)
-    qemu_plugin_register_vcpu_insn_exec_cb(insn, on_cr3_write, QEMU_PLUGIN_CB_NO_REGS, nullptr);
+  if (c.writes_asid || c.changes_translation)
+    qemu_plugin_register_vcpu_insn_exec_cb(insn, on_translation_change, QEMU_PLUGIN_CB_NO_REGS, nullptr);
 }
 
 void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
@@ -1176,7 +1212,11 @@ void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
     default: ti->any_next = true; break;
   }
   ti->plain_end = !lc.is_rep_string && !lc.must_access_memory;
-  if (g_reg_priv) ti->cpl = g_arch->privilege(read_reg(g_reg_priv), read_reg(g_reg_mode));
+  if (g_reg_priv) {
+    uint64_t mode = read_reg(g_reg_mode);
+    ti->cpl = g_arch->privilege(read_reg(g_reg_priv), mode);
+    ti->paging = g_arch->paging(mode);
+  }
 
   auto offset_of = [&](size_t i) {
     size_t o = 0;

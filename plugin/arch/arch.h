@@ -41,6 +41,10 @@ struct InsnClass {
   // direct jumps): TCG ends a block early only at such instructions, so the
   // plugin needs no per-instruction progress store before the others.
   bool may_stop_block = true;
+  // May change how this core maps virtual to physical addresses (x86:
+  // control-register and MSR writes, TLB invalidation, task switches,
+  // SMM return): the plugin drops its cached translations there.
+  bool changes_translation = false;
 };
 
 // Registers the plugin reads, by gdb name; resolved once per vCPU.
@@ -57,6 +61,8 @@ class Arch {
   virtual ContextRegs regs() const = 0;
   // Privilege level from the raw register values (little-endian bytes).
   virtual uint8_t privilege(uint64_t priv_reg, uint64_t mode_reg) const = 0;
+  // Paging is on (virtual and physical addresses differ by a page walk).
+  virtual bool paging(uint64_t mode_reg) const = 0;
   virtual uint64_t asid(uint64_t asid_reg) const = 0;
   virtual MarkerMatch match_marker(const uint8_t* bytes, size_t len) const = 0;
   virtual InsnClass classify(uint64_t pc, const uint8_t* bytes, size_t len) const = 0;

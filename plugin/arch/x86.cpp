@@ -29,6 +29,8 @@ class X86Arch final : public Arch {
     return static_cast<uint8_t>(cs & 3);
   }
 
+  bool paging(uint64_t cr0) const override { return (cr0 & 1) && (cr0 & (1ull << 31)); }
+
   uint64_t asid(uint64_t cr3) const override {
     // Bits 0..11 hold PCID/flags; the page-table base identifies the space.
     return cr3 & ~0xFFFull;
@@ -138,10 +140,53 @@ class X86Arch final : public Arch {
       if (in.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR) c.must_access_memory = false;
     }
     c.may_stop_block = !cannot_stop_block(in, ops, c);
+    c.changes_translation = changes_translation(in, ops, c);
     return c;
   }
 
  private:
+  // Everything that can flush or switch this core's TLB in QEMU's x86 model:
+  // system instructions (MOV CRn, INVLPG, INVPCID, WRMSR, LMSW, CLTS, RSM,
+  // ...), virtualization and protection-key instructions, XRSTOR (PKRU),
+  // far transfers and IRET (task switches).
+  static bool changes_translation(const ZydisDecodedInstruction& in, const ZydisDecodedOperand* ops,
+                                  const InsnClass& c) {
+    if (c.writes_asid) return true;
+    switch (in.meta.category) {
+      case ZYDIS_CATEGORY_SYSTEM:
+      case ZYDIS_CATEGORY_VTX:
+      case ZYDIS_CATEGORY_SGX:
+      case ZYDIS_CATEGORY_PKU:
+      case ZYDIS_CATEGORY_XSAVE:
+      case ZYDIS_CATEGORY_PCONFIG:
+        return true;
+      default:
+        break;
+    }
+    switch (in.mnemonic) {
+      case ZYDIS_MNEMONIC_IRET:
+      case ZYDIS_MNEMONIC_IRETD:
+      case ZYDIS_MNEMONIC_IRETQ:
+      case ZYDIS_MNEMONIC_RSM:
+      case ZYDIS_MNEMONIC_INVLPG:
+      case ZYDIS_MNEMONIC_INVLPGA:
+      case ZYDIS_MNEMONIC_INVLPGB:
+      case ZYDIS_MNEMONIC_INVPCID:
+      case ZYDIS_MNEMONIC_WRMSR:
+      case ZYDIS_MNEMONIC_LMSW:
+      case ZYDIS_MNEMONIC_VMRUN:
+        return true;
+      default:
+        break;
+    }
+    if (in.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR) return true;
+    for (unsigned i = 0; i < in.operand_count; ++i)
+      if (ops[i].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+          ZydisRegisterGetClass(ops[i].reg.value) == ZYDIS_REGCLASS_CONTROL)
+        return true;
+    return false;
+  }
+
   // Integer register-only instructions that raise no exception in any mode:
   // no memory operand, no LOCK, no segment/control/debug registers, no
   // divide, nothing privileged or IOPL-checked, no x87/SSE/AVX (#NM while

@@ -89,6 +89,41 @@ TEST(X86Arch, I386BranchesAreKeptConservative) {
   EXPECT_TRUE(classify(*a, {0x8B, 0x03}).may_stop_block);    // mov eax, [ebx]
 }
 
+// The plugin caches translations until one of these runs on the core.
+TEST(X86Arch, InstructionsThatMayChangeTranslations) {
+  auto a = arch("x86_64");
+  const std::vector<Case> changes = {
+      {"mov cr3, rax", {0x0F, 0x22, 0xD8}},
+      {"mov cr4, rax", {0x0F, 0x22, 0xE0}},
+      {"mov cr0, rax", {0x0F, 0x22, 0xC0}},
+      {"invlpg [rax]", {0x0F, 0x01, 0x38}},
+      {"invpcid rax, [rbx]", {0x66, 0x0F, 0x38, 0x82, 0x03}},
+      {"wrmsr", {0x0F, 0x30}},
+      {"lmsw ax", {0x0F, 0x01, 0xF0}},
+      {"iretq", {0x48, 0xCF}},
+      {"rsm", {0x0F, 0xAA}},
+      {"wrpkru", {0x0F, 0x01, 0xEF}},
+      {"jmp far [rax]", {0xFF, 0x28}},
+  };
+  for (const Case& c : changes) EXPECT_TRUE(classify(*a, c.bytes).changes_translation) << c.what;
+  const std::vector<Case> keeps = {
+      {"mov eax, [rbx]", {0x8B, 0x03}},
+      {"mov [rbx], eax", {0x89, 0x03}},
+      {"syscall", {0x0F, 0x05}},
+      {"ret", {0xC3}},
+      {"call rel32", {0xE8, 0, 0, 0, 0}},
+      {"rep movsb", {0xF3, 0xA4}},
+  };
+  for (const Case& c : keeps) EXPECT_FALSE(classify(*a, c.bytes).changes_translation) << c.what;
+}
+
+TEST(X86Arch, PagingFromCr0) {
+  auto a = arch("x86_64");
+  EXPECT_TRUE(a->paging(0x80000011));   // PG | ET | PE
+  EXPECT_FALSE(a->paging(0x00000011));  // protected mode, no paging
+  EXPECT_FALSE(a->paging(0x60000010));  // reset value: real mode
+}
+
 TEST(X86Arch, SuccessorClasses) {
   auto a = arch("x86_64");
   InsnClass j = classify(*a, {0xEB, 0x05}, 0x1000);  // jmp +5 from the next instruction

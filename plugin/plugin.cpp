@@ -89,7 +89,8 @@ struct alignas(64) TbInfo {
   uint8_t cpl = 0;
   bool any_next = false;
   // A whole execution ends the record with nothing to check but the
-  // successor: not a REP string, no required access by the last instruction.
+  // successor (and the last instruction's access, if it must make one): the
+  // last instruction is not a REP string.
   bool plain_end = false;
   bool last_rep = false;
   bool last_must_access = false;
@@ -843,6 +844,7 @@ void declare_window_end(unsigned k) {
 inline bool chain_record(Vcpu& v, unsigned k, TbInfo* tb) {
   TbInfo* ex = v.exec;
   if (!ex->plain_end || v.base != 0 || v.cap != ex->n || v.score->idx + 1 != ex->n) return false;
+  if (ex->last_must_access && v.last_acc != int32_t(ex->n) - 1) return false;  // it faulted
   if (!(ex->any_next || tb->vaddr == ex->next_a || tb->vaddr == ex->next_b)) return false;
   if (tb->cpl != v.cpl || v.asid_dirty || !v.ctx_valid || v.disc_pending || g_pools_on) return false;
   if (phase() != Phase::Tracing || v.epoch != g_epoch.load(std::memory_order_relaxed)) return false;
@@ -1211,7 +1213,7 @@ void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
     case Flow::CondDirect: ti->next_a = lc.target; ti->next_b = ti->fallthrough; break;
     default: ti->any_next = true; break;
   }
-  ti->plain_end = !lc.is_rep_string && !lc.must_access_memory;
+  ti->plain_end = !lc.is_rep_string;
   if (g_reg_priv) {
     uint64_t mode = read_reg(g_reg_mode);
     ti->cpl = g_arch->privilege(read_reg(g_reg_priv), mode);

@@ -56,6 +56,21 @@ struct FileState {
 
 class ChunkDecoder;
 
+namespace detail {
+// One decoded block execution (internal to the reader). Its accesses are
+// [access_begin, access_end) of the decoder's batch.
+struct DecodedExec {
+  uint64_t pc = 0;         // of its first instruction
+  uint64_t phys_pc = 0;    // of its first instruction; 0 without PHYS_PC
+  uint64_t next_pc = 0;    // PC after its last retired instruction (0: unknown)
+  uint64_t asid = 0, time_ns = 0;
+  uint32_t static_base = 0, retired = 0;
+  uint32_t access_begin = 0, access_end = 0;
+  uint32_t marker_begin = 0, marker_end = 0;  // markers that precede it
+  uint8_t cpl = 0;
+};
+}  // namespace detail
+
 class CoreReader {
  public:
   // Throws TraceError if the header is unusable. A missing footer or a
@@ -78,6 +93,10 @@ class CoreReader {
   // The common case (inside one block execution) is inline.
   const Instruction* next() {
     if (cur_.insn < cur_.retired) return cur_.fill();
+    if (cur_.exec < cur_.exec_end) {
+      cur_.start(*cur_.exec++);
+      return cur_.fill();
+    }
     return next_slow();
   }
   // Markers after the last instruction (valid once next() returned nullptr).
@@ -87,8 +106,13 @@ class CoreReader {
   void check_chunk(size_t i);
 
  private:
-  // Position inside the current block execution, over the decoder's arrays.
+  // Position inside the current block execution and batch, over the
+  // decoder's arrays. The batch pointers are cleared whenever the decoder
+  // changes, so next() only starts executions of the current batch inline.
   struct Cursor {
+    const detail::DecodedExec* exec = nullptr;
+    const detail::DecodedExec* exec_end = nullptr;
+    const Marker* markers = nullptr;
     const uint8_t* lengths = nullptr;
     const uint32_t* byte_offset = nullptr;
     const uint8_t* bytes = nullptr;
@@ -97,6 +121,21 @@ class CoreReader {
     uint32_t insn = 0, retired = 0, static_base = 0, access = 0, access_end = 0;
     uint64_t pc = 0, index = 0, block_vaddr = 0, phys_base = 0, exec_next_pc = 0;
     Instruction out;
+    void start(const detail::DecodedExec& e) {
+      insn = 0;
+      retired = e.retired;
+      static_base = e.static_base;
+      block_vaddr = pc = e.pc;
+      phys_base = e.phys_pc;
+      access = e.access_begin;
+      access_end = e.access_end;
+      exec_next_pc = e.next_pc;
+      out.asid = e.asid;
+      out.cpl = e.cpl;
+      out.time_ns = e.time_ns;
+      out.markers = markers + e.marker_begin;
+      out.marker_count = e.marker_end - e.marker_begin;
+    }
     const Instruction* fill() {
       uint32_t s = static_base + insn;
       uint8_t len = lengths[s];

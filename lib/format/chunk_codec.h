@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "qemutrace/format.h"
+#include "qemutrace/reader.h"
 #include "qemutrace/types.h"
 #include "qemutrace/writer.h"
 
@@ -136,16 +137,7 @@ class ChunkParser {
     uint32_t first_static = 0;  // index into lengths() / byte_offsets()
   };
   // One decoded execution: its accesses are acc[access_begin..access_end).
-  struct Exec {
-    uint64_t pc = 0;         // of its first instruction
-    uint64_t phys_pc = 0;    // of its first instruction; 0 without PHYS_PC
-    uint64_t next_pc = 0;    // PC after its last retired instruction (0: unknown)
-    uint64_t asid = 0, time_ns = 0;
-    uint32_t static_base = 0, retired = 0;
-    uint32_t access_begin = 0, access_end = 0;
-    uint32_t marker_begin = 0, marker_end = 0;  // markers() that precede it
-    uint8_t cpl = 0;
-  };
+  using Exec = DecodedExec;
 
   // Starts on a payload that stays valid (and unmoved) while it is parsed.
   // Reads up to the first execution.

@@ -56,17 +56,20 @@ class ChunkDecoder {
     if (n != ci.raw_size) throw TraceError(where + ": payload decompresses to " + std::to_string(n) +
                                            " bytes, header says " + std::to_string(ci.raw_size));
     core_ = h.core;
-    exec_ = n_execs_ = 0;
     p_.start(raw_.data(), raw_.size(), h.features, h.page_shift, ci.first_time_ns, ci.insn_count,
              get_u32(hdr + 44), &where_);
   }
 
   // Points `c` at the next block execution; false at the end of the chunk.
+  // Decodes a new batch when the current one is used up; next() starts the
+  // rest of the batch's executions inline.
   bool next_exec(CoreReader::Cursor& c) {
-    if (__builtin_expect(exec_ >= n_execs_, 0)) {
-      n_execs_ = p_.decode(execs_, kBatchExecs, acc_, acc_insn_, kBatchAccesses);
-      exec_ = 0;
-      if (n_execs_ == 0) return false;
+    if (__builtin_expect(c.exec >= c.exec_end, 0)) {
+      size_t n = p_.decode(execs_, kBatchExecs, acc_, acc_insn_, kBatchAccesses);
+      c.exec = c.exec_end = execs_;
+      if (n == 0) return false;
+      c.exec_end = execs_ + n;
+      c.markers = p_.markers().data();
       c.lengths = p_.lengths();
       c.byte_offset = p_.byte_offsets();
       c.bytes = raw_.data();
@@ -74,20 +77,7 @@ class ChunkDecoder {
       c.access_insn = acc_insn_.data();
       c.out.core = core_;
     }
-    const auto& e = execs_[exec_++];
-    c.insn = 0;
-    c.retired = e.retired;
-    c.static_base = e.static_base;
-    c.block_vaddr = c.pc = e.pc;
-    c.phys_base = e.phys_pc;
-    c.access = e.access_begin;
-    c.access_end = e.access_end;
-    c.exec_next_pc = e.next_pc;
-    c.out.asid = e.asid;
-    c.out.cpl = e.cpl;
-    c.out.time_ns = e.time_ns;
-    c.out.markers = p_.markers().data() + e.marker_begin;
-    c.out.marker_count = e.marker_end - e.marker_begin;
+    c.start(*c.exec++);
     return true;
   }
 
@@ -125,7 +115,6 @@ class ChunkDecoder {
   std::vector<uint8_t> comp_, raw_;
   detail::ChunkParser p_;
   detail::ChunkParser::Exec execs_[kBatchExecs];
-  size_t exec_ = 0, n_execs_ = 0;
   std::vector<MemAccess> acc_;
   std::vector<uint32_t> acc_insn_;
   uint16_t core_ = 0;
@@ -299,6 +288,7 @@ bool CoreReader::load_chunk(size_t i) {
                            [this, i] { spare_->load(*src_, header_, chunks_[i + 1], i + 1); });
   }
   next_chunk_ = i + 1;
+  cur_.exec = cur_.exec_end = nullptr;
   cur_.insn = cur_.retired = 0;
   cur_.index = chunks_[i].first_insn;
   return true;
@@ -316,6 +306,7 @@ void CoreReader::seek(uint64_t index) {
     } else {
       next_chunk_ = 0;
       dec_.reset();
+      cur_.exec = cur_.exec_end = nullptr;
       cur_.insn = cur_.retired = 0;
     }
     return;
@@ -346,6 +337,7 @@ const Instruction* CoreReader::next_slow() {
         tail_markers_.swap(pending_markers_);
         pending_markers_.clear();
         dec_.reset();
+        cur_.exec = cur_.exec_end = nullptr;
         next_chunk_ = chunks_.size() + 1;
         return nullptr;
       }

@@ -56,21 +56,6 @@ struct FileState {
 
 class ChunkDecoder;
 
-namespace detail {
-// One decoded block execution (internal to the reader). Its accesses are
-// [access_begin, access_end) of the decoder's batch.
-struct DecodedExec {
-  uint64_t pc = 0;         // of its first instruction
-  uint64_t phys_pc = 0;    // of its first instruction; 0 without PHYS_PC
-  uint64_t next_pc = 0;    // PC after its last retired instruction (0: unknown)
-  uint64_t asid = 0, time_ns = 0;
-  uint32_t static_base = 0, retired = 0;
-  uint32_t access_begin = 0, access_end = 0;
-  uint32_t marker_begin = 0, marker_end = 0;  // markers that precede it
-  uint8_t cpl = 0;
-};
-}  // namespace detail
-
 class CoreReader {
  public:
   // Throws TraceError if the header is unusable. A missing footer or a
@@ -90,13 +75,9 @@ class CoreReader {
   // end). Uses the index; decodes only the chunk that holds it.
   void seek(uint64_t index);
   // The next retired instruction, or nullptr at the end. Throws TraceError.
-  // The common case (inside one block execution) is inline.
+  // The common case (inside the current decoded batch) is inline.
   const Instruction* next() {
-    if (cur_.insn < cur_.retired) return cur_.fill();
-    if (cur_.exec < cur_.exec_end) {
-      cur_.start(*cur_.exec++);
-      return cur_.fill();
-    }
+    if (cur_.p < cur_.end) return cur_.p++;
     return next_slow();
   }
   // Markers after the last instruction (valid once next() returned nullptr).
@@ -106,54 +87,11 @@ class CoreReader {
   void check_chunk(size_t i);
 
  private:
-  // Position inside the current block execution and batch, over the
-  // decoder's arrays. The batch pointers are cleared whenever the decoder
-  // changes, so next() only starts executions of the current batch inline.
+  // The decoder's current batch of instructions: [p, end) are still to be
+  // returned. Cleared whenever the decoder changes.
   struct Cursor {
-    const detail::DecodedExec* exec = nullptr;
-    const detail::DecodedExec* exec_end = nullptr;
-    const Marker* markers = nullptr;
-    const uint8_t* lengths = nullptr;
-    const uint32_t* byte_offset = nullptr;
-    const uint8_t* bytes = nullptr;
-    const MemAccess* accesses = nullptr;
-    const uint32_t* access_insn = nullptr;
-    uint32_t insn = 0, retired = 0, static_base = 0, access = 0, access_end = 0;
-    uint64_t pc = 0, index = 0, block_vaddr = 0, phys_base = 0, exec_next_pc = 0;
-    Instruction out;
-    void start(const detail::DecodedExec& e) {
-      insn = 0;
-      retired = e.retired;
-      static_base = e.static_base;
-      block_vaddr = pc = e.pc;
-      phys_base = e.phys_pc;
-      access = e.access_begin;
-      access_end = e.access_end;
-      exec_next_pc = e.next_pc;
-      out.asid = e.asid;
-      out.cpl = e.cpl;
-      out.time_ns = e.time_ns;
-      out.markers = markers + e.marker_begin;
-      out.marker_count = e.marker_end - e.marker_begin;
-    }
-    const Instruction* fill() {
-      uint32_t s = static_base + insn;
-      uint8_t len = lengths[s];
-      out.index = index++;
-      out.pc = pc;
-      out.phys_pc = phys_base ? phys_base + (pc - block_vaddr) : 0;
-      out.length = len;
-      out.bytes = bytes + byte_offset[s];
-      uint32_t a0 = access;
-      while (access < access_end && access_insn[access] == insn) access++;
-      out.accesses = accesses + a0;
-      out.access_count = access - a0;
-      if (insn > 0) out.marker_count = 0;
-      pc += len;
-      insn++;
-      out.next_pc = insn < retired ? pc : exec_next_pc;
-      return &out;
-    }
+    const Instruction* p = nullptr;
+    const Instruction* end = nullptr;
   };
   friend class ChunkDecoder;
   const Instruction* next_slow();

@@ -75,9 +75,9 @@ class CoreReader {
   // end). Uses the index; decodes only the chunk that holds it.
   void seek(uint64_t index);
   // The next retired instruction, or nullptr at the end. Throws TraceError.
-  // The common case (inside one block execution) is inline.
+  // The common case (inside the current decoded batch) is inline.
   const Instruction* next() {
-    if (cur_.insn < cur_.retired) return cur_.fill();
+    if (cur_.p < cur_.end) return cur_.p++;
     return next_slow();
   }
   // Markers after the last instruction (valid once next() returned nullptr).
@@ -87,34 +87,11 @@ class CoreReader {
   void check_chunk(size_t i);
 
  private:
-  // Position inside the current block execution, over the decoder's arrays.
+  // The decoder's current batch of instructions: [p, end) are still to be
+  // returned. Cleared whenever the decoder changes.
   struct Cursor {
-    const uint8_t* lengths = nullptr;
-    const uint32_t* byte_offset = nullptr;
-    const uint8_t* bytes = nullptr;
-    const MemAccess* accesses = nullptr;
-    const uint32_t* access_insn = nullptr;
-    uint32_t insn = 0, retired = 0, static_base = 0, access = 0, access_end = 0;
-    uint64_t pc = 0, index = 0, block_vaddr = 0, phys_base = 0, exec_next_pc = 0;
-    Instruction out;
-    const Instruction* fill() {
-      uint32_t s = static_base + insn;
-      uint8_t len = lengths[s];
-      out.index = index++;
-      out.pc = pc;
-      out.phys_pc = phys_base ? phys_base + (pc - block_vaddr) : 0;
-      out.length = len;
-      out.bytes = bytes + byte_offset[s];
-      uint32_t a0 = access;
-      while (access < access_end && access_insn[access] == insn) access++;
-      out.accesses = accesses + a0;
-      out.access_count = access - a0;
-      if (insn > 0) out.marker_count = 0;
-      pc += len;
-      insn++;
-      out.next_pc = insn < retired ? pc : exec_next_pc;
-      return &out;
-    }
+    const Instruction* p = nullptr;
+    const Instruction* end = nullptr;
   };
   friend class ChunkDecoder;
   const Instruction* next_slow();

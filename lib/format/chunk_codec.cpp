@@ -1,7 +1,9 @@
 #include "chunk_codec.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdio>
+#include <cstring>
 
 #include "bytes.h"
 #include "qemutrace/reader.h"
@@ -184,6 +186,7 @@ void ChunkParser::start(const uint8_t* data, size_t size, uint64_t features, uin
   if (features & feature::kPhysAddr) phys_.reset();
   have_pending_ = false;
   marker_mark_ = 0;
+  marker_fix_.clear();
   successor_ = 0;
   successor_seen_ = false;
   have_state_ = false;
@@ -305,16 +308,60 @@ void ChunkParser::read_ahead() {
   check_totals();
 }
 
-size_t ChunkParser::decode(Exec* execs, size_t max_execs, std::vector<MemAccess>& acc, std::vector<uint32_t>& insn,
-                           size_t max_acc) {
+size_t ChunkParser::decode(std::vector<Instruction>& ins, std::vector<MemAccess>& acc, size_t max_insns,
+                           size_t max_acc, uint64_t first_index, uint16_t core) {
   const bool phys = features_ & feature::kPhysAddr, values = features_ & feature::kValues;
-  if (phys) return values ? decode_t<true, true>(execs, max_execs, acc, insn, max_acc)
-                          : decode_t<true, false>(execs, max_execs, acc, insn, max_acc);
-  return values ? decode_t<false, true>(execs, max_execs, acc, insn, max_acc)
-                : decode_t<false, false>(execs, max_execs, acc, insn, max_acc);
+  if (phys) return values ? decode_t<true, true>(ins, acc, max_insns, max_acc, first_index, core)
+                          : decode_t<true, false>(ins, acc, max_insns, max_acc, first_index, core);
+  return values ? decode_t<false, true>(ins, acc, max_insns, max_acc, first_index, core)
+                : decode_t<false, false>(ins, acc, max_insns, max_acc, first_index, core);
 }
 
 namespace {
+// Writes a whole Instruction record with no accesses or markers in 16-byte
+// pieces: the decoder is bound by stores, and field by field takes 12.
+// `tail` holds core, length and cpl as they sit at offset 80.
+using V2 = uint64_t __attribute__((vector_size(16)));
+constexpr bool kPackedRecord =
+    sizeof(Instruction) == 88 && offsetof(Instruction, index) == 0 && offsetof(Instruction, pc) == 8 &&
+    offsetof(Instruction, phys_pc) == 16 && offsetof(Instruction, asid) == 24 &&
+    offsetof(Instruction, time_ns) == 32 && offsetof(Instruction, next_pc) == 40 &&
+    offsetof(Instruction, bytes) == 48 && offsetof(Instruction, accesses) == 56 &&
+    offsetof(Instruction, markers) == 64 && offsetof(Instruction, access_count) == 72 &&
+    offsetof(Instruction, marker_count) == 76 && offsetof(Instruction, core) == 80 &&
+    offsetof(Instruction, length) == 82 && offsetof(Instruction, cpl) == 83 && sizeof(void*) == 8 &&
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+inline void store_record(Instruction* r, uint64_t index, uint64_t pc, uint64_t phys_pc, uint64_t asid,
+                         uint64_t time_ns, uint64_t next_pc, const uint8_t* bytes, const MemAccess* accesses,
+                         uint64_t tail) {
+  if constexpr (kPackedRecord) {
+    char* d = reinterpret_cast<char*>(r);
+    const V2 v0 = {index, pc}, v1 = {phys_pc, asid}, v2 = {time_ns, next_pc},
+             v3 = {uint64_t(uintptr_t(bytes)), uint64_t(uintptr_t(accesses))}, v4 = {0, 0};
+    std::memcpy(d, &v0, 16);
+    std::memcpy(d + 16, &v1, 16);
+    std::memcpy(d + 32, &v2, 16);
+    std::memcpy(d + 48, &v3, 16);
+    std::memcpy(d + 64, &v4, 16);
+    std::memcpy(d + 80, &tail, 8);
+  } else {
+    r->index = index;
+    r->pc = pc;
+    r->phys_pc = phys_pc;
+    r->asid = asid;
+    r->time_ns = time_ns;
+    r->next_pc = next_pc;
+    r->bytes = bytes;
+    r->accesses = accesses;
+    r->markers = nullptr;
+    r->access_count = 0;
+    r->marker_count = 0;
+    r->core = uint16_t(tail);
+    r->length = uint8_t(tail >> 16);
+    r->cpl = uint8_t(tail >> 24);
+  }
+}
+
 [[noreturn]] __attribute__((noinline, cold)) void fail_tag(const ChunkParser& cp, uint8_t tag, size_t at) {
   if (tag & 0x80) cp.fail("access tag has reserved bit set", at);
   if ((tag & 3) == 2) cp.fail("access vmode 2 is invalid", at);
@@ -327,38 +374,57 @@ namespace {
 // while accesses are decoded, so storing decoded accesses does not force
 // them back to memory.
 template <bool kPhys, bool kValues>
-size_t ChunkParser::decode_t(Exec* execs, size_t max_execs, std::vector<MemAccess>& acc,
-                             std::vector<uint32_t>& insn_vec, size_t max_acc) {
+size_t ChunkParser::decode_t(std::vector<Instruction>& ins, std::vector<MemAccess>& acc, size_t max_insns,
+                             size_t max_acc, uint64_t first_index, uint16_t core) {
   const uint8_t* const base = data_;
   const uint8_t* const end = data_ + size_;
   const unsigned page_shift = page_shift_;
   const uint64_t page_mask = (uint64_t(1) << page_shift) - 1;
   PhysEntry* const table = kPhys ? &phys_.at(0) : nullptr;
   const uint32_t gen = phys_.gen();
-  size_t n = 0, na = 0;
-  while (have_pending_ && n < max_execs && na < max_acc) {
+  size_t ni = 0, na = 0;
+  marker_fix_.clear();
+  while (have_pending_ && ni < max_insns && na < max_acc) {
     const Pending pe = pending_;
+    const uint32_t retired = pe.retired;
     if (na + pe.access_count > acc.size()) {
+      // Rare (buffers only grow): move this batch's access pointers along.
+      const MemAccess* old = acc.data();
       acc.resize(std::max(na + pe.access_count, acc.size() * 2));
-      insn_vec.resize(acc.size());
+      for (size_t j = 0; j < ni; j++) ins[j].accesses = acc.data() + (ins[j].accesses - old);
     }
+    if (ni + retired > ins.size()) ins.resize(std::max(ni + retired, ins.size() * 2));
     const Block& b = blocks_[pe.block];
-    Exec& e = execs[n++];
-    e.pc = b.vaddr;
-    e.phys_pc = b.paddr;
-    e.asid = asid_;
-    e.time_ns = now_;
-    e.static_base = b.first_static;
-    e.retired = pe.retired;
-    e.access_begin = uint32_t(na);
-    e.access_end = uint32_t(na + pe.access_count);
-    e.marker_begin = marker_mark_;
-    e.marker_end = marker_mark_ = uint32_t(markers_.size());
-    e.cpl = cpl_;
-
+    Instruction* const in = ins.data() + ni;
     MemAccess* const out = acc.data() + na;
-    uint32_t* const insn_out = insn_vec.data() + na;
+    const uint64_t asid = asid_;
+
+    // One record per retired instruction; accesses are attached below.
+    {
+      const uint8_t* const lens = lengths_.data() + b.first_static;
+      const uint32_t* const offs = byte_offset_.data() + b.first_static;
+      const uint64_t phys_off = b.paddr - b.vaddr, now = now_;
+      const bool has_phys = b.paddr != 0;
+      const uint8_t cpl = cpl_;
+      uint64_t pc = b.vaddr, index = first_index + ni;
+      const uint64_t tail = uint64_t(core) | uint64_t(cpl) << 24;  // core, length, cpl
+      for (uint32_t j = 0; j < retired; j++) {
+        const uint8_t len = lens[j];
+        const uint64_t next = pc + len;
+        const uint8_t* bytes = base + offs[j];
+        store_record(in + j, index++, pc, has_phys ? pc + phys_off : 0, asid, now, next, bytes, out,
+                     tail | uint64_t(len) << 16);
+        pc = next;
+      }
+    }
+    if (marker_mark_ != markers_.size()) {
+      in[0].marker_count = uint32_t(markers_.size()) - marker_mark_;
+      marker_fix_.emplace_back(ni, marker_mark_);
+      marker_mark_ = uint32_t(markers_.size());
+    }
+    ni += retired;
     na += pe.access_count;
+
     const uint8_t* p = base + pos_;
     auto varint_p = [&]() -> uint64_t {
       if (__builtin_expect(p < end && *p < 0x80, 1)) return *p++;
@@ -367,9 +433,7 @@ size_t ChunkParser::decode_t(Exec* execs, size_t max_execs, std::vector<MemAcces
       p = base + pos_;
       return v;
     };
-    const uint32_t retired = pe.retired;
     PredictorSlot* const slots = slots_.data() + size_t(b.first_static) * kSlotsPerInsn;
-    const uint64_t asid = asid_;
     uint32_t insn = 0;
     unsigned k = 0;
     for (uint32_t i = 0, count = pe.access_count; i < count; i++) {
@@ -384,6 +448,9 @@ size_t ChunkParser::decode_t(Exec* execs, size_t max_execs, std::vector<MemAcces
         fail("access names instruction beyond the retired ones", size_t(acc_at - base));
       k = (delta == 0 && i > 0) ? k + 1 : 0;
       insn += uint32_t(delta);
+      Instruction& r = in[insn];
+      if (k == 0) r.accesses = out + i;
+      r.access_count++;
       PredictorSlot& s = slots[size_t(insn) * kSlotsPerInsn + access_slot(k)];
       uint64_t last = s.last, vaddr;
       if (vmode == 0) vaddr = last + s.stride;
@@ -414,7 +481,6 @@ size_t ChunkParser::decode_t(Exec* execs, size_t max_execs, std::vector<MemAcces
         if (size_log2 == 4) a.value_hi = varint_p();
       }
       out[i] = a;
-      insn_out[i] = insn;
     }
     pos_ = size_t(p - base);
 
@@ -426,9 +492,10 @@ size_t ChunkParser::decode_t(Exec* execs, size_t max_execs, std::vector<MemAcces
     } else {
       read_ahead();
     }
-    e.next_pc = have_pending_ ? blocks_[pending_.block].vaddr : successor_;
+    in[retired - 1].next_pc = have_pending_ ? blocks_[pending_.block].vaddr : successor_;
   }
-  return n;
+  for (const auto& f : marker_fix_) ins[f.first].markers = markers_.data() + f.second;
+  return ni;
 }
 
 #undef QT_READ_EXEC_HEADER

@@ -8,6 +8,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "qemutrace/format.h"
@@ -133,12 +134,12 @@ class ChunkEncoder {
   uint64_t asid_ = 0;
 };
 
-// Decodes one chunk payload a few block executions at a time, so a reader
-// holds only a small batch of accesses instead of the whole chunk's. Every
-// field is checked; failures throw TraceError naming `where` and the payload
-// offset. The chunk's instruction and record totals are checked against its
-// header when the payload's end is reached, before the batch holding the
-// last execution is returned.
+// Decodes one chunk payload a few block executions at a time, straight into
+// the Instruction records a reader hands out, so a reader holds only a small
+// batch instead of the whole chunk's. Every field is checked; failures throw
+// TraceError naming `where` and the payload offset. The chunk's instruction
+// and record totals are checked against its header when the payload's end is
+// reached, before the batch holding the last execution is returned.
 class ChunkParser {
  public:
   struct Block {
@@ -146,28 +147,19 @@ class ChunkParser {
     uint32_t insn_count = 0;
     uint32_t first_static = 0;  // index into lengths() / byte_offsets()
   };
-  // One decoded execution: its accesses are acc[access_begin..access_end).
-  struct Exec {
-    uint64_t pc = 0;         // of its first instruction
-    uint64_t phys_pc = 0;    // of its first instruction; 0 without PHYS_PC
-    uint64_t next_pc = 0;    // PC after its last retired instruction (0: unknown)
-    uint64_t asid = 0, time_ns = 0;
-    uint32_t static_base = 0, retired = 0;
-    uint32_t access_begin = 0, access_end = 0;
-    uint32_t marker_begin = 0, marker_end = 0;  // markers() that precede it
-    uint8_t cpl = 0;
-  };
 
   // Starts on a payload that stays valid (and unmoved) while it is parsed.
   // Reads up to the first execution.
   void start(const uint8_t* data, size_t size, uint64_t features, uint8_t page_shift, uint64_t first_time_ns,
              uint64_t expect_insns, uint32_t expect_records, const std::string* where);
-  // Decodes up to max_execs executions into execs[], stopping early once
-  // max_acc accesses are decoded; acc/insn grow when one execution needs
-  // more. insn[j] is the instruction (within its block) of access j.
-  // Returns the number decoded; 0 at the end of the chunk.
-  size_t decode(Exec* execs, size_t max_execs, std::vector<MemAccess>& acc, std::vector<uint32_t>& insn,
-                size_t max_acc);
+  // Decodes whole executions into ins[] (one record per retired instruction,
+  // indexes counting from first_index) and their accesses into acc[], until
+  // at least max_insns instructions or max_acc accesses are decoded; both
+  // grow when one execution needs more. Records point into the payload,
+  // acc and markers(). Returns the number of instructions; 0 at the end of
+  // the chunk.
+  size_t decode(std::vector<Instruction>& ins, std::vector<MemAccess>& acc, size_t max_insns, size_t max_acc,
+                uint64_t first_index, uint16_t core);
 
   const uint8_t* lengths() const { return lengths_.data(); }
   // Per static instruction: offset of its bytes in the payload.
@@ -183,8 +175,8 @@ class ChunkParser {
     uint32_t block = 0, retired = 0, access_count = 0;
   };
   template <bool kPhys, bool kValues>
-  size_t decode_t(Exec* execs, size_t max_execs, std::vector<MemAccess>& acc, std::vector<uint32_t>& insn,
-                  size_t max_acc);
+  size_t decode_t(std::vector<Instruction>& ins, std::vector<MemAccess>& acc, size_t max_insns, size_t max_acc,
+                  uint64_t first_index, uint16_t core);
   // Reads records up to and including the next EXEC header into pending_.
   void read_ahead();
   void check_totals() const;
@@ -212,6 +204,9 @@ class ChunkParser {
   Pending pending_;
   bool have_pending_ = false;
   uint32_t marker_mark_ = 0;
+  // Records of the current batch whose markers start at markers_[second]:
+  // pointed at once the batch is done (markers_ may grow meanwhile).
+  std::vector<std::pair<size_t, uint32_t>> marker_fix_;
   uint64_t successor_ = 0;
   bool successor_seen_ = false;
   bool have_state_ = false;

@@ -25,10 +25,11 @@ constexpr uint32_t kPrefetchMinRaw = 256u << 10;
 // Iterates the instructions of one chunk. load() checks and decompresses the
 // payload (on the prefetch thread when there is one); the records are then
 // decoded a small batch of executions at a time as the reader reaches them,
-// so decoded accesses stay in cache instead of filling chunk-sized arrays.
+// straight into the Instruction records next() returns, so the batch stays
+// in cache and next() only advances a pointer.
 class ChunkDecoder {
  public:
-  static constexpr size_t kBatchExecs = 256, kBatchAccesses = 1024;
+  static constexpr size_t kBatchInsns = 256, kBatchAccesses = 1024;
 
   ChunkDecoder() : dctx_(ZSTD_createDCtx()) {}
   ~ChunkDecoder() { ZSTD_freeDCtx(dctx_); }
@@ -56,62 +57,37 @@ class ChunkDecoder {
     if (n != ci.raw_size) throw TraceError(where + ": payload decompresses to " + std::to_string(n) +
                                            " bytes, header says " + std::to_string(ci.raw_size));
     core_ = h.core;
-    exec_ = n_execs_ = 0;
+    next_index_ = ci.first_insn;
     p_.start(raw_.data(), raw_.size(), h.features, h.page_shift, ci.first_time_ns, ci.insn_count,
              get_u32(hdr + 44), &where_);
   }
 
-  // Points `c` at the next block execution; false at the end of the chunk.
-  bool next_exec(CoreReader::Cursor& c) {
-    if (__builtin_expect(exec_ >= n_execs_, 0)) {
-      n_execs_ = p_.decode(execs_, kBatchExecs, acc_, acc_insn_, kBatchAccesses);
-      exec_ = 0;
-      if (n_execs_ == 0) return false;
-      c.lengths = p_.lengths();
-      c.byte_offset = p_.byte_offsets();
-      c.bytes = raw_.data();
-      c.accesses = acc_.data();
-      c.access_insn = acc_insn_.data();
-      c.out.core = core_;
-    }
-    const auto& e = execs_[exec_++];
-    c.insn = 0;
-    c.retired = e.retired;
-    c.static_base = e.static_base;
-    c.block_vaddr = c.pc = e.pc;
-    c.phys_base = e.phys_pc;
-    c.access = e.access_begin;
-    c.access_end = e.access_end;
-    c.exec_next_pc = e.next_pc;
-    c.out.asid = e.asid;
-    c.out.cpl = e.cpl;
-    c.out.time_ns = e.time_ns;
-    c.out.markers = p_.markers().data() + e.marker_begin;
-    c.out.marker_count = e.marker_end - e.marker_begin;
-    return true;
+  // Decodes the next batch and points `c` at it; false at the end of the chunk.
+  bool next_batch(CoreReader::Cursor& c) {
+    size_t n = p_.decode(ins_, acc_, kBatchInsns, kBatchAccesses, next_index_, core_);
+    next_index_ += n;
+    c.p = ins_.data();
+    c.end = c.p + n;
+    return n > 0;
   }
+  // The batch's first record, to prepend markers carried over from the
+  // previous chunk.
+  Instruction& batch_front() { return ins_.front(); }
 
-  // Skips n instructions of this chunk. Skipped executions are still decoded:
-  // the address predictors depend on every access before the target.
+  // Skips n instructions of this chunk. Skipped instructions are still
+  // decoded: the address predictors depend on every access before the target.
   void skip(CoreReader::Cursor& c, uint64_t n) {
     while (n > 0) {
-      if (c.insn >= c.retired) {
-        if (!next_exec(c)) break;
-        if (c.retired <= n) {  // the whole execution
-          n -= c.retired;
-          c.index += c.retired;
-          c.insn = c.retired;
-          continue;
-        }
-      }
-      c.fill();
-      n--;
+      if (c.p >= c.end && !next_batch(c)) break;
+      uint64_t k = std::min<uint64_t>(n, uint64_t(c.end - c.p));
+      c.p += k;
+      n -= k;
     }
   }
 
   // Decodes the rest of the chunk (check_chunk).
   void check_rest() {
-    while (p_.decode(execs_, kBatchExecs, acc_, acc_insn_, kBatchAccesses) > 0) {}
+    while (size_t n = p_.decode(ins_, acc_, kBatchInsns, kBatchAccesses, next_index_, core_)) next_index_ += n;
   }
 
   std::vector<Marker> tail_markers() const {
@@ -124,10 +100,9 @@ class ChunkDecoder {
   std::string where_;
   std::vector<uint8_t> comp_, raw_;
   detail::ChunkParser p_;
-  detail::ChunkParser::Exec execs_[kBatchExecs];
-  size_t exec_ = 0, n_execs_ = 0;
+  std::vector<Instruction> ins_;
+  uint64_t next_index_ = 0;
   std::vector<MemAccess> acc_;
-  std::vector<uint32_t> acc_insn_;
   uint16_t core_ = 0;
 };
 
@@ -299,8 +274,7 @@ bool CoreReader::load_chunk(size_t i) {
                            [this, i] { spare_->load(*src_, header_, chunks_[i + 1], i + 1); });
   }
   next_chunk_ = i + 1;
-  cur_.insn = cur_.retired = 0;
-  cur_.index = chunks_[i].first_insn;
+  cur_ = Cursor{};
   return true;
 }
 
@@ -316,7 +290,7 @@ void CoreReader::seek(uint64_t index) {
     } else {
       next_chunk_ = 0;
       dec_.reset();
-      cur_.insn = cur_.retired = 0;
+      cur_ = Cursor{};
     }
     return;
   }
@@ -328,17 +302,17 @@ void CoreReader::seek(uint64_t index) {
 const Instruction* CoreReader::next_slow() {
   for (;;) {
     if (dec_) {
-      if (dec_->next_exec(cur_)) {
+      if (dec_->next_batch(cur_)) {
         if (!pending_markers_.empty()) {
           // Markers that ended the previous chunk precede this instruction.
-          pending_markers_.insert(pending_markers_.end(), cur_.out.markers,
-                                  cur_.out.markers + cur_.out.marker_count);
+          Instruction& first = dec_->batch_front();
+          pending_markers_.insert(pending_markers_.end(), first.markers, first.markers + first.marker_count);
           merged_markers_.swap(pending_markers_);
           pending_markers_.clear();
-          cur_.out.markers = merged_markers_.data();
-          cur_.out.marker_count = uint32_t(merged_markers_.size());
+          first.markers = merged_markers_.data();
+          first.marker_count = uint32_t(merged_markers_.size());
         }
-        return cur_.fill();
+        return cur_.p++;
       }
       auto tail = dec_->tail_markers();
       pending_markers_.insert(pending_markers_.end(), tail.begin(), tail.end());
@@ -346,6 +320,7 @@ const Instruction* CoreReader::next_slow() {
         tail_markers_.swap(pending_markers_);
         pending_markers_.clear();
         dec_.reset();
+        cur_ = Cursor{};
         next_chunk_ = chunks_.size() + 1;
         return nullptr;
       }

@@ -85,6 +85,7 @@ struct alignas(64) TbInfo {
   uint64_t next_a = 0, next_b = 0;
   uint64_t last_pc = 0;
   const StaticBlock* sb = nullptr;  // whole block (on mode)
+  const InsnRef* ref0 = nullptr;    // refs.data(): memory callbacks' userdata
   uint32_t n = 0;
   uint8_t cpl = 0;
   bool any_next = false;
@@ -131,6 +132,10 @@ struct alignas(64) Vcpu {
   const StaticBlock* rec = nullptr;
   uint32_t rec_n = 0;  // rec->insn_count, without touching rec
   TbInfo* exec = nullptr;
+  // exec->ref0 and exec->n: a memory callback finds its instruction from
+  // its userdata's address alone, without reading the (cold) InsnRef.
+  const InsnRef* exec_ref0 = nullptr;
+  uint32_t exec_n = 0;
   int32_t base = 0;
   uint32_t cap = 0;
   uint32_t acc_count = 0;
@@ -714,6 +719,12 @@ bool take_budget(Vcpu& v, unsigned k, uint32_t* cap_io) {
   return true;
 }
 
+inline void set_exec(Vcpu& v, TbInfo* tb) {
+  v.exec = tb;
+  v.exec_ref0 = tb->ref0;
+  v.exec_n = tb->n;
+}
+
 // Opens a record for `sb`; false if no budget is left for this core.
 bool open_record(Vcpu& v, unsigned k, TbInfo* ex, const StaticBlock* sb, int32_t base) {
   uint32_t cap = sb->insn_count;
@@ -726,7 +737,7 @@ bool open_record(Vcpu& v, unsigned k, TbInfo* ex, const StaticBlock* sb, int32_t
   v.sink->begin_block(sb);
   v.rec = sb;
   v.rec_n = sb->insn_count;
-  v.exec = ex;
+  set_exec(v, ex);
   v.base = base;
   v.cap = cap;
   v.acc_count = 0;
@@ -852,7 +863,7 @@ inline bool chain_record(Vcpu& v, unsigned k, TbInfo* tb) {
   v.sink->next_block(ex->n, tb->sb);
   v.rec = tb->sb;
   v.rec_n = tb->n;
-  v.exec = tb;
+  set_exec(v, tb);
   v.cap = tb->n;
   v.acc_count = 0;
   v.last_acc = -1;
@@ -875,7 +886,7 @@ void on_tb_exec(unsigned k, void* ud) {
       // The REP instruction goes on in a new TB (QEMU re-enters it after
       // REP_MAX iterations): same retired instruction.
       v.base = int32_t(v.rec->insn_count) - 1;
-      v.exec = tb;
+      set_exec(v, tb);
       v.rep_merges++;
       return;
     }
@@ -959,12 +970,14 @@ void on_mem(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* ud) {
   Vcpu& v = g_v[k];
   if (!v.rec) return;
   const InsnRef* r = static_cast<const InsnRef*>(ud);
-  int32_t ri = r->tb == v.exec ? int32_t(r->idx) + v.base : remap_io(v, r);
+  uintptr_t off = uintptr_t(r) - uintptr_t(v.exec_ref0);
+  int32_t idx = int32_t(off / sizeof(InsnRef));
+  int32_t ri = off < uintptr_t(v.exec_n) * sizeof(InsnRef) ? idx + v.base : remap_io(v, r);
   if (ri < 0 || ri >= int32_t(v.rec_n)) return;
   if (v.acc_count >= kMaxAccPerRecord) {
     split_rep(v, k, ri);
     if (!v.rec || v.acc_count >= kMaxAccPerRecord) return;
-    ri = int32_t(r->idx) + v.base;
+    ri = idx + v.base;
   }
   record_access(v, k, info, vaddr, ri);
 }
@@ -1163,6 +1176,7 @@ void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
   ti->pcs.resize(n);
   ti->refs.resize(n);
   for (size_t i = 0; i < n; ++i) ti->refs[i] = InsnRef{ti, uint32_t(i)};
+  ti->ref0 = ti->refs.data();
   bool any_marker = false, any_watch = false;
   std::vector<bool> watched(n, false);
   {

@@ -3,18 +3,7 @@
 # (nothing traced until told) is started, queried and stopped by
 # `qemutrace ctl BASE ...` / `qemutrace ctl BASE.ctl ...`; nothing is traced
 # after stop; the manifest and files hold what status reported.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-src=${QEMUTRACE_SRC:-$(cd "$here/../.." && pwd)}
-build=${QEMUTRACE_BUILD:-$src/build}
-export QEMUTRACE_SRC=$src
-qt=$build/bin/qemutrace
-tmp=$(mktemp -d /tmp/qt-launcher-ctl.XXXXXX)
-runpid=
-trap '[ -n "$runpid" ] && kill $runpid 2>/dev/null; rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
+source "$(dirname "$0")/launcher_lib.sh"
 [ -x "$qt" ] || { echo "FAIL: $qt missing" >&2; exit 1; }
 "$qt" guest build --arch x86_64 >/dev/null || { echo "FAIL: qemutrace guest build" >&2; exit 1; }
 field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2" 2>/dev/null; }

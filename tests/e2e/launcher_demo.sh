@@ -4,17 +4,7 @@
 # B/insn, MIPS, manifest) and the next commands; its trace passes verify.
 # Run on a pseudo-terminal, it draws the live status line on stderr; with
 # --quiet or without a terminal it draws none.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-src=${QEMUTRACE_SRC:-$(cd "$here/../.." && pwd)}
-build=${QEMUTRACE_BUILD:-$src/build}
-export QEMUTRACE_SRC=$src
-qt=$build/bin/qemutrace
-tmp=$(mktemp -d /tmp/qt-launcher-demo.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
+source "$(dirname "$0")/launcher_lib.sh"
 [ -x "$qt" ] || { echo "FAIL: $qt missing" >&2; exit 1; }
 "$qt" guest build --arch x86_64 >/dev/null || { echo "FAIL: qemutrace guest build" >&2; exit 1; }
 

@@ -6,18 +6,7 @@
 # Checks: BASE_0 and BASE_1 exist and hold instructions, the monitor answered,
 # the counts in the files match the manifest; then the same with mode=file
 # (the legacy plain-text Tejas files).
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-src=${QEMUTRACE_SRC:-$(cd "$here/../.." && pwd)}
-build=${QEMUTRACE_BUILD:-$src/build}
-export QEMUTRACE_SRC=$src
-qt=$build/bin/qemutrace
-legacy=$build/bin/qemutrace-system-x86_64
-tmp=$(mktemp -d /tmp/qt-launcher-legacy.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
+source "$(dirname "$0")/launcher_lib.sh"
 [ -x "$legacy" ] || { echo "FAIL: $legacy missing" >&2; exit 1; }
 guest=$("$qt" guest build --arch x86_64) || { echo "FAIL: qemutrace guest build" >&2; exit 1; }
 

@@ -5,18 +5,7 @@
 #    qt-loop marker starts tracing, the limit stops it, the guest powers off);
 #  - qemutrace run --limit N --exit-on-limit gives exactly N and exits 0
 #    (QEMU ends at the limit, long before the workload would finish).
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-src=${QEMUTRACE_SRC:-$(cd "$here/../.." && pwd)}
-build=${QEMUTRACE_BUILD:-$src/build}
-export QEMUTRACE_SRC=$src
-qt=$build/bin/qemutrace
-legacy=$build/bin/qemutrace-system-x86_64
-tmp=$(mktemp -d /tmp/qt-launcher-limit.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
+source "$(dirname "$0")/launcher_lib.sh"
 [ -x "$legacy" ] || { echo "FAIL: $legacy missing" >&2; exit 1; }
 guest=$("$qt" guest build --arch x86_64) || { echo "FAIL: qemutrace guest build" >&2; exit 1; }
 total_of() { "$qt" stats --json "$@" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"]["instructions"])'; }

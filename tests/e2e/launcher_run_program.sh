@@ -4,17 +4,7 @@
 #    prints (expected_insns), in the binary format and via the summary;
 #  - the run's exit code is the workload's exit status;
 #  - a kernel panic is a failure, named on stderr.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-src=${QEMUTRACE_SRC:-$(cd "$here/../.." && pwd)}
-build=${QEMUTRACE_BUILD:-$src/build}
-export QEMUTRACE_SRC=$src
-qt=$build/bin/qemutrace
-tmp=$(mktemp -d /tmp/qt-launcher-run.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
+source "$(dirname "$0")/launcher_lib.sh"
 [ -x "$qt" ] || { echo "FAIL: $qt missing" >&2; exit 1; }
 "$qt" guest build --arch x86_64 >/dev/null || { echo "FAIL: qemutrace guest build" >&2; exit 1; }
 secs() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }

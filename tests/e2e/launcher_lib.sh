@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Shared preamble of the launcher end-to-end tests (sourced by launcher_*.sh,
+# not registered as a test). Sets src, build, qt, legacy and a temp dir tmp
+# removed on exit (a background run whose pid is in $runpid is killed), and
+# fail/ok, which count failures in $fails for the test's final verdict.
+[ "${BASH_SOURCE[0]}" = "$0" ] && { echo "launcher_lib.sh: helpers only"; exit 0; }
+set -uo pipefail
+src=${QEMUTRACE_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+build=${QEMUTRACE_BUILD:-$src/build}
+export QEMUTRACE_SRC=$src
+qt=$build/bin/qemutrace
+legacy=$build/bin/qemutrace-system-x86_64
+tmp=$(mktemp -d "/tmp/qt-$(basename "$0" .sh).XXXXXX")
+runpid=
+trap '[ -n "$runpid" ] && kill "$runpid" 2>/dev/null; rm -rf "$tmp"' EXIT
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+ok() { echo "ok: $*"; }

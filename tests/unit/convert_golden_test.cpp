@@ -241,7 +241,9 @@ TEST(ConvertGolden, Tejas) {
     ASSERT_NE(b, std::string::npos) << line;
     std::string type = line.substr(a + 1, b - a - 1);
     EXPECT_TRUE(type == "27" || type == "2" || type == "3" || type == "4" || type == "5") << line;
-    if (type == "27") EXPECT_LE(line.size() - b - 1, 63u) << line;
+    if (type == "27") {
+      EXPECT_LE(line.size() - b - 1, 63u) << line;
+    }
   }
 }
 
@@ -357,9 +359,13 @@ TEST(ConvertGolden, ChampSim) {
     EXPECT_EQ(r[9], taken ? 1 : 0);
     std::set<uint8_t> dst, src;
     for (int k = 0; k < 2; ++k)
-      if (r[10 + k]) EXPECT_TRUE(dst.insert(r[10 + k]).second) << "duplicate dst";
+      if (r[10 + k]) {
+        EXPECT_TRUE(dst.insert(r[10 + k]).second) << "duplicate dst";
+      }
     for (int k = 0; k < 4; ++k)
-      if (r[12 + k]) EXPECT_TRUE(src.insert(r[12 + k]).second) << "duplicate src";
+      if (r[12 + k]) {
+        EXPECT_TRUE(src.insert(r[12 + k]).second) << "duplicate src";
+      }
     EXPECT_EQ(dst, sp.cs_dst);
     EXPECT_EQ(src, sp.cs_src);
     EXPECT_EQ(champsim_classify(r + 10, r + 12), sp.kind);

@@ -104,11 +104,14 @@ struct alignas(64) TbInfo {
   std::vector<Site> sites;
 };
 
-struct ScoreEntry {
+// One cache line per vCPU: every block stores into its entry inline, and
+// entries of different vCPUs on one line made the cores fight over it.
+struct alignas(64) ScoreEntry {
   uint64_t idx;    // index in its TB of the last instruction that started and
                    // could stop the block (see on_tb_trans)
   uint64_t count;  // count_check: instructions started while recording
 };
+static_assert(sizeof(ScoreEntry) == 64, "one scoreboard entry per cache line");
 
 // Recent virtual-to-physical page translations of one core, so that most
 // accesses skip QEMU's TLB lookup. An entry is valid while `gen` matches the

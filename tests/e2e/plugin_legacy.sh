@@ -3,16 +3,7 @@
 # magic NOP markers for the same loop.
 source "$(dirname "$0")/plugin_lib.sh"
 N=100000
-count_for() {  # PROG MARKERS -> count
-  make_initrd x86_64 "$T/initrd.$1" "$1" $N
-  boot x86_64 "$T/initrd.$1" "$T/log.$1" "base=$T/$1,markers=$2" || fail "qemu exit $?"
-  guest_ok "$T/log.$1"
-  local lo hi got=0
-  lo=$(field "$T/log.$1" "$1" roi_pc_begin)
-  hi=$(field "$T/log.$1" "$1" roi_pc_end)
-  for f in "$T/$1"_[0-9]*; do got=$((got + $(count_range "$f" "$lo" "$hi" U))); done
-  echo "$got $(field "$T/log.$1" "$1" expected_insns)"
-}
+count_for() { roi_count x86_64 "$1" "$2"; }  # PROG MARKERS
 read -r nop want_nop <<<"$(count_for qt-loop nop)"
 read -r leg want_leg <<<"$(count_for qt-legacy int)"
 note "NOP markers: $nop (expected $want_nop); int \$100/\$101: $leg (expected $want_leg)"

@@ -73,6 +73,21 @@ count_range() {
     END { print n + 0 }'
 }
 
+# roi_count ARCH PROG MARKERS [PLUGIN_OPTS]: boots PROG $N with the given
+# markers= and prints "<user instructions traced in its ROI> <expected>",
+# the ROI being the program's printed [roi_pc_begin, roi_pc_end).
+roi_count() {
+  local arch=$1 prog=$2 markers=$3 extra=${4:+,$4}
+  make_initrd "$arch" "$T/initrd.$prog" "$prog" "$N"
+  boot "$arch" "$T/initrd.$prog" "$T/log.$prog" "base=$T/$prog,markers=$markers$extra" || fail "qemu exit $?"
+  guest_ok "$T/log.$prog"
+  local lo hi got=0 f
+  lo=$(field "$T/log.$prog" "$prog" roi_pc_begin)
+  hi=$(field "$T/log.$prog" "$prog" roi_pc_end)
+  for f in "$T/$prog"_[0-9]*; do got=$((got + $(count_range "$f" "$lo" "$hi" U))); done
+  echo "$got $(field "$T/log.$prog" "$prog" expected_insns)"
+}
+
 # total_insns BASE: instructions in all cores (from stats --json).
 total_insns() {
   "$QT" stats --json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"]["instructions"])'

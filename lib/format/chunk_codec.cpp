@@ -12,7 +12,6 @@ namespace qemutrace::detail {
 
 void ChunkEncoder::start(uint64_t first_insn, uint64_t time_ns) {
   len_ = 0;
-  open_ = true;
   first_insn_ = first_insn;
   insn_count_ = 0;
   first_time_ns_ = time_ns_ = time_ns;

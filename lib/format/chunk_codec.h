@@ -87,7 +87,6 @@ class ChunkEncoder {
 
   // Starts a new chunk: all decoder state resets.
   void start(uint64_t first_insn, uint64_t time_ns);
-  bool open() const { return open_; }
   void set_context(uint8_t cpl, uint64_t asid);
   void timestamp(uint64_t time_ns);
   void marker(const Marker& m);
@@ -115,7 +114,6 @@ class ChunkEncoder {
 
   uint64_t features_;
   uint8_t page_shift_;
-  bool open_ = false;
   std::vector<uint8_t> out_;  // the first len_ bytes are the payload
   size_t len_ = 0;
   uint64_t first_insn_ = 0, insn_count_ = 0, first_time_ns_ = 0, time_ns_ = 0;

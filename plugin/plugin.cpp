@@ -11,8 +11,10 @@
 //           because the rest of that block runs before the flush.
 //   skip  - markers plus one counting callback per block (skip= / every=).
 //   on    - one callback per executed block, an inline scoreboard store of
-//           the instruction index before every instruction, one memory
-//           callback per access, callbacks on markers and CR3 writes.
+//           the instruction index before each instruction that can stop
+//           the block (and its first and last), one memory
+//           callback per access, callbacks on markers and on instructions
+//           that may change translations (CR3 writes among them).
 //   dead  - nothing (limit reached, or the trace failed).
 #include <dlfcn.h>
 #include <glib.h>

@@ -34,8 +34,6 @@ inline unsigned varint_size(uint64_t v) {
   return n;
 }
 
-// Appends to a growable byte buffer without per-byte bounds checks: callers
-// reserve() an upper bound for the record they are about to write.
 // Appends to the first *len bytes of `buf` through a plain pointer (a
 // push_back per byte cost more than the encoding around it). The caller gives
 // an upper bound `room` of what it writes; `buf` only grows, so its bytes past

@@ -186,14 +186,13 @@ struct BinaryCoreWriter::Impl {
     for (uint32_t i = 0; i < n; i++) order[i] = i;
     const detail::RawAccess* a = raw.accesses.data() + acc_begin;
     std::stable_sort(order.begin(), order.end(), [a](uint32_t x, uint32_t y) { return a[x].insn < a[y].insn; });
-    std::vector<detail::RawAccess> acc(n);
-    for (size_t i = 0; i < n; i++) acc[i] = a[order[i]];
-    std::copy(acc.begin(), acc.end(), raw.accesses.begin() + long(acc_begin));
-    if (with_values) {
-      std::vector<detail::RawValue> val(n);
-      for (size_t i = 0; i < n; i++) val[i] = raw.values[acc_begin + order[i]];
-      std::copy(val.begin(), val.end(), raw.values.begin() + long(acc_begin));
-    }
+    auto permute = [&](auto& v) {
+      std::vector<typename std::decay_t<decltype(v)>::value_type> tmp(n);
+      for (size_t i = 0; i < n; i++) tmp[i] = v[acc_begin + order[i]];
+      std::copy(tmp.begin(), tmp.end(), v.begin() + long(acc_begin));
+    };
+    permute(raw.accesses);
+    if (with_values) permute(raw.values);
   }
   void push(const RawOther& o) {
     raw.events.push_back(RawEvent{nullptr, 0, uint32_t(raw.others.size())});

@@ -137,10 +137,6 @@ struct alignas(64) Vcpu {
   const StaticBlock* rec = nullptr;
   uint32_t rec_n = 0;  // rec->insn_count, without touching rec
   TbInfo* exec = nullptr;
-  // exec->ref0 and exec->n: a memory callback finds its instruction from
-  // its userdata's address alone, without reading the (cold) InsnRef.
-  const InsnRef* exec_ref0 = nullptr;
-  uint32_t exec_n = 0;
   int32_t base = 0;
   uint32_t cap = 0;
   uint32_t acc_count = 0;
@@ -724,12 +720,6 @@ bool take_budget(Vcpu& v, unsigned k, uint32_t* cap_io) {
   return true;
 }
 
-inline void set_exec(Vcpu& v, TbInfo* tb) {
-  v.exec = tb;
-  v.exec_ref0 = tb->ref0;
-  v.exec_n = tb->n;
-}
-
 // Opens a record for `sb`; false if no budget is left for this core.
 bool open_record(Vcpu& v, unsigned k, TbInfo* ex, const StaticBlock* sb, int32_t base) {
   uint32_t cap = sb->insn_count;
@@ -742,7 +732,7 @@ bool open_record(Vcpu& v, unsigned k, TbInfo* ex, const StaticBlock* sb, int32_t
   v.sink->begin_block(sb);
   v.rec = sb;
   v.rec_n = sb->insn_count;
-  set_exec(v, ex);
+  v.exec = ex;
   v.base = base;
   v.cap = cap;
   v.acc_count = 0;
@@ -868,7 +858,7 @@ inline bool chain_record(Vcpu& v, unsigned k, TbInfo* tb) {
   v.sink->next_block(ex->n, tb->sb);
   v.rec = tb->sb;
   v.rec_n = tb->n;
-  set_exec(v, tb);
+  v.exec = tb;
   v.cap = tb->n;
   v.acc_count = 0;
   v.last_acc = -1;
@@ -891,7 +881,7 @@ void on_tb_exec(unsigned k, void* ud) {
       // The REP instruction goes on in a new TB (QEMU re-enters it after
       // REP_MAX iterations): same retired instruction.
       v.base = int32_t(v.rec->insn_count) - 1;
-      set_exec(v, tb);
+      v.exec = tb;
       v.rep_merges++;
       return;
     }
@@ -974,10 +964,12 @@ int32_t remap_io(Vcpu& v, const InsnRef* r) {
 void on_mem(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* ud) {
   Vcpu& v = g_v[k];
   if (!v.rec) return;
+  // The instruction follows from the userdata's address in the current
+  // block's InsnRef array, without reading the (often cold) InsnRef itself.
   const InsnRef* r = static_cast<const InsnRef*>(ud);
-  uintptr_t off = uintptr_t(r) - uintptr_t(v.exec_ref0);
+  uintptr_t off = uintptr_t(r) - uintptr_t(v.exec->ref0);
   int32_t idx = int32_t(off / sizeof(InsnRef));
-  int32_t ri = off < uintptr_t(v.exec_n) * sizeof(InsnRef) ? idx + v.base : remap_io(v, r);
+  int32_t ri = off < uintptr_t(v.exec->n) * sizeof(InsnRef) ? idx + v.base : remap_io(v, r);
   if (ri < 0 || ri >= int32_t(v.rec_n)) return;
   if (v.acc_count >= kMaxAccPerRecord) {
     split_rep(v, k, ri);
@@ -1159,7 +1151,7 @@ void instrument_insn(qemu_plugin_insn* insn, TbInfo* ti, uint32_t i, const InsnC
   }
   qemu_plugin_register_vcpu_mem_cb(insn, on_mem, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW,
                                    &ti->refs[i]);
-  if (c.writes_asid || c.changes_translation)
+  if (c.changes_translation)  // CR3 writes included
     qemu_plugin_register_vcpu_insn_exec_cb(insn, on_translation_change, QEMU_PLUGIN_CB_NO_REGS, nullptr);
 }
 

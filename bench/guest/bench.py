@@ -71,6 +71,7 @@ ATTR_CONFIGS = [
     # bench/guest/floor-plugin.c: qemutrace's callbacks, empty (instrumentation floor).
     ("floor:tb", "@floor:mode=tb"),
     ("floor:full", "@floor:mode=full"),
+    ("floor:ring", "@floor:mode=ring"),  # + copying the captured data out, no logic
 ]
 FLOOR = [None]
 if os.environ.get("ATTR", "1") == "0":
@@ -522,6 +523,9 @@ def report(res, fres, native, dec, scale, peer, load0, load1, qemu_ver, t_start,
     P("`floor:tb` / `floor:full`: bench/guest/floor-plugin.c, a plugin with qemutrace's callbacks left")
     P("empty (one per executed block; `full` adds the inline store per instruction and an empty memory")
     P("callback per access, as in (c)), everywhere from boot: what QEMU charges for the instrumentation alone.")
+    P("`floor:ring`: the `full` callbacks copy out what a tracer must capture while the guest runs (block and")
+    P("progress index; virtual address, physical address through a 64-entry translation cache, meminfo)")
+    P("into a per-vCPU 16 MiB ring that nothing reads: a recorder with no logic, encoding or compression.")
     P()
     ratios, gm = ratio_tables(res, labels, wls)
 

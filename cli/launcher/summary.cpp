@@ -90,6 +90,8 @@ long long print_summary(const SummaryInput& in) {
       int core = static_cast<int>(get_ll(f, "core"));
       auto& r = rows[core];
       r.insns = get_ll(f, "instructions");
+      r.kernel = get_ll(f, "kernel_instructions");
+      if (r.kernel >= 0 && r.insns >= r.kernel) r.user = r.insns - r.kernel;
       r.bytes = get_ll(f, "bytes");
       r.path = f.value("path", std::string());
     }
@@ -110,10 +112,17 @@ long long print_summary(const SummaryInput& in) {
     for (auto& [c, r] : rows) total_insns += std::max(0LL, r.insns), total_bytes += std::max(0LL, r.bytes);
   }
 
-  // Kernel/user split from `qemutrace stats --json` (binary traces only).
-  bool have_split = false;
+  // Kernel/user split: the writer's counts in the manifest; without them,
+  // `qemutrace stats --json` re-reads the files (binary traces only).
+  bool have_split = !rows.empty();
   long long tk = 0, tu = 0;
-  auto files = trace_files(in.base);
+  for (const auto& [c, r] : rows) {
+    if (r.kernel < 0 || r.user < 0) have_split = false;
+    tk += std::max(0LL, r.kernel);
+    tu += std::max(0LL, r.user);
+  }
+  auto files = have_split ? std::vector<std::string>{} : trace_files(in.base);
+  if (!have_split) tk = tu = 0;
   if (in.format == "binary" && !files.empty() && total_insns > 0 && total_insns < 3000000000LL) {
     std::vector<std::string> argv = {exe_dir() + "/qemutrace", "stats", "--json"};
     argv.insert(argv.end(), files.begin(), files.end());

@@ -56,6 +56,7 @@ class CompressionPool;
 
 struct CoreTotals {
   uint64_t instructions = 0;
+  uint64_t kernel_instructions = 0;  // retired at privilege level 0
   uint64_t loads = 0;
   uint64_t stores = 0;
   uint64_t chunks = 0;

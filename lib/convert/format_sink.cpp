@@ -128,6 +128,7 @@ class FormatSink final : public TraceSink {
   CoreTotals totals() const override {
     CoreTotals t;
     t.instructions = insns_.load(std::memory_order_relaxed);
+    t.kernel_instructions = kernel_.load(std::memory_order_relaxed);
     t.loads = loads_.load(std::memory_order_relaxed);
     t.stores = stores_.load(std::memory_order_relaxed);
     t.bytes = bytes_.load(std::memory_order_relaxed);
@@ -165,6 +166,7 @@ class FormatSink final : public TraceSink {
     h.fix_pointers();
     if (!c_->failed()) c_->consume(h.insn);
     insns_.fetch_add(1, std::memory_order_relaxed);
+    if (h.insn.cpl == 0) kernel_.fetch_add(1, std::memory_order_relaxed);
     uint64_t ld = 0, st = 0;
     for (const MemAccess& a : h.accesses) (a.is_store ? st : ld)++;
     loads_.fetch_add(ld, std::memory_order_relaxed);
@@ -186,7 +188,7 @@ class FormatSink final : public TraceSink {
   bool have_held_ = false;
   uint64_t next_index_ = 0;
   bool finished_ = false;
-  std::atomic<uint64_t> insns_{0}, loads_{0}, stores_{0}, bytes_{0};
+  std::atomic<uint64_t> insns_{0}, kernel_{0}, loads_{0}, stores_{0}, bytes_{0};
 };
 
 }  // namespace

@@ -106,7 +106,7 @@ struct BinaryCoreWriter::Impl {
   bool close_pending = false;
   uint8_t cpl = 0;
   uint64_t asid = 0;
-  uint64_t insns = 0, loads = 0, stores = 0;
+  uint64_t insns = 0, kernel_insns = 0, loads = 0, stores = 0;
   uint64_t insns_at_last_ts = 0;
   bool finished = false;
 
@@ -121,7 +121,7 @@ struct BinaryCoreWriter::Impl {
   uint64_t offset = 0;
   std::string err;
   std::atomic<bool> failed{false};
-  std::atomic<uint64_t> a_insns{0}, a_loads{0}, a_stores{0}, a_chunks{0}, a_bytes{0};
+  std::atomic<uint64_t> a_insns{0}, a_kernel{0}, a_loads{0}, a_stores{0}, a_chunks{0}, a_bytes{0};
 
   Impl(std::unique_ptr<ByteSink> s, const WriterOptions& o, uint16_t c, CompressionPool* p)
       : sink(std::move(s)), opts(o), core(c), pool(p), enc(o.features, 12),
@@ -491,6 +491,10 @@ void BinaryCoreWriter::Impl::end_block(uint32_t retired) {
   raw.insn_count += retired;
   insns += retired;
   a_insns.store(insns, std::memory_order_relaxed);
+  if (cpl == 0) {
+    kernel_insns += retired;
+    a_kernel.store(kernel_insns, std::memory_order_relaxed);
+  }
   if (n) {
     for (size_t i = acc_begin; i < all.size(); i++) (all[i].store ? stores : loads)++;
     acc_begin = all.size();
@@ -522,6 +526,7 @@ std::string BinaryCoreWriter::error() const {
 CoreTotals BinaryCoreWriter::totals() const {
   CoreTotals t;
   t.instructions = impl_->a_insns.load(std::memory_order_relaxed);
+  t.kernel_instructions = impl_->a_kernel.load(std::memory_order_relaxed);
   t.loads = impl_->a_loads.load(std::memory_order_relaxed);
   t.stores = impl_->a_stores.load(std::memory_order_relaxed);
   t.chunks = impl_->a_chunks.load(std::memory_order_relaxed);

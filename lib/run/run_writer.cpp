@@ -80,7 +80,7 @@ struct RunWriter::Impl {
     for (auto& [k, v] : info.options) o[k] = v;
     j["options"] = o;
     nlohmann::json files = nlohmann::json::array();
-    uint64_t tot_i = 0, tot_b = 0;
+    uint64_t tot_i = 0, tot_k = 0, tot_b = 0;
     for (size_t k = 0; k < cores.size(); k++) {
       if (!cores[k]) continue;
       CoreTotals t = cores[k]->totals();
@@ -88,8 +88,9 @@ struct RunWriter::Impl {
       struct stat st{};
       uint64_t bytes = ::stat(path.c_str(), &st) == 0 ? uint64_t(st.st_size) : t.bytes;
       files.push_back({{"core", k}, {"path", base_name(path)}, {"instructions", t.instructions},
-                       {"loads", t.loads}, {"stores", t.stores}, {"bytes", bytes}});
+                       {"kernel_instructions", t.kernel_instructions}, {"loads", t.loads}, {"stores", t.stores}, {"bytes", bytes}});
       tot_i += t.instructions;
+      tot_k += t.kernel_instructions;
       tot_b += bytes;
     }
     j["files"] = files;
@@ -103,7 +104,7 @@ struct RunWriter::Impl {
       ev.push_back(x);
     }
     j["events"] = ev;
-    j["totals"] = {{"instructions", tot_i}, {"bytes", tot_b}};
+    j["totals"] = {{"instructions", tot_i}, {"kernel_instructions", tot_k}, {"bytes", tot_b}};
     std::string tmp = manifest_path() + ".tmp";
     {
       std::ofstream out(tmp, std::ios::trunc);

@@ -24,6 +24,21 @@ grep -q "manifest: $tmp/loop.json" "$tmp/loop.out" && ok "summary names the mani
 grep -q " $want " "$tmp/loop.out" && ok "summary shows the user count" ||
   fail "summary does not show $want"
 grep -q "MIPS" "$tmp/loop.out" && ok "summary shows MIPS" || fail "summary lacks MIPS"
+# The summary's split comes from the writer's counts in the manifest: they
+# must equal what the reader counts in the files.
+diffs=$(python3 -c '
+import json, sys
+m = json.load(open(sys.argv[1])); s = json.loads(sys.argv[2])
+cores = {c["core"]: c for c in s["cores"]}
+keys = ("instructions", "kernel_instructions", "loads", "stores")
+bad = []
+for f in m["files"]:
+    c = f["core"]
+    bad += ["core %d %s: manifest %s stats %s" % (c, k, f.get(k), cores[c][k])
+            for k in keys if f.get(k) != cores[c][k]]
+print("; ".join(bad) if bad else "none")' "$tmp/loop.json" "$json" 2>&1)
+[ "$diffs" = none ] && ok "manifest counts (instructions, kernel, loads, stores) = stats" ||
+  fail "manifest counts differ from stats: $diffs"
 [ -e "$tmp/loop.ctl" ] && fail "loop.ctl left behind" || ok "control socket removed"
 
 # 1b. The same on the i386 guest (qemu-system-i386, Debian's 686 kernel).

@@ -135,6 +135,19 @@ TEST(RoundTrip, RandomStreamsAllFeatureSets) {
       EXPECT_GT(r.chunks().size(), 3u);
       EXPECT_EQ(r.header().core, 3);
       EXPECT_EQ(r.header().features, features);
+      // The writer's own counts (the manifest's) against the builder's list.
+      uint64_t kernel = 0, loads = 0, stores = 0;
+      for (const auto& e : tb.expected) {
+        kernel += e.cpl == 0;
+        for (const auto& a : e.accesses) (a.is_store ? stores : loads)++;
+      }
+      CoreTotals t = tb.totals();
+      EXPECT_EQ(t.instructions, tb.expected.size());
+      EXPECT_GT(kernel, 0u);
+      EXPECT_LT(kernel, tb.expected.size());
+      EXPECT_EQ(t.kernel_instructions, kernel);
+      EXPECT_EQ(t.loads, loads);
+      EXPECT_EQ(t.stores, stores);
     }
   }
 }

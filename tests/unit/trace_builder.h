@@ -84,6 +84,8 @@ class TraceBuilder {
     writer_->end_block(retired);
   }
 
+  CoreTotals totals() const { return writer_->totals(); }
+
   std::vector<uint8_t> finish() {
     writer_->finish();
     tail_markers = pending_markers_;

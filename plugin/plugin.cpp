@@ -855,7 +855,7 @@ inline bool chain_record(Vcpu& v, unsigned k, TbInfo* tb) {
   if (tb->cpl != v.cpl || v.asid_dirty || !v.ctx_valid || v.disc_pending || g_pools_on) return false;
   if (phase() != Phase::Tracing || v.epoch != g_epoch.load(std::memory_order_relaxed)) return false;
   v.last_pc = ex->last_pc;
-  v.sink->next_block(ex->n, tb->sb);
+  v.sink->chain_block(ex->n, tb->sb);
   v.rec = tb->sb;
   v.rec_n = tb->n;
   v.exec = tb;
@@ -1018,7 +1018,8 @@ inline void record_access(Vcpu& v, unsigned, qemu_plugin_meminfo_t info, uint64_
     v.sink->access(uint32_t(ri), vaddr, paddr, size_log2, true, lo, hi);
     v.acc_count += 2;
   } else {
-    v.sink->access(uint32_t(ri), vaddr, paddr, size_log2, rw == 2, lo, hi);
+    if (g_values) v.sink->access(uint32_t(ri), vaddr, paddr, size_log2, rw == 2, lo, hi);
+    else v.sink->append_access(uint32_t(ri), vaddr, paddr, size_log2, rw == 2);
     v.acc_count++;
   }
   v.last_acc = ri;

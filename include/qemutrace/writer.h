@@ -54,6 +54,20 @@ struct WriterOptions {
 
 class CompressionPool;
 
+// What a tracer appends in memory for an execution and for an access (not
+// the file format: encoding happens later, off the tracer's thread).
+struct RawAccess {
+  uint64_t vaddr, paddr;
+  uint32_t insn;  // index within its block
+  uint8_t size_log2;
+  bool store;
+};
+struct RawExec {
+  const StaticBlock* block;  // nullptr: another event (writer-internal)
+  uint32_t retired;
+  uint32_t n;  // accesses of this execution
+};
+
 struct CoreTotals {
   uint64_t instructions = 0;
   uint64_t kernel_instructions = 0;  // retired at privilege level 0
@@ -87,6 +101,28 @@ class TraceSink {
   }
   virtual bool in_block() const = 0;
   virtual void marker(const Marker& m) = 0;
+
+  // Hot-path forms of access() and next_block() for the tracer's callbacks:
+  // while the sink lends windows into its buffers they append there without
+  // a call; otherwise they are the virtual calls. Same results either way.
+  void append_access(uint32_t insn, uint64_t vaddr, uint64_t paddr, unsigned size_log2, bool store) {
+    if (win_.acc != win_.acc_end) {
+      *win_.acc++ = RawAccess{vaddr, paddr, insn, uint8_t(size_log2), store};
+      return;
+    }
+    access(insn, vaddr, paddr, size_log2, store);
+  }
+  void chain_block(uint32_t retired, const StaticBlock* next) {
+    if (win_.exec != win_.exec_end && retired < win_.insns_left && retired == win_.open->insn_count &&
+        size_t(win_.acc - win_.acc_open) <= kMaxAccessesPerExec) {
+      *win_.exec++ = RawExec{win_.open, retired, uint32_t(win_.acc - win_.acc_open)};
+      win_.acc_open = win_.acc;
+      win_.insns_left -= retired;
+      win_.open = next;
+      return;
+    }
+    next_block(retired, next);
+  }
   // Everything so far goes out to the file(s); then finish() writes any
   // trailer. finish() is idempotent and returns false on an I/O error.
   virtual void flush() = 0;
@@ -95,6 +131,22 @@ class TraceSink {
   virtual std::string error() const = 0;
   // Safe to call from any thread (approximate while running).
   virtual CoreTotals totals() const = 0;
+
+ protected:
+  // The lent windows: [exec, exec_end) for whole executions of `open`, whose
+  // accesses start at acc_open; [acc, acc_end) for accesses. Only while
+  // insns_left > retired: the sink's next timestamp or chunk end is further.
+  // Empty (all null) for sinks that lend none.
+  struct Window {
+    RawExec* exec = nullptr;
+    RawExec* exec_end = nullptr;
+    RawAccess* acc = nullptr;
+    RawAccess* acc_end = nullptr;
+    RawAccess* acc_open = nullptr;
+    const StaticBlock* open = nullptr;
+    uint64_t insns_left = 0;
+  };
+  Window win_;
 };
 
 class BinaryCoreWriter final : public TraceSink {

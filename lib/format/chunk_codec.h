@@ -19,12 +19,8 @@ namespace qemutrace::detail {
 
 // An access as the tracer records it (24 bytes: tens of millions a second
 // are written and read back); values, when recorded, sit in a parallel array.
-struct RawAccess {
-  uint64_t vaddr, paddr;
-  uint32_t insn;
-  uint8_t size_log2;
-  bool store;
-};
+using qemutrace::RawAccess;
+static_assert(sizeof(RawAccess) == 24);
 
 struct RawValue {
   uint64_t lo, hi;

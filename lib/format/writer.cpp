@@ -4,12 +4,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 
 #include "bytes.h"
 #include "chunk_codec.h"
@@ -38,13 +40,66 @@ uint64_t realtime_ns() {
 
 // What a vCPU thread records for one chunk: cheap appends only. Encoding into
 // records (prediction, varints) and compression run later on a pool thread.
-// One per executed block: 16 bytes, since these are written and read back at
-// tens of millions per second. block == nullptr: the rare other events,
-// `others[n]`.
-struct RawEvent {
-  const StaticBlock* block;
-  uint32_t retired;
-  uint32_t n;  // accesses of this execution, or the index into `others`
+// One RawExec per executed block: 16 bytes, since these are written and read
+// back at tens of millions per second. block == nullptr: the rare other
+// events, `others[n]`.
+using RawEvent = RawExec;
+static_assert(sizeof(RawEvent) == 16);
+
+// A growable array of trivially copyable T whose free tail the writer lends
+// to TraceSink's fast path (see Window): the lent part is taken back with
+// set_end().
+template <class T>
+class PodBuffer {
+ public:
+  PodBuffer() = default;
+  PodBuffer(PodBuffer&& o) noexcept { swap(o); }
+  PodBuffer& operator=(PodBuffer&& o) noexcept {
+    PodBuffer tmp(std::move(o));
+    swap(tmp);
+    return *this;
+  }
+  ~PodBuffer() { std::free(p_); }
+  void swap(PodBuffer& o) noexcept {
+    std::swap(p_, o.p_);
+    std::swap(n_, o.n_);
+    std::swap(cap_, o.cap_);
+  }
+  T* data() { return p_; }
+  const T* data() const { return p_; }
+  size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  size_t capacity() const { return cap_; }
+  T* begin() { return p_; }
+  T* end() { return p_ + n_; }
+  const T* begin() const { return p_; }
+  const T* end() const { return p_ + n_; }
+  T& operator[](size_t i) { return p_[i]; }
+  T& back() { return p_[n_ - 1]; }
+  void clear() { n_ = 0; }
+  void reserve(size_t n) {
+    if (n <= cap_) return;
+    T* q = static_cast<T*>(std::realloc(p_, n * sizeof(T)));
+    if (!q) throw std::bad_alloc();
+    p_ = q;
+    cap_ = n;
+  }
+  void push_back(const T& v) {
+    if (n_ == cap_) reserve(std::max<size_t>(64, cap_ * 2));
+    p_[n_++] = v;
+  }
+  void append(const T* b, const T* e) {
+    reserve(n_ + size_t(e - b));
+    if (e != b) std::memcpy(p_ + n_, b, size_t(e - b) * sizeof(T));
+    n_ += size_t(e - b);
+  }
+  void shrink_to(size_t n) { n_ = std::min(n, n_); }
+  void set_end(T* e) { n_ = size_t(e - p_); }
+
+ private:
+  static_assert(std::is_trivially_copyable_v<T>);
+  T* p_ = nullptr;
+  size_t n_ = 0, cap_ = 0;
 };
 
 struct RawOther {
@@ -57,9 +112,9 @@ struct RawOther {
 };
 
 struct RawChunk {
-  std::vector<RawEvent> events;
+  PodBuffer<RawEvent> events;
   std::vector<RawOther> others;
-  std::vector<detail::RawAccess> accesses;
+  PodBuffer<RawAccess> accesses;
   std::vector<detail::RawValue> values;  // one per access, with feature::kValues only
   std::vector<uint8_t> out;  // only in `spare`: a written chunk's output buffer
   uint64_t first_insn = 0, insn_count = 0, first_time_ns = 0;
@@ -70,6 +125,27 @@ struct RawChunk {
   }
 };
 
+bool accesses_in_order(const RawAccess* a, size_t n) {
+  for (size_t i = 1; i < n; i++)
+    if (a[i].insn < a[i - 1].insn) return false;
+  return true;
+}
+
+// Program order is the format's contract: a stable sort by instruction
+// repairs accesses reported out of order (values move with them).
+void sort_accesses(RawAccess* a, detail::RawValue* values, size_t n) {
+  std::vector<uint32_t> order(n);
+  for (uint32_t i = 0; i < n; i++) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [a](uint32_t x, uint32_t y) { return a[x].insn < a[y].insn; });
+  auto permute = [&](auto* v) {
+    std::vector<std::remove_pointer_t<decltype(v)>> tmp(n);
+    for (size_t i = 0; i < n; i++) tmp[i] = v[order[i]];
+    std::copy(tmp.begin(), tmp.end(), v);
+  };
+  permute(a);
+  if (values) permute(values);
+}
+
 struct CompressionPool::Job {
   BinaryCoreWriter::Impl* owner = nullptr;
   uint64_t seq = 0;
@@ -79,6 +155,7 @@ struct CompressionPool::Job {
   std::vector<uint8_t> out;  // ChunkHeader + zstd frame
   ChunkInfo info;
   uint32_t records = 0;
+  uint64_t loads = 0, stores = 0;  // counted here, off the vCPU thread
   std::string error;
 };
 
@@ -95,18 +172,21 @@ struct BinaryCoreWriter::Impl {
   ZSTD_CCtx* cctx = nullptr;  // only without a pool
 
   // vCPU-thread state.
+  BinaryCoreWriter* self;  // whose TraceSink::Window this lends
+  bool lent = false;
+  uint64_t lent_insns = 0;  // win_.insns_left when lent
   const StaticBlock* cur = nullptr;
   // The open block's accesses go straight into raw.accesses from here on:
   // no second copy per block.
   size_t acc_begin = 0;
-  std::vector<detail::RawAccess> carry;  // moves them across a chunk close
+  std::vector<RawAccess> carry;  // moves them across a chunk close
   std::vector<detail::RawValue> carry_values;
   bool with_values = false;
   std::vector<Marker> held;  // markers waiting for the chunk after a pending close
   bool close_pending = false;
   uint8_t cpl = 0;
   uint64_t asid = 0;
-  uint64_t insns = 0, kernel_insns = 0, loads = 0, stores = 0;
+  uint64_t insns = 0, kernel_insns = 0;
   uint64_t insns_at_last_ts = 0;
   bool finished = false;
 
@@ -119,12 +199,14 @@ struct BinaryCoreWriter::Impl {
   std::vector<RawChunk> spare;  // emptied buffers of written chunks
   std::vector<ChunkInfo> index;
   uint64_t offset = 0;
+  uint64_t loads_written = 0, stores_written = 0;
   std::string err;
   std::atomic<bool> failed{false};
   std::atomic<uint64_t> a_insns{0}, a_kernel{0}, a_loads{0}, a_stores{0}, a_chunks{0}, a_bytes{0};
 
-  Impl(std::unique_ptr<ByteSink> s, const WriterOptions& o, uint16_t c, CompressionPool* p)
-      : sink(std::move(s)), opts(o), core(c), pool(p), enc(o.features, 12),
+  Impl(BinaryCoreWriter* w, std::unique_ptr<ByteSink> s, const WriterOptions& o, uint16_t c,
+       CompressionPool* p)
+      : sink(std::move(s)), opts(o), core(c), pool(p), enc(o.features, 12), self(w),
       with_values(o.features & feature::kValues) {}
   ~Impl() {
     if (cctx) ZSTD_freeCCtx(cctx);
@@ -166,7 +248,58 @@ struct BinaryCoreWriter::Impl {
   }
 
   uint64_t now() const { return opts.clock_ns ? opts.clock_ns() : monotonic_ns(); }
+  // Buffer room that chunks start with, so that the lent windows are long.
+  static constexpr size_t kEventsReserved = size_t(1) << 16, kAccessesReserved = size_t(1) << 17;
+
+  // Lends the free tails of the event and access buffers to the fast path
+  // while the next whole execution needs nothing but an append: a block is
+  // open, the chunk has its context, no timestamp, chunk end or held marker
+  // is due. The windows end before the chunk's byte limit.
+  void lend() {
+    if (!cur || finished || failed || with_values || !raw.open || close_pending || !held.empty()) return;
+    if (!ctx_in_chunk || cpl != ctx_cpl || asid != ctx_asid) return;
+    uint64_t since_ts = insns - insns_at_last_ts;
+    if (since_ts >= kTimestampEvery || raw.insn_count >= opts.chunk_insns) return;
+    size_t used = raw.bytes();
+    if (used >= opts.chunk_raw_bytes) return;
+    size_t budget = (opts.chunk_raw_bytes - used) / 2;
+    size_t ev_room = std::min(raw.events.capacity() - raw.events.size(), budget / sizeof(RawEvent));
+    size_t acc_room = std::min(raw.accesses.capacity() - raw.accesses.size(), budget / sizeof(RawAccess));
+    if (ev_room == 0) return;
+    auto& w = self->win_;
+    w.exec = raw.events.end();
+    w.exec_end = w.exec + ev_room;
+    w.acc = raw.accesses.end();
+    w.acc_end = w.acc + acc_room;
+    w.acc_open = raw.accesses.data() + acc_begin;
+    w.open = cur;
+    w.insns_left = std::min<uint64_t>(kTimestampEvery - since_ts, opts.chunk_insns - raw.insn_count);
+    lent_insns = w.insns_left;
+    lent = true;
+  }
+  // Takes back what the fast path appended; every virtual entry starts here.
+  void absorb() {
+    if (!lent) return;
+    auto& w = self->win_;
+    raw.events.set_end(w.exec);
+    raw.accesses.set_end(w.acc);
+    acc_begin = size_t(w.acc_open - raw.accesses.data());
+    cur = w.open;
+    uint64_t added = lent_insns - w.insns_left;
+    raw.insn_count += added;
+    insns += added;
+    a_insns.store(insns, std::memory_order_relaxed);
+    if (cpl == 0) {
+      kernel_insns += added;
+      a_kernel.store(kernel_insns, std::memory_order_relaxed);
+    }
+    w = TraceSink::Window{};
+    lent = false;
+  }
+
   void start_chunk() {
+    raw.events.reserve(kEventsReserved);
+    raw.accesses.reserve(kAccessesReserved);
     raw.open = true;
     raw.first_insn = insns;
     raw.insn_count = 0;
@@ -176,23 +309,13 @@ struct BinaryCoreWriter::Impl {
   }
   void end_block(uint32_t retired);
   void drop_open_accesses() {
-    raw.accesses.resize(acc_begin);
+    raw.accesses.shrink_to(acc_begin);
     if (with_values) raw.values.resize(acc_begin);
   }
   // Stable sort of the open block's accesses (and values) by instruction.
   void sort_open_accesses() {
-    size_t n = raw.accesses.size() - acc_begin;
-    std::vector<uint32_t> order(n);
-    for (uint32_t i = 0; i < n; i++) order[i] = i;
-    const detail::RawAccess* a = raw.accesses.data() + acc_begin;
-    std::stable_sort(order.begin(), order.end(), [a](uint32_t x, uint32_t y) { return a[x].insn < a[y].insn; });
-    auto permute = [&](auto& v) {
-      std::vector<typename std::decay_t<decltype(v)>::value_type> tmp(n);
-      for (size_t i = 0; i < n; i++) tmp[i] = v[acc_begin + order[i]];
-      std::copy(tmp.begin(), tmp.end(), v.begin() + long(acc_begin));
-    };
-    permute(raw.accesses);
-    if (with_values) permute(raw.values);
+    sort_accesses(raw.accesses.data() + acc_begin, with_values ? raw.values.data() + acc_begin : nullptr,
+                  raw.accesses.size() - acc_begin);
   }
   void push(const RawOther& o) {
     raw.events.push_back(RawEvent{nullptr, 0, uint32_t(raw.others.size())});
@@ -210,8 +333,8 @@ struct BinaryCoreWriter::Impl {
   void close_chunk() {
     if (!raw.open) return;
     // Accesses of a block not yet written as a record belong to the next chunk.
-    carry.assign(raw.accesses.begin() + long(acc_begin), raw.accesses.end());
-    raw.accesses.resize(acc_begin);
+    carry.assign(raw.accesses.begin() + acc_begin, raw.accesses.end());
+    raw.accesses.shrink_to(acc_begin);
     if (with_values) {
       carry_values.assign(raw.values.begin() + long(acc_begin), raw.values.end());
       raw.values.resize(acc_begin);
@@ -242,7 +365,7 @@ struct BinaryCoreWriter::Impl {
         spare.pop_back();
       }
     }
-    raw.accesses.insert(raw.accesses.end(), carry.begin(), carry.end());
+    raw.accesses.append(carry.data(), carry.data() + carry.size());
     if (with_values) raw.values.insert(raw.values.end(), carry_values.begin(), carry_values.end());
     acc_begin = 0;
     a_chunks.fetch_add(1, std::memory_order_relaxed);
@@ -260,10 +383,14 @@ struct BinaryCoreWriter::Impl {
   static void encode(CompressionPool::Job* job, detail::ChunkEncoder& enc) {
     enc.configure(job->features, 12);
     enc.start(job->raw.first_insn, job->raw.first_time_ns);
-    const detail::RawAccess* acc = job->raw.accesses.data();
-    const detail::RawValue* val = job->raw.values.empty() ? nullptr : job->raw.values.data();
+    RawAccess* acc = job->raw.accesses.data();
+    for (const RawAccess& a : job->raw.accesses) job->stores += a.store;
+    job->loads = job->raw.accesses.size() - job->stores;
+    detail::RawValue* val = job->raw.values.empty() ? nullptr : job->raw.values.data();
     for (const RawEvent& ev : job->raw.events) {
       if (ev.block) {
+        // The fast path (TraceSink::chain_block) does not look at the order.
+        if (ev.n > 1 && !accesses_in_order(acc, ev.n)) sort_accesses(acc, val, ev.n);
         enc.exec(*ev.block, ev.retired, acc, ev.n, val);
         acc += ev.n;
         if (val) val += ev.n;
@@ -336,6 +463,10 @@ struct BinaryCoreWriter::Impl {
         if (write_locked(j->out.data(), j->out.size())) {
           j->info.offset = at;
           index.push_back(j->info);
+          loads_written += j->loads;
+          stores_written += j->stores;
+          a_loads.store(loads_written, std::memory_order_relaxed);
+          a_stores.store(stores_written, std::memory_order_relaxed);
         }
       }
       if (spare.size() < opts.buffers_per_core) {
@@ -399,40 +530,56 @@ struct BinaryCoreWriter::Impl {
 
 BinaryCoreWriter::BinaryCoreWriter(std::unique_ptr<ByteSink> sink, const WriterOptions& opts,
                                    uint16_t core, CompressionPool* pool)
-    : impl_(std::make_unique<Impl>(std::move(sink), opts, core, pool)) {
+    : impl_(std::make_unique<Impl>(this, std::move(sink), opts, core, pool)) {
   impl_->write_header();
 }
 
-BinaryCoreWriter::~BinaryCoreWriter() { impl_->finish(); }
+BinaryCoreWriter::~BinaryCoreWriter() {
+  impl_->absorb();
+  impl_->finish();
+}
 
+// Every entry takes back the lent windows first (absorb) and lends them
+// again when it leaves a block open (lend).
 void BinaryCoreWriter::set_context(uint8_t cpl, uint64_t asid) {
-  impl_->cpl = cpl;
-  impl_->asid = asid;
+  Impl& m = *impl_;
+  m.absorb();
+  m.cpl = cpl;
+  m.asid = asid;
+  m.lend();
 }
 
 void BinaryCoreWriter::begin_block(const StaticBlock* block) {
   Impl& m = *impl_;
+  m.absorb();
   if (m.raw.accesses.size() != m.acc_begin) m.drop_open_accesses();  // left open without end_block
   m.cur = block;
+  m.lend();
 }
 
 void BinaryCoreWriter::access(uint32_t insn, uint64_t vaddr, uint64_t paddr, unsigned size_log2,
                               bool store, uint64_t value_lo, uint64_t value_hi) {
   Impl& m = *impl_;
+  m.absorb();
   if (!m.cur) return;
-  m.raw.accesses.push_back(
-      detail::RawAccess{vaddr, paddr, insn, uint8_t(size_log2 > 4 ? 4 : size_log2), store});
+  m.raw.accesses.push_back(RawAccess{vaddr, paddr, insn, uint8_t(size_log2 > 4 ? 4 : size_log2), store});
   if (m.with_values) m.raw.values.push_back(detail::RawValue{value_lo, value_hi});
+  m.lend();
 }
 
-bool BinaryCoreWriter::in_block() const { return impl_->cur != nullptr; }
+bool BinaryCoreWriter::in_block() const { return impl_->lent ? win_.open != nullptr : impl_->cur != nullptr; }
 
-void BinaryCoreWriter::end_block(uint32_t retired) { impl_->end_block(retired); }
+void BinaryCoreWriter::end_block(uint32_t retired) {
+  impl_->absorb();
+  impl_->end_block(retired);
+}
 
 void BinaryCoreWriter::next_block(uint32_t retired, const StaticBlock* next) {
   Impl& m = *impl_;
+  m.absorb();
   m.end_block(retired);
   m.cur = next;
+  m.lend();
 }
 
 void BinaryCoreWriter::Impl::end_block(uint32_t retired) {
@@ -447,16 +594,15 @@ void BinaryCoreWriter::Impl::end_block(uint32_t retired) {
   size_t n = all.size() - acc_begin;
   size_t dropped = 0;
   if (n) {
-    auto first = all.begin() + long(acc_begin);
+    RawAccess* first = all.data() + acc_begin;
     // Program order is the contract; repair it rather than write a corrupt record.
-    auto by_insn = [](const detail::RawAccess& x, const detail::RawAccess& y) { return x.insn < y.insn; };
-    if (!std::is_sorted(first, all.end(), by_insn)) sort_open_accesses();
-    while (n > 0 && first[long(n) - 1].insn >= retired) n--;
+    if (!accesses_in_order(first, n)) sort_open_accesses();
+    while (n > 0 && first[n - 1].insn >= retired) n--;
     if (n > kMaxAccessesPerExec) {
       dropped = n - kMaxAccessesPerExec;
       n = kMaxAccessesPerExec;
     }
-    all.resize(acc_begin + n);
+    all.shrink_to(acc_begin + n);
     if (with_values) raw.values.resize(acc_begin + n);
   }
   if (close_pending) {
@@ -496,10 +642,7 @@ void BinaryCoreWriter::Impl::end_block(uint32_t retired) {
     a_kernel.store(kernel_insns, std::memory_order_relaxed);
   }
   if (n) {
-    for (size_t i = acc_begin; i < all.size(); i++) (all[i].store ? stores : loads)++;
     acc_begin = all.size();
-    a_loads.store(loads, std::memory_order_relaxed);
-    a_stores.store(stores, std::memory_order_relaxed);
   }
   if (raw.insn_count >= opts.chunk_insns || raw.bytes() >= opts.chunk_raw_bytes)
     close_pending = true;
@@ -507,6 +650,7 @@ void BinaryCoreWriter::Impl::end_block(uint32_t retired) {
 
 void BinaryCoreWriter::marker(const Marker& mk) {
   Impl& m = *impl_;
+  m.absorb();
   if (m.finished) return;
   if (m.close_pending) {
     m.held.push_back(mk);
@@ -514,10 +658,17 @@ void BinaryCoreWriter::marker(const Marker& mk) {
   }
   if (!m.raw.open) m.start_chunk();
   m.push_marker(mk);
+  m.lend();
 }
 
-void BinaryCoreWriter::flush() { impl_->flush(); }
-bool BinaryCoreWriter::finish() { return impl_->finish(); }
+void BinaryCoreWriter::flush() {
+  impl_->absorb();
+  impl_->flush();
+}
+bool BinaryCoreWriter::finish() {
+  impl_->absorb();
+  return impl_->finish();
+}
 bool BinaryCoreWriter::failed() const { return impl_->failed.load(); }
 std::string BinaryCoreWriter::error() const {
   std::lock_guard<std::mutex> lk(impl_->mu);

@@ -10,6 +10,7 @@
 #include "trace_builder.h"
 
 using namespace qemutrace;
+using qemutrace::test::BuilderOptions;
 using qemutrace::test::ExpectedInsn;
 using qemutrace::test::TraceBuilder;
 
@@ -21,8 +22,11 @@ constexpr uint64_t kAllFeatures = feature::kPhysAddr | feature::kValues | featur
 
 // Random stream: loops, strided and random accesses, context switches,
 // partial blocks and markers.
-TraceBuilder random_trace(uint64_t features, uint64_t seed, int execs, uint32_t chunk = 500) {
-  TraceBuilder tb(features, chunk, seed);
+TraceBuilder random_trace(uint64_t features, uint64_t seed, int execs, uint32_t chunk = 500,
+                          BuilderOptions o = {}) {
+  o.chunk_insns = chunk;
+  o.seed = seed;
+  TraceBuilder tb(features, o);
   auto& rng = tb.rng_;
   std::vector<const StaticBlock*> blocks;
   for (int i = 0; i < 40; i++) blocks.push_back(tb.block(0x400000 + 0x100 * i, 1 + rng() % 12));
@@ -223,6 +227,76 @@ TEST(Writer, SortsOutOfOrderAccessesWithTheirValues) {
   EXPECT_EQ(in->accesses[0].value_lo, 0x33u);
   EXPECT_EQ(in->accesses[0].value_hi, 0x44u);
   EXPECT_EQ(r.next(), nullptr);
+}
+
+// The fast path (append_access, chain_block into lent buffer windows) must
+// write exactly the bytes of the virtual calls: chunks closed by instruction
+// count, by the raw byte limit, and streams long enough to exhaust windows
+// and cross timestamps.
+TEST(FastPath, SameBytesAsTheVirtualCalls) {
+  struct Shape {
+    uint32_t chunk, raw_bytes;
+    int execs;
+  };
+  for (Shape sh : {Shape{500, 16u << 20, 3000}, Shape{1u << 20, 4096, 3000}, Shape{1u << 20, 16u << 20, 120000}}) {
+    for (uint64_t features : {uint64_t(0), kAllFeatures, feature::kPhysAddr | feature::kAsid | feature::kTimestamps}) {
+      for (uint64_t seed = 1; seed <= 2; seed++) {
+        SCOPED_TRACE("chunk " + std::to_string(sh.chunk) + " raw " + std::to_string(sh.raw_bytes) + " features " +
+                     std::to_string(features) + " seed " + std::to_string(seed));
+        BuilderOptions o;
+        o.chunk_raw_bytes = sh.raw_bytes;
+        o.fixed_clock = true;
+        TraceBuilder slow = random_trace(features, seed, sh.execs, sh.chunk, o);
+        o.fast_path = true;
+        TraceBuilder fast = random_trace(features, seed, sh.execs, sh.chunk, o);
+        auto want = slow.finish();
+        auto got = fast.finish();
+        EXPECT_EQ(got.size(), want.size());
+        EXPECT_TRUE(got == want);
+        EXPECT_EQ(read_all_and_check(got, fast), fast.expected.size());
+        CoreTotals a = slow.totals(), b = fast.totals();
+        EXPECT_EQ(b.instructions, a.instructions);
+        EXPECT_EQ(b.kernel_instructions, a.kernel_instructions);
+        EXPECT_EQ(b.loads, a.loads);
+        EXPECT_EQ(b.stores, a.stores);
+        if (sh.raw_bytes == 4096) {
+          EXPECT_GT(CoreReader(memory_source(got, "t")).chunks().size(), 20u);
+        }
+      }
+    }
+  }
+}
+
+// chain_block does not look at access order: the compression side restores it.
+TEST(FastPath, OutOfOrderAccessesComeOutInProgramOrder) {
+  std::vector<uint8_t> bytes;
+  WriterOptions o;
+  o.features = feature::kPhysAddr;
+  StaticBlock b;
+  b.vaddr = 0x4000;
+  b.insn_count = 3;
+  b.lengths = {1, 1, 1};
+  b.bytes = {0x90, 0x90, 0x90};
+  {
+    BinaryCoreWriter w(std::make_unique<MemorySink>(&bytes), o, 0, nullptr);
+    w.set_context(3, 0x1000);
+    w.begin_block(&b);
+    w.end_block(3);  // the chunk and its context exist: the next block's windows are lent
+    w.begin_block(&b);
+    w.append_access(2, 0x8000, 0x18000, 3, true);
+    w.append_access(0, 0x9000, 0x19000, 2, false);
+    w.append_access(1, 0xa000, 0x1a000, 4, false);
+    EXPECT_FALSE(w.failed());
+    w.chain_block(3, &b);
+    w.end_block(1);
+    ASSERT_TRUE(w.finish());
+  }
+  CoreReader r(memory_source(bytes, "t"));
+  std::vector<uint64_t> got;
+  while (const Instruction* in = r.next())
+    for (uint32_t i = 0; i < in->access_count; i++) got.push_back(in->index * 0x100000 + in->accesses[i].vaddr);
+  std::vector<uint64_t> want = {3 * 0x100000 + 0x9000, 4 * 0x100000 + 0xa000, 5 * 0x100000 + 0x8000};
+  EXPECT_EQ(got, want);
 }
 
 TEST(Seek, LandsOnTheRequestedInstruction) {

@@ -23,12 +23,25 @@ struct ExpectedInsn {
   std::vector<Marker> markers;
 };
 
+struct BuilderOptions {
+  uint32_t chunk_insns = 1000;
+  uint64_t seed = 1;
+  // Drive the writer through TraceSink's fast path (append_access without
+  // values, chain_block) as the tracer does: the bytes must not change.
+  bool fast_path = false;
+  uint32_t chunk_raw_bytes = WriterOptions{}.chunk_raw_bytes;
+  bool fixed_clock = false;  // reproducible bytes
+};
+
 class TraceBuilder {
  public:
   explicit TraceBuilder(uint64_t features, uint32_t chunk_insns = 1000, uint64_t seed = 1)
-      : rng_(seed) {
+      : TraceBuilder(features, BuilderOptions{chunk_insns, seed}) {}
+  TraceBuilder(uint64_t features, const BuilderOptions& o) : rng_(o.seed), fast_(o.fast_path) {
     opts_.features = features;
-    opts_.chunk_insns = chunk_insns;
+    opts_.chunk_insns = o.chunk_insns;
+    opts_.chunk_raw_bytes = o.chunk_raw_bytes;
+    if (o.fixed_clock) opts_.clock_ns = [] { return uint64_t(1234567890); };
     writer_ = std::make_unique<BinaryCoreWriter>(std::make_unique<MemorySink>(&bytes_), opts_, 3, nullptr);
   }
 
@@ -47,12 +60,14 @@ class TraceBuilder {
   }
 
   void context(uint8_t cpl, uint64_t asid) {
+    end_pending();
     cpl_ = cpl;
     asid_ = asid;
     writer_->set_context(cpl, asid);
   }
 
   void marker(const Marker& m) {
+    end_pending();
     writer_->marker(m);
     pending_markers_.push_back(m);
   }
@@ -61,7 +76,13 @@ class TraceBuilder {
   // `make(insn, k)` returning false to stop for that instruction.
   template <class F>
   void exec(const StaticBlock* b, uint32_t retired, F make) {
-    writer_->begin_block(b);
+    if (pending_) {
+      writer_->chain_block(pending_retired_, b);
+      pending_ = false;
+    } else {
+      writer_->begin_block(b);
+    }
+    const bool append = fast_ && !(opts_.features & feature::kValues);
     uint64_t pc = b->vaddr;
     size_t off = 0;
     for (uint32_t i = 0; i < b->insn_count; i++) {
@@ -69,7 +90,8 @@ class TraceBuilder {
                      cpl_, (opts_.features & feature::kAsid) ? asid_ : 0, {}, {}};
       MemAccess a;
       for (unsigned k = 0; make(i, k, &a); k++) {
-        writer_->access(i, a.vaddr, a.paddr, __builtin_ctz(a.size), a.is_store, a.value_lo, a.value_hi);
+        if (append) writer_->append_access(i, a.vaddr, a.paddr, __builtin_ctz(a.size), a.is_store);
+        else writer_->access(i, a.vaddr, a.paddr, __builtin_ctz(a.size), a.is_store, a.value_lo, a.value_hi);
         if (!(opts_.features & feature::kPhysAddr)) a.paddr = 0;
         if (!(opts_.features & feature::kValues)) a.value_lo = a.value_hi = 0;
         e.accesses.push_back(a);
@@ -81,12 +103,18 @@ class TraceBuilder {
       pc += b->lengths[i];
       off += b->lengths[i];
     }
-    writer_->end_block(retired);
+    if (fast_) {  // ended by the next exec's chain_block, or end_pending
+      pending_ = true;
+      pending_retired_ = retired;
+    } else {
+      writer_->end_block(retired);
+    }
   }
 
   CoreTotals totals() const { return writer_->totals(); }
 
   std::vector<uint8_t> finish() {
+    end_pending();
     writer_->finish();
     tail_markers = pending_markers_;
     return bytes_;
@@ -104,6 +132,15 @@ class TraceBuilder {
   std::vector<Marker> pending_markers_;
   uint8_t cpl_ = 3;
   uint64_t asid_ = 0;
+  bool fast_ = false;
+  bool pending_ = false;  // fast path: the last exec is not ended yet
+  uint32_t pending_retired_ = 0;
+
+  void end_pending() {
+    if (!pending_) return;
+    writer_->end_block(pending_retired_);
+    pending_ = false;
+  }
 };
 
 }  // namespace qemutrace::test

@@ -190,6 +190,15 @@ TEST(RoundTrip, MarkersSurviveAFlushBetweenChunks) {
   EXPECT_EQ(read_all_and_check(bytes, tb), 4u);
 }
 
+StaticBlock three_nops(uint64_t vaddr) {
+  StaticBlock b;
+  b.vaddr = vaddr;
+  b.insn_count = 3;
+  b.lengths = {1, 1, 1};
+  b.bytes = {0x90, 0x90, 0x90};
+  return b;
+}
+
 // The tracer may report a block's accesses out of program order; the writer
 // restores the order, keeps each value with its access, and drops accesses of
 // instructions that did not retire.
@@ -197,11 +206,7 @@ TEST(Writer, SortsOutOfOrderAccessesWithTheirValues) {
   std::vector<uint8_t> bytes;
   WriterOptions o;
   o.features = kAllFeatures;
-  StaticBlock b;
-  b.vaddr = 0x4000;
-  b.insn_count = 3;
-  b.lengths = {1, 1, 1};
-  b.bytes = {0x90, 0x90, 0x90};
+  StaticBlock b = three_nops(0x4000);
   {
     BinaryCoreWriter w(std::make_unique<MemorySink>(&bytes), o, 0, nullptr);
     w.set_context(3, 0x1000);
@@ -272,11 +277,7 @@ TEST(FastPath, OutOfOrderAccessesComeOutInProgramOrder) {
   std::vector<uint8_t> bytes;
   WriterOptions o;
   o.features = feature::kPhysAddr;
-  StaticBlock b;
-  b.vaddr = 0x4000;
-  b.insn_count = 3;
-  b.lengths = {1, 1, 1};
-  b.bytes = {0x90, 0x90, 0x90};
+  StaticBlock b = three_nops(0x4000);
   {
     BinaryCoreWriter w(std::make_unique<MemorySink>(&bytes), o, 0, nullptr);
     w.set_context(3, 0x1000);

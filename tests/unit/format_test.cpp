@@ -190,7 +190,7 @@ TEST(RoundTrip, MarkersSurviveAFlushBetweenChunks) {
   EXPECT_EQ(read_all_and_check(bytes, tb), 4u);
 }
 
-StaticBlock three_nops(uint64_t vaddr) {
+static StaticBlock three_nops(uint64_t vaddr) {
   StaticBlock b;
   b.vaddr = vaddr;
   b.insn_count = 3;

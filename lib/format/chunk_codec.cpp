@@ -65,17 +65,10 @@ void ChunkEncoder::successor(uint64_t pc) {
   records_++;
 }
 
-uint32_t ChunkEncoder::define_if_needed(const StaticBlock& b) {
-  if (b.id >= local_epoch_.size()) {
-    size_t n = std::max<size_t>(b.id + 1, local_epoch_.size() * 2);
-    local_epoch_.resize(n, 0);
-    local_id_.resize(n, 0);
-    local_first_insn_.resize(n, 0);
-  }
-  if (local_epoch_[b.id] == epoch_) return local_id_[b.id];
-  local_epoch_[b.id] = epoch_;
-  local_id_[b.id] = blocks_defined_++;
-  local_first_insn_[b.id] = static_insns_;
+const ChunkEncoder::LocalBlock& ChunkEncoder::define(const StaticBlock& b) {
+  if (b.id >= locals_.size()) locals_.resize(std::max<size_t>(b.id + 1, locals_.size() * 2));
+  LocalBlock& l = locals_[b.id];
+  l = LocalBlock{epoch_, blocks_defined_++, static_insns_};
   static_insns_ += b.insn_count;
   size_t need = size_t(static_insns_) * kSlotsPerInsn;
   if (slots_.size() < need) slots_.resize(std::max(need, slots_.size() * 2));
@@ -92,18 +85,18 @@ uint32_t ChunkEncoder::define_if_needed(const StaticBlock& b) {
     off += b.lengths[i];
   }
   records_++;
-  return local_id_[b.id];
+  return l;
 }
 
 void ChunkEncoder::exec(const StaticBlock& b, uint32_t retired, const RawAccess* acc, size_t count,
                         const RawValue* values) {
-  uint32_t local = define_if_needed(b);
-  uint32_t first_static = local_first_insn_[b.id];
+  const LocalBlock& lb = local(b);
+  const uint32_t local_id = lb.id, first_static = lb.first_insn;
   // Per access: mode byte, insn delta, address, frame, two values.
   ByteWriter w(&out_, &len_, 1 + 3 * kMaxVarint + count * (1 + 5 * kMaxVarint));
   bool partial = retired < b.insn_count;
   w.u8(uint8_t(partial ? RecordType::ExecPartial : RecordType::Exec));
-  w.varint(local);
+  w.varint(local_id);
   if (partial) w.varint(retired);
   w.varint(count);
   const bool phys = features_ & feature::kPhysAddr;

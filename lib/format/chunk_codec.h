@@ -106,7 +106,15 @@ class ChunkEncoder {
   uint64_t stores() const { return stores_; }
 
  private:
-  uint32_t define_if_needed(const StaticBlock& b);
+  struct LocalBlock {  // one cache line serves an execution's lookup
+    uint32_t epoch = 0, id = 0, first_insn = 0;
+  };
+  // The block's chunk-local entry, defining it (DefineBlock) on first use.
+  const LocalBlock& local(const StaticBlock& b) {
+    if (b.id < locals_.size() && locals_[b.id].epoch == epoch_) return locals_[b.id];
+    return define(b);
+  }
+  const LocalBlock& define(const StaticBlock& b);
 
   uint64_t features_;
   uint8_t page_shift_;
@@ -118,7 +126,7 @@ class ChunkEncoder {
   // Chunk-local numbering, indexed by StaticBlock::id, valid when the epoch
   // matches (no clearing between chunks).
   uint32_t epoch_ = 0;
-  std::vector<uint32_t> local_epoch_, local_id_, local_first_insn_;
+  std::vector<LocalBlock> locals_;
   uint32_t blocks_defined_ = 0;
   uint32_t static_insns_ = 0;
   std::vector<PredictorSlot> slots_;

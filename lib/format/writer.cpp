@@ -384,8 +384,6 @@ struct BinaryCoreWriter::Impl {
     enc.configure(job->features, 12);
     enc.start(job->raw.first_insn, job->raw.first_time_ns);
     RawAccess* acc = job->raw.accesses.data();
-    for (const RawAccess& a : job->raw.accesses) job->stores += a.store;
-    job->loads = job->raw.accesses.size() - job->stores;
     detail::RawValue* val = job->raw.values.empty() ? nullptr : job->raw.values.data();
     for (const RawEvent& ev : job->raw.events) {
       if (ev.block) {
@@ -407,6 +405,8 @@ struct BinaryCoreWriter::Impl {
       }
     }
     job->records = enc.record_count();
+    job->loads = enc.loads();
+    job->stores = enc.stores();
     job->raw.events.clear();  // capacity goes back to the core (deliver)
     job->raw.others.clear();
     job->raw.accesses.clear();

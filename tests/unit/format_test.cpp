@@ -124,6 +124,22 @@ TEST(Varint, EncodesLeb128) {
   EXPECT_EQ(out, want);
 }
 
+// varint_size must be the length varint() writes (the encoder picks address
+// modes by it); every 7-bit boundary from 0 to 2^64-1.
+TEST(Varint, SizeIsTheEncodedLength) {
+  std::vector<uint64_t> values = {0, 1, UINT64_MAX};
+  for (unsigned b = 7; b < 64; b += 7) {
+    uint64_t edge = uint64_t(1) << b;
+    values.insert(values.end(), {edge - 1, edge, edge + 1});
+  }
+  for (uint64_t v : values) {
+    std::vector<uint8_t> out;
+    size_t len = 0;
+    detail::ByteWriter(&out, &len, 16).varint(v);
+    EXPECT_EQ(detail::varint_size(v), len) << v;
+  }
+}
+
 TEST(RoundTrip, RandomStreamsAllFeatureSets) {
   for (uint64_t features : {uint64_t(0), kAllFeatures, feature::kPhysAddr | feature::kAsid,
                             feature::kValues | feature::kTimestamps}) {

@@ -104,7 +104,9 @@ class TraceSink {
 
   // Hot-path forms of access() and next_block() for the tracer's callbacks:
   // while the sink lends windows into its buffers they append there without
-  // a call; otherwise they are the virtual calls. Same results either way.
+  // a call; otherwise they are the virtual calls. Same results either way,
+  // provided chain_block's `retired` does not exceed the open block's
+  // instruction count (end_block clamps it; the fast path takes it as given).
   void append_access(uint32_t insn, uint64_t vaddr, uint64_t paddr, unsigned size_log2, bool store) {
     if (win_.acc != win_.acc_end) {
       *win_.acc++ = RawAccess{vaddr, paddr, insn, uint8_t(size_log2), store};
@@ -113,7 +115,9 @@ class TraceSink {
     access(insn, vaddr, paddr, size_log2, store);
   }
   void chain_block(uint32_t retired, const StaticBlock* next) {
-    if (win_.exec != win_.exec_end && retired < win_.insns_left && retired == win_.open->insn_count &&
+    // The block itself is not read here (a cache miss per block on kernel
+    // code): a partial execution's accesses are trimmed where it is encoded.
+    if (win_.exec != win_.exec_end && retired != 0 && retired < win_.insns_left &&
         size_t(win_.acc - win_.acc_open) <= kMaxAccessesPerExec) {
       *win_.exec++ = RawExec{win_.open, retired, uint32_t(win_.acc - win_.acc_open)};
       win_.acc_open = win_.acc;

@@ -387,9 +387,13 @@ struct BinaryCoreWriter::Impl {
     detail::RawValue* val = job->raw.values.empty() ? nullptr : job->raw.values.data();
     for (const RawEvent& ev : job->raw.events) {
       if (ev.block) {
-        // The fast path (TraceSink::chain_block) does not look at the order.
+        // The fast path (TraceSink::chain_block) looks neither at the order
+        // nor at which instructions retired.
         if (ev.n > 1 && !accesses_in_order(acc, ev.n)) sort_accesses(acc, val, ev.n);
-        enc.exec(*ev.block, ev.retired, acc, ev.n, val);
+        size_t n = ev.n;
+        if (ev.retired < ev.block->insn_count)
+          while (n > 0 && acc[n - 1].insn >= ev.retired) n--;
+        enc.exec(*ev.block, ev.retired, acc, n, val);
         acc += ev.n;
         if (val) val += ev.n;
         continue;
@@ -593,9 +597,11 @@ void BinaryCoreWriter::Impl::end_block(uint32_t retired) {
   retired = std::min(retired, b->insn_count);
   size_t n = all.size() - acc_begin;
   size_t dropped = 0;
-  if (n) {
+  // Order repair and the accesses of instructions that did not retire are
+  // left to the encoder (as for the fast path), except beyond the format's
+  // per-execution limit.
+  if (n > kMaxAccessesPerExec) {
     RawAccess* first = all.data() + acc_begin;
-    // Program order is the contract; repair it rather than write a corrupt record.
     if (!accesses_in_order(first, n)) sort_open_accesses();
     while (n > 0 && first[n - 1].insn >= retired) n--;
     if (n > kMaxAccessesPerExec) {

@@ -3,6 +3,7 @@
 //   your own kernel:                --kernel K [--initrd I] [--append "..."]
 //   your own disk image:            --hda IMG
 #include <cstdio>
+#include <cstdlib>
 
 #include "launcher/guest.h"
 #include "launcher/launch.h"
@@ -24,7 +25,7 @@ struct RunOptions {
   std::string markers = "both";
   std::string limit = "-1", skip, window, every;
   bool exit_on_limit = false, values = false, console = false, quiet = false, no_phys = false;
-  int zstd = -1;
+  std::string zstd;
   std::string program, args, kernel, initrd, append, hda;
   std::vector<std::string> plugin_opts;
   std::vector<std::string> qemu_args;
@@ -68,8 +69,14 @@ int run_command(const RunOptions& o) {
   if (!o.every.empty()) t.every = count_opt("--every", o.every, false);
   t.values = o.values;
   t.phys = !o.no_phys;
-  if (o.zstd != -1 && (o.zstd < 1 || o.zstd > 22)) throw LaunchError("bad --zstd value '" + std::to_string(o.zstd) + "': expected 1..22");
-  t.zstd = o.zstd;
+  if (!o.zstd.empty()) {
+    // The plugin's range: negative levels trade size for compression speed.
+    char* end = nullptr;
+    long z = std::strtol(o.zstd.c_str(), &end, 10);
+    if (*end != '\0' || end == o.zstd.c_str() || z < -7 || z > 22)
+      throw LaunchError("bad --zstd value '" + o.zstd + "': expected a level -7..22");
+    t.zstd = int(z);
+  }
   t.plugin_quiet = o.quiet;
   t.extra = o.plugin_opts;
   if (t.exit_on_limit && t.limit <= 0) throw LaunchError("--exit-on-limit needs --limit N");
@@ -134,7 +141,7 @@ std::function<int()> setup(CLI::App& app) {
   sub->add_option("--every", o->every, "... out of every PERIOD");
   sub->add_flag("--values", o->values, "Record loaded and stored values");
   sub->add_flag("--no-phys", o->no_phys, "Do not record physical addresses");
-  sub->add_option("--zstd", o->zstd, "zstd level of the binary format");
+  sub->add_option("--zstd", o->zstd, "zstd level of the binary format, -7..22 (negative: faster, larger)");
   sub->add_option("--plugin-opt", o->plugin_opts, "Extra plugin option key=value (repeatable)");
   sub->add_option("--program", o->program, "Run FILE (or a built-in program such as qt-loop) in the built-in guest");
   sub->add_option("--args", o->args, "Arguments of --program, one shell-quoted string");

@@ -76,7 +76,7 @@ std::string plugin_argument(const std::string& plugin, const TraceSettings& t) {
   if (t.window > 0) s += ",window=" + number(t.window) + ",every=" + number(t.every);
   if (t.values) s += ",values=on";
   if (!t.phys) s += ",phys=off";
-  if (t.zstd >= 0) s += ",zstd=" + number(t.zstd);
+  if (t.zstd) s += ",zstd=" + number(*t.zstd);
   if (!t.ctl.empty()) {
     if (t.ctl.find(',') != std::string::npos) throw LaunchError("socket path '" + t.ctl + "' contains a comma");
     s += ",ctl=" + t.ctl;

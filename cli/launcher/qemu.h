@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,7 @@ struct TraceSettings {
   int64_t every = -1;
   bool values = false;
   bool phys = true;
-  int zstd = -1;
+  std::optional<int> zstd;  // plugin default when unset
   std::string ctl;              // socket path
   bool plugin_quiet = false;
   std::vector<std::string> extra;  // raw key=value pairs (--plugin-opt)

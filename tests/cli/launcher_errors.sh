@@ -38,6 +38,8 @@ expect "bad --format value 'bogus'" "$qt" run --format bogus
 expect "bad --start value 'later'" "$qt" run --start later
 expect "bad --limit value 'lots'" "$qt" run --limit lots
 expect "bad --limit value '0'" "$qt" run --limit 0
+expect "bad --zstd value '23'" "$qt" run --zstd 23
+expect "bad --zstd value '1x'" "$qt" run --zstd 1x
 expect "bad --arch value 'mips'" "$qt" run --arch mips
 expect "bad --smp value '0'" "$qt" run --smp 0
 expect "bad -m value '12XB'" "$qt" run -m 12XB

@@ -69,6 +69,7 @@ ATTR_CONFIGS = [
     ("c:zstd=-5", "format=binary,zstd=-5"),
     ("b:skip", "skip=1000000000000000"),  # fast-forward counting inside the ROI
     # bench/guest/floor-plugin.c: qemutrace's callbacks, empty (instrumentation floor).
+    ("floor:none", "@floor:mode=none"),  # a plugin loaded, nothing instrumented: the floor of (b)
     ("floor:tb", "@floor:mode=tb"),
     ("floor:full", "@floor:mode=full"),
     ("floor:ring", "@floor:mode=ring"),  # + copying the captured data out, no logic
@@ -523,6 +524,8 @@ def report(res, fres, native, dec, scale, peer, load0, load1, qemu_ver, t_start,
     P("`floor:tb` / `floor:full`: bench/guest/floor-plugin.c, a plugin with qemutrace's callbacks left")
     P("empty (one per executed block; `full` adds the inline store per instruction and an empty memory")
     P("callback per access, as in (c)), everywhere from boot: what QEMU charges for the instrumentation alone.")
+    P("`floor:none`: the same plugin with nothing instrumented (a translation hook only): the cost of")
+    P("loading any plugin, the floor of (b).")
     P("`floor:ring`: the `full` callbacks copy out what a tracer must capture while the guest runs (block and")
     P("progress index; virtual address, physical address through a 64-entry translation cache, meminfo)")
     P("into a per-vCPU 16 MiB ring that nothing reads: a recorder with no logic, encoding or compression.")

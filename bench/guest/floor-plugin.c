@@ -2,6 +2,9 @@
  * attributing qemutrace's cost. Same callbacks as qemutrace's "on" mode but
  * they do nothing, so (floor) - (a) is the cost QEMU itself charges for the
  * instrumentation and (c) - (floor) is what recording + compression add.
+ *   -plugin libfloor.so,mode=none    nothing but a translation hook that
+ *                                    registers nothing: the cost of having a
+ *                                    plugin loaded at all, the floor of (b)
  *   -plugin libfloor.so,mode=tb      one empty callback per executed block
  *   -plugin libfloor.so,mode=full    + an inline store per instruction and an
  *                                    empty memory callback per access
@@ -23,7 +26,7 @@
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 
-enum { MODE_TB, MODE_FULL, MODE_RING };
+enum { MODE_NONE, MODE_TB, MODE_FULL, MODE_RING };
 static int mode = MODE_TB;
 static struct qemu_plugin_scoreboard *score;
 
@@ -84,6 +87,7 @@ static void on_mem_ring(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t 
 
 static void on_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
   (void)id;
+  if (mode == MODE_NONE) return;
   int ring = mode == MODE_RING;
   qemu_plugin_register_vcpu_tb_exec_cb(tb, ring ? on_tb_ring : on_tb, QEMU_PLUGIN_CB_NO_REGS,
                                        (void *)(uintptr_t)qemu_plugin_tb_vaddr(tb));
@@ -101,6 +105,7 @@ static void on_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc,
                                            char **argv) {
   for (int i = 0; i < argc; i++) {
+    if (!strcmp(argv[i], "mode=none")) mode = MODE_NONE;
     if (!strcmp(argv[i], "mode=full")) mode = MODE_FULL;
     if (!strcmp(argv[i], "mode=ring")) mode = MODE_RING;
   }

@@ -117,7 +117,7 @@ class TraceSink {
   void chain_block(uint32_t retired, const StaticBlock* next) {
     // The block itself is not read here (a cache miss per block on kernel
     // code): a partial execution's accesses are trimmed where it is encoded.
-    if (win_.exec != win_.exec_end && retired != 0 && retired < win_.insns_left &&
+    if (win_.exec != win_.exec_end && win_.open && retired != 0 && retired < win_.insns_left &&
         size_t(win_.acc - win_.acc_open) <= kMaxAccessesPerExec) {
       *win_.exec++ = RawExec{win_.open, retired, uint32_t(win_.acc - win_.acc_open)};
       win_.acc_open = win_.acc;
@@ -137,9 +137,10 @@ class TraceSink {
   virtual CoreTotals totals() const = 0;
 
  protected:
-  // The lent windows: [exec, exec_end) for whole executions of `open`, whose
-  // accesses start at acc_open; [acc, acc_end) for accesses. Only while
-  // insns_left > retired: the sink's next timestamp or chunk end is further.
+  // The lent windows: [exec, exec_end) for executions, the next one of
+  // `open` (its accesses start at acc_open); [acc, acc_end) for accesses.
+  // Only while insns_left > retired: the sink's next timestamp or chunk end
+  // is further.
   // Empty (all null) for sinks that lend none.
   struct Window {
     RawExec* exec = nullptr;

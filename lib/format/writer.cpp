@@ -68,14 +68,11 @@ class PodBuffer {
   T* data() { return p_; }
   const T* data() const { return p_; }
   size_t size() const { return n_; }
-  bool empty() const { return n_ == 0; }
   size_t capacity() const { return cap_; }
   T* begin() { return p_; }
   T* end() { return p_ + n_; }
   const T* begin() const { return p_; }
   const T* end() const { return p_ + n_; }
-  T& operator[](size_t i) { return p_[i]; }
-  T& back() { return p_[n_ - 1]; }
   void clear() { n_ = 0; }
   void reserve(size_t n) {
     if (n <= cap_) return;

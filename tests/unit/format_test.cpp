@@ -316,6 +316,38 @@ TEST(FastPath, OutOfOrderAccessesComeOutInProgramOrder) {
   EXPECT_EQ(got, want);
 }
 
+// chain_block(n, nullptr) leaves no block open, as next_block does: what
+// follows until the next block is dropped, on the fast path too.
+TEST(FastPath, ChainingIntoNoBlockDropsWhatFollows) {
+  std::vector<uint8_t> bytes;
+  WriterOptions o;
+  o.features = feature::kPhysAddr;
+  StaticBlock b = three_nops(0x4000);
+  {
+    BinaryCoreWriter w(std::make_unique<MemorySink>(&bytes), o, 0, nullptr);
+    w.set_context(3, 0x1000);
+    w.begin_block(&b);
+    w.end_block(3);
+    w.begin_block(&b);
+    w.append_access(0, 0x9000, 0x19000, 3, false);
+    w.chain_block(3, nullptr);
+    EXPECT_FALSE(w.in_block());
+    w.append_access(1, 0xdead000, 0x1dead000, 3, false);
+    w.chain_block(2, &b);
+    w.append_access(2, 0xa000, 0x1a000, 3, true);
+    w.end_block(3);
+    ASSERT_TRUE(w.finish());
+  }
+  CoreReader r(memory_source(bytes, "t"));
+  std::vector<uint64_t> got;
+  uint64_t n = 0;
+  for (; const Instruction* in = r.next(); n++)
+    for (uint32_t i = 0; i < in->access_count; i++) got.push_back(in->index * 0x100000 + in->accesses[i].vaddr);
+  EXPECT_EQ(n, 9u);
+  std::vector<uint64_t> want = {3 * 0x100000 + 0x9000, 8 * 0x100000 + 0xa000};
+  EXPECT_EQ(got, want);
+}
+
 TEST(Seek, LandsOnTheRequestedInstruction) {
   TraceBuilder tb = random_trace(kAllFeatures, 9, 4000, 300);
   auto bytes = tb.finish();

@@ -122,6 +122,9 @@ class TraceSink {
       *win_.exec++ = RawExec{win_.open, retired, uint32_t(win_.acc - win_.acc_open)};
       win_.acc_open = win_.acc;
       win_.insns_left -= retired;
+      // totals() is read by other threads (live status) while a core runs.
+      win_.insns_done->store(win_.insns_done->load(std::memory_order_relaxed) + retired,
+                             std::memory_order_relaxed);
       win_.open = next;
       return;
     }
@@ -150,6 +153,7 @@ class TraceSink {
     RawAccess* acc_open = nullptr;
     const StaticBlock* open = nullptr;
     uint64_t insns_left = 0;
+    std::atomic<uint64_t>* insns_done = nullptr;  // the sink's published instruction count
   };
   Window win_;
 };

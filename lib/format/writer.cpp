@@ -271,6 +271,7 @@ struct BinaryCoreWriter::Impl {
     w.acc_open = raw.accesses.data() + acc_begin;
     w.open = cur;
     w.insns_left = std::min<uint64_t>(kTimestampEvery - since_ts, opts.chunk_insns - raw.insn_count);
+    w.insns_done = &a_insns;
     lent_insns = w.insns_left;
     lent = true;
   }
@@ -284,8 +285,7 @@ struct BinaryCoreWriter::Impl {
     cur = w.open;
     uint64_t added = lent_insns - w.insns_left;
     raw.insn_count += added;
-    insns += added;
-    a_insns.store(insns, std::memory_order_relaxed);
+    insns += added;  // a_insns already counts them (chain_block)
     if (cpl == 0) {
       kernel_insns += added;
       a_kernel.store(kernel_insns, std::memory_order_relaxed);

@@ -332,6 +332,7 @@ TEST(FastPath, ChainingIntoNoBlockDropsWhatFollows) {
     w.append_access(0, 0x9000, 0x19000, 3, false);
     w.chain_block(3, nullptr);
     EXPECT_FALSE(w.in_block());
+    EXPECT_EQ(w.totals().instructions, 6u);  // live status sees fast-path executions
     w.append_access(1, 0xdead000, 0x1dead000, 3, false);
     w.chain_block(2, &b);
     w.append_access(2, 0xa000, 0x1a000, 3, true);

@@ -335,7 +335,13 @@ uint64_t read_asid() { return g_arch->asid(read_reg(g_reg_asid)); }
 
 // ---- mode switching --------------------------------------------------------
 void register_callbacks();
-void on_reset_done(qemu_plugin_id_t) { register_callbacks(); }
+// Completed translation flushes: after one that follows a stop, no block
+// translated while tracing can run (and close a record) any more.
+std::atomic<uint64_t> g_resets_done{0};
+void on_reset_done(qemu_plugin_id_t) {
+  register_callbacks();
+  g_resets_done.fetch_add(1, std::memory_order_release);
+}
 
 // From a vCPU thread (callbacks): flush all translations and re-register.
 void request_reset_vcpu() {
@@ -1442,13 +1448,19 @@ std::string ctl_handle(const std::string& cmd) {
     if (ph == Phase::Failed) return "error trace failed";
     bool start = cmd == "start";
     if (p_async_run_on_cpu && p_qemu_get_cpu && p_qemu_get_cpu(0)) {
+      uint64_t resets = g_resets_done.load(std::memory_order_acquire);
       p_async_run_on_cpu(p_qemu_get_cpu(0), start ? ctl_start_work : ctl_stop_work, RunOnCpuData{nullptr});
-      // Wait (briefly) until vCPU 0 has applied it, so that status agrees.
+      // Wait (briefly) until vCPU 0 has applied it, so that status agrees;
+      // after a stop also until the flush is done, so that cores still in
+      // blocks translated while tracing have closed their records and the
+      // count no longer moves.
       for (int i = 0; i < 200; ++i) {
         Phase now = phase();
         if (start ? now != Phase::Off : (now == Phase::Off)) break;
         usleep(5000);
       }
+      for (int i = 0; !start && i < 200 && g_resets_done.load(std::memory_order_acquire) == resets; ++i)
+        usleep(5000);
     } else {
       if (start && ph == Phase::Off) start_condition(MarkerSource::Console, 0, -1);
       if (!start && (ph == Phase::Tracing || ph == Phase::Skipping))

@@ -288,6 +288,16 @@ TEST(FastPath, SameBytesAsTheVirtualCalls) {
   }
 }
 
+// Every access of a trace as index * 0x100000 + vaddr; *count: instructions.
+static std::vector<uint64_t> accesses_by_index(const std::vector<uint8_t>& bytes, uint64_t* count) {
+  CoreReader r(memory_source(bytes, "t"));
+  std::vector<uint64_t> got;
+  *count = 0;
+  for (; const Instruction* in = r.next(); ++*count)
+    for (uint32_t i = 0; i < in->access_count; i++) got.push_back(in->index * 0x100000 + in->accesses[i].vaddr);
+  return got;
+}
+
 // chain_block does not look at access order: the compression side restores it.
 TEST(FastPath, OutOfOrderAccessesComeOutInProgramOrder) {
   std::vector<uint8_t> bytes;
@@ -308,12 +318,10 @@ TEST(FastPath, OutOfOrderAccessesComeOutInProgramOrder) {
     w.end_block(1);
     ASSERT_TRUE(w.finish());
   }
-  CoreReader r(memory_source(bytes, "t"));
-  std::vector<uint64_t> got;
-  while (const Instruction* in = r.next())
-    for (uint32_t i = 0; i < in->access_count; i++) got.push_back(in->index * 0x100000 + in->accesses[i].vaddr);
+  uint64_t n = 0;
   std::vector<uint64_t> want = {3 * 0x100000 + 0x9000, 4 * 0x100000 + 0xa000, 5 * 0x100000 + 0x8000};
-  EXPECT_EQ(got, want);
+  EXPECT_EQ(accesses_by_index(bytes, &n), want);
+  EXPECT_EQ(n, 7u);
 }
 
 // chain_block(n, nullptr) leaves no block open, as next_block does: what
@@ -339,14 +347,10 @@ TEST(FastPath, ChainingIntoNoBlockDropsWhatFollows) {
     w.end_block(3);
     ASSERT_TRUE(w.finish());
   }
-  CoreReader r(memory_source(bytes, "t"));
-  std::vector<uint64_t> got;
   uint64_t n = 0;
-  for (; const Instruction* in = r.next(); n++)
-    for (uint32_t i = 0; i < in->access_count; i++) got.push_back(in->index * 0x100000 + in->accesses[i].vaddr);
-  EXPECT_EQ(n, 9u);
   std::vector<uint64_t> want = {3 * 0x100000 + 0x9000, 8 * 0x100000 + 0xa000};
-  EXPECT_EQ(got, want);
+  EXPECT_EQ(accesses_by_index(bytes, &n), want);
+  EXPECT_EQ(n, 9u);
 }
 
 TEST(Seek, LandsOnTheRequestedInstruction) {

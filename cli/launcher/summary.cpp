@@ -115,14 +115,12 @@ long long print_summary(const SummaryInput& in) {
   // Kernel/user split: the writer's counts in the manifest; without them,
   // `qemutrace stats --json` re-reads the files (binary traces only).
   bool have_split = !rows.empty();
-  long long tk = 0, tu = 0;
-  for (const auto& [c, r] : rows) {
+  for (const auto& [c, r] : rows)
     if (r.kernel < 0 || r.user < 0) have_split = false;
-    tk += std::max(0LL, r.kernel);
-    tu += std::max(0LL, r.user);
-  }
+  long long tk = 0, tu = 0;
+  if (have_split)
+    for (const auto& [c, r] : rows) tk += r.kernel, tu += r.user;
   auto files = have_split ? std::vector<std::string>{} : trace_files(in.base);
-  if (!have_split) tk = tu = 0;
   if (in.format == "binary" && !files.empty() && total_insns > 0 && total_insns < 3000000000LL) {
     std::vector<std::string> argv = {exe_dir() + "/qemutrace", "stats", "--json"};
     argv.insert(argv.end(), files.begin(), files.end());

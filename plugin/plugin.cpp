@@ -159,6 +159,13 @@ struct alignas(64) Vcpu {
   // record counters when last seen, and starved blocks since one moved.
   std::vector<uint32_t> wait_seq;
   uint32_t wait_blocks = 0;
+  uint64_t wait_since_ns = 0;
+  // A record closed before its successor was known (the vCPU went idle):
+  // the successors it allows, checked at the next block.
+  struct {
+    bool pending = false, any = false;
+    uint64_t a = 0, b = 0, rep_pc = 0;
+  } succ;
   bool skip_done_pending = false;
   uint64_t skip_local = 0;
   uint64_t blocks = 0;
@@ -494,9 +501,11 @@ bool others_settled(unsigned k) {
 
 // Starved core k, nothing left to hand out: may it end the budget? Yes once
 // the other cores' open records have ended, or when they have not moved for
-// kStallBlocks of this core's blocks (their vCPU thread is not running, e.g.
-// descheduled by the host: their records retire in full when it runs again).
-constexpr uint32_t kStallBlocks = 1u << 14;
+// kStallNs (their vCPU thread is not running: descheduled by the host, or
+// waiting for QEMU's global lock in an MMIO access). A halted vCPU holds no
+// record (on_idle ends it). Time, not blocks: on a loaded host a stall
+// lasts milliseconds, thousands of the starved core's blocks.
+constexpr uint64_t kStallNs = 100'000'000;
 bool may_end_budget(Vcpu& v, unsigned k) {
   if (v.wait_seq.size() != g_ncores) v.wait_seq.assign(g_ncores, 0);
   bool open = false, moved = false;
@@ -510,11 +519,13 @@ bool may_end_budget(Vcpu& v, unsigned k) {
     }
   }
   if (!open) return true;
-  if (moved) {
-    v.wait_blocks = 0;
+  if (moved || v.wait_blocks == 0) {
+    v.wait_blocks = 1;
+    v.wait_since_ns = now_ns();
     return false;
   }
-  return ++v.wait_blocks >= kStallBlocks;
+  if ((++v.wait_blocks & 255) != 0) return false;
+  return now_ns() - v.wait_since_ns >= kStallNs;
 }
 
 // The open record ended having retired `retired` of its cap (<= cap): the
@@ -578,7 +589,9 @@ uint64_t rec_pc(const StaticBlock* sb, uint32_t i) {
 void declare_limit(unsigned k);
 void declare_window_end(unsigned k);
 
-// Ends the open record. next_pc == 0: unknown (no discontinuity check).
+// Ends the open record. next_pc == 0: unknown (no discontinuity check);
+// kSuccessorLater: checked against the next block executed (check_successor).
+constexpr uint64_t kSuccessorLater = ~uint64_t(0);
 void close_record(Vcpu& v, unsigned k, uint64_t next_pc) {
   TbInfo* ex = v.exec;
   const StaticBlock* sb = v.rec;
@@ -626,10 +639,20 @@ void close_record(Vcpu& v, unsigned k, uint64_t next_pc) {
     // Execution went on after the re-run instruction: its fall-through.
     uint32_t j = uint32_t(kidx);
     uint64_t ft = j + 1 < ex->n ? ex->pcs[j + 1] : ex->fallthrough;
-    if (next_pc && next_pc != ft) {
+    if (next_pc == kSuccessorLater) {
+      v.succ.pending = true;
+      v.succ.any = false;
+      v.succ.a = v.succ.b = v.succ.rep_pc = ft;
+    } else if (next_pc && next_pc != ft) {
       v.disc_pending = true;
       v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Interrupt, 0, last};
     }
+  } else if (!cut && next_pc == kSuccessorLater) {
+    v.succ.pending = true;
+    v.succ.any = ex->any_next;
+    v.succ.a = ex->next_a;
+    v.succ.b = ex->next_b;
+    v.succ.rep_pc = ex->last_rep ? ex->last_pc : ex->next_a;
   } else if (!cut && next_pc) {
     bool ok = ex->any_next || next_pc == ex->next_a || next_pc == ex->next_b;
     if (ex->last_rep && next_pc == ex->last_pc) ok = true;
@@ -644,10 +667,20 @@ void close_record(Vcpu& v, unsigned k, uint64_t next_pc) {
   else if (drained[1] && phase() == Phase::Tracing) declare_window_end(k);
 }
 
+// The first block after a record closed with kSuccessorLater.
+void check_successor(Vcpu& v, uint64_t pc) {
+  if (!v.succ.pending) return;
+  v.succ.pending = false;
+  if (v.succ.any || pc == v.succ.a || pc == v.succ.b || pc == v.succ.rep_pc) return;
+  v.disc_pending = true;
+  v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Interrupt, 0, v.last_pc};
+}
+
 // Starts recording on this core (ROI_BEGIN).
 void core_begin(Vcpu& v, unsigned k) {
   if (v.tracing) return;
   v.tracing = true;
+  v.succ.pending = false;
   v.epoch = g_epoch.load(std::memory_order_acquire);
   v.ctx_valid = false;
   v.asid_dirty = true;
@@ -665,6 +698,7 @@ void core_begin(Vcpu& v, unsigned k) {
 void core_end(Vcpu& v, unsigned k, MarkerKind kind, MarkerSource src, uint16_t id, uint64_t value) {
   if (!v.tracing) return;
   v.disc_pending = false;
+  v.succ.pending = false;
   v.sink->marker(Marker{kind, src, id, value});
   v.tracing = false;
   pool_release(k);
@@ -717,6 +751,7 @@ bool take_budget(Vcpu& v, unsigned k, uint32_t* cap_io) {
     return false;
   }
   recseq_bump(k);  // this record holds budget until pool_settle
+  v.wait_blocks = 0;
   if (v.starved) {
     // Budget came back (another core returned it): the stream has a gap.
     v.starved = false;
@@ -892,6 +927,8 @@ void on_tb_exec(unsigned k, void* ud) {
       return;
     }
     close_record(v, k, tb->vaddr);
+  } else {
+    check_successor(v, tb->vaddr);
   }
   Phase ph = phase();
   if (ph != Phase::Tracing) {
@@ -1120,8 +1157,11 @@ void on_marker(unsigned k, void* ud) {
 void on_idle(qemu_plugin_id_t, unsigned int k) {
   if (g_reset_from_idle.exchange(false)) request_reset_vcpu();
   if (k >= g_v.size()) return;
-  // Give the unused lease back so that other cores can use it (the open
-  // record keeps its cap).
+  // A halted vCPU ends its record (the block ran up to the halt), so that
+  // it does not hold budget that other cores wait for; the successor is
+  // checked when it runs again. Then its unused lease goes back.
+  Vcpu& v = g_v[k];
+  if (v.rec) close_record(v, k, kSuccessorLater);
   pool_release(k);
 }
 

@@ -420,6 +420,20 @@ size_t ChunkParser::decode_t(std::vector<Instruction>& ins, std::vector<MemAcces
     const uint8_t* p = base + pos_;
     auto varint_p = [&]() -> uint64_t {
       if (__builtin_expect(p < end && *p < 0x80, 1)) return *p++;
+      // Addresses and frames take several bytes: with ten in reach no byte
+      // needs its own bound check. Overlong or cut-short ones are reported
+      // by varint_slow.
+      if (__builtin_expect(end - p >= 10, 1)) {
+        uint64_t v = *p & 0x7f;
+        for (unsigned i = 1; i < 9; i++) {
+          const uint8_t c = p[i];
+          v |= uint64_t(c & 0x7f) << (7 * i);
+          if (c < 0x80) {
+            p += i + 1;
+            return v;
+          }
+        }
+      }
       pos_ = size_t(p - base);
       uint64_t v = varint_slow();
       p = base + pos_;

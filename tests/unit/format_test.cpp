@@ -172,6 +172,34 @@ TEST(RoundTrip, RandomStreamsAllFeatureSets) {
   }
 }
 
+// Absolute addresses, strides and frames whose varints take every length
+// from 1 to 10 bytes, in and out of the last ten bytes of a payload (the
+// decoder reads long varints without per-byte bound checks when it can).
+TEST(RoundTrip, VarintsOfEveryLength) {
+  for (uint64_t features : {kAllFeatures, feature::kPhysAddr}) {
+    TraceBuilder tb(features, 7);  // many chunk ends, at varied payload offsets
+    tb.context(3, 0x1000);
+    const StaticBlock* b = tb.block(0x401000, 2);
+    for (int e = 0; e < 400; e++) {
+      tb.exec(b, 2, [&](uint32_t insn, unsigned k, MemAccess* a) {
+        if (k >= 1 + insn) return false;
+        unsigned bits = 1 + unsigned(e * 7 + k * 3 + insn) % 64;  // 1..64 significant bits
+        a->vaddr = (bits == 64 ? ~uint64_t(0) : (uint64_t(1) << bits) - 1) ^ uint64_t(e % 3);
+        a->paddr = (uint64_t(e % 29) << (12 + (e % 40))) | (a->vaddr & 0xfff);
+        a->size = uint8_t(1u << (k + insn + e) % 5);
+        a->is_store = (e + k) % 2;
+        a->value_lo = a->vaddr * 3;
+        a->value_hi = a->size == 16 ? ~a->vaddr : 0;
+        return true;
+      });
+    }
+    auto bytes = tb.finish();
+    SCOPED_TRACE("features " + std::to_string(features));
+    EXPECT_EQ(read_all_and_check(bytes, tb), tb.expected.size());
+    EXPECT_EQ(tb.expected.size(), 800u);
+  }
+}
+
 TEST(RoundTrip, TailMarkersAfterTheLastInstruction) {
   TraceBuilder tb(kAllFeatures);
   const StaticBlock* b = tb.block(0x1000, 3);

@@ -591,8 +591,10 @@ void declare_window_end(unsigned k);
 
 // Ends the open record. next_pc == 0: unknown (no discontinuity check);
 // kSuccessorLater: checked against the next block executed (check_successor).
+// may_declare: the budget it drains may be declared spent here (limit or
+// window end); otherwise the next starved block on any core declares it.
 constexpr uint64_t kSuccessorLater = ~uint64_t(0);
-void close_record(Vcpu& v, unsigned k, uint64_t next_pc) {
+void close_record(Vcpu& v, unsigned k, uint64_t next_pc, bool may_declare = true) {
   TbInfo* ex = v.exec;
   const StaticBlock* sb = v.rec;
   uint32_t rec_n = sb->insn_count;
@@ -663,6 +665,7 @@ void close_record(Vcpu& v, unsigned k, uint64_t next_pc) {
   }
   bool drained[2];
   pool_settle(v, k, retired, drained);
+  if (!may_declare) return;
   if (drained[0] && phase() == Phase::Tracing) declare_limit(k);
   else if (drained[1] && phase() == Phase::Tracing) declare_window_end(k);
 }
@@ -1160,8 +1163,15 @@ void on_idle(qemu_plugin_id_t, unsigned int k) {
   // A halted vCPU ends its record (the block ran up to the halt), so that
   // it does not hold budget that other cores wait for; the successor is
   // checked when it runs again. Then its unused lease goes back.
+  // Not declaring a limit or window end here: that flushes translations,
+  // and QEMU would queue the flush on this vCPU, which sleeps right after
+  // this callback without seeing it. Under g_tb_mu: a flush (on_flush) may
+  // run on another thread meanwhile, since this vCPU is not running.
   Vcpu& v = g_v[k];
-  if (v.rec) close_record(v, k, kSuccessorLater);
+  if (v.rec) {
+    std::lock_guard<std::mutex> lk(g_tb_mu);
+    close_record(v, k, kSuccessorLater, /*may_declare=*/false);
+  }
   pool_release(k);
 }
 

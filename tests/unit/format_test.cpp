@@ -326,18 +326,26 @@ static std::vector<uint64_t> accesses_by_index(const std::vector<uint8_t>& bytes
   return got;
 }
 
+// A writer (physical addresses) with one execution of `b` done, so that its
+// chunk and context exist, and `b` open again: its windows are lent.
+static std::unique_ptr<BinaryCoreWriter> writer_lending(std::vector<uint8_t>* bytes, const StaticBlock* b) {
+  WriterOptions o;
+  o.features = feature::kPhysAddr;
+  auto w = std::make_unique<BinaryCoreWriter>(std::make_unique<MemorySink>(bytes), o, 0, nullptr);
+  w->set_context(3, 0x1000);
+  w->begin_block(b);
+  w->end_block(3);
+  w->begin_block(b);
+  return w;
+}
+
 // chain_block does not look at access order: the compression side restores it.
 TEST(FastPath, OutOfOrderAccessesComeOutInProgramOrder) {
   std::vector<uint8_t> bytes;
-  WriterOptions o;
-  o.features = feature::kPhysAddr;
   StaticBlock b = three_nops(0x4000);
   {
-    BinaryCoreWriter w(std::make_unique<MemorySink>(&bytes), o, 0, nullptr);
-    w.set_context(3, 0x1000);
-    w.begin_block(&b);
-    w.end_block(3);  // the chunk and its context exist: the next block's windows are lent
-    w.begin_block(&b);
+    auto wp = writer_lending(&bytes, &b);
+    BinaryCoreWriter& w = *wp;
     w.append_access(2, 0x8000, 0x18000, 3, true);
     w.append_access(0, 0x9000, 0x19000, 2, false);
     w.append_access(1, 0xa000, 0x1a000, 4, false);
@@ -356,15 +364,10 @@ TEST(FastPath, OutOfOrderAccessesComeOutInProgramOrder) {
 // follows until the next block is dropped, on the fast path too.
 TEST(FastPath, ChainingIntoNoBlockDropsWhatFollows) {
   std::vector<uint8_t> bytes;
-  WriterOptions o;
-  o.features = feature::kPhysAddr;
   StaticBlock b = three_nops(0x4000);
   {
-    BinaryCoreWriter w(std::make_unique<MemorySink>(&bytes), o, 0, nullptr);
-    w.set_context(3, 0x1000);
-    w.begin_block(&b);
-    w.end_block(3);
-    w.begin_block(&b);
+    auto wp = writer_lending(&bytes, &b);
+    BinaryCoreWriter& w = *wp;
     w.append_access(0, 0x9000, 0x19000, 3, false);
     w.chain_block(3, nullptr);
     EXPECT_FALSE(w.in_block());

@@ -160,9 +160,9 @@ struct alignas(64) Vcpu {
   std::vector<uint32_t> wait_seq;
   uint32_t wait_blocks = 0;
   uint64_t wait_since_ns = 0;
-  // A record closed before its successor was known (the vCPU went idle):
-  // the successors it allows, checked at the next block.
-  struct {
+  // The successors the last closed record allows, until checked (at its
+  // close, or at the next block if the vCPU went idle first).
+  struct Successors {
     bool pending = false, any = false;
     uint64_t a = 0, b = 0, rep_pc = 0;
   } succ;
@@ -589,6 +589,17 @@ uint64_t rec_pc(const StaticBlock* sb, uint32_t i) {
 void declare_limit(unsigned k);
 void declare_window_end(unsigned k);
 
+// The next block (at pc) after the record whose allowed successors are in
+// v.succ: at its close, or at the next block when it closed with
+// kSuccessorLater.
+void check_successor(Vcpu& v, uint64_t pc) {
+  if (!v.succ.pending) return;
+  v.succ.pending = false;
+  if (v.succ.any || pc == v.succ.a || pc == v.succ.b || pc == v.succ.rep_pc) return;
+  v.disc_pending = true;
+  v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Interrupt, 0, v.last_pc};
+}
+
 // Ends the open record. next_pc == 0: unknown (no discontinuity check);
 // kSuccessorLater: checked against the next block executed (check_successor).
 // may_declare: the budget it drains may be declared spent here (limit or
@@ -637,46 +648,23 @@ void close_record(Vcpu& v, unsigned k, uint64_t next_pc, bool may_declare = true
   if (faulted) {
     v.disc_pending = true;
     v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Exception, 0, last};
-  } else if (io_rerun && !cut) {
-    // Execution went on after the re-run instruction: its fall-through.
-    uint32_t j = uint32_t(kidx);
-    uint64_t ft = j + 1 < ex->n ? ex->pcs[j + 1] : ex->fallthrough;
-    if (next_pc == kSuccessorLater) {
-      v.succ.pending = true;
-      v.succ.any = false;
-      v.succ.a = v.succ.b = v.succ.rep_pc = ft;
-    } else if (next_pc && next_pc != ft) {
-      v.disc_pending = true;
-      v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Interrupt, 0, last};
-    }
-  } else if (!cut && next_pc == kSuccessorLater) {
-    v.succ.pending = true;
-    v.succ.any = ex->any_next;
-    v.succ.a = ex->next_a;
-    v.succ.b = ex->next_b;
-    v.succ.rep_pc = ex->last_rep ? ex->last_pc : ex->next_a;
   } else if (!cut && next_pc) {
-    bool ok = ex->any_next || next_pc == ex->next_a || next_pc == ex->next_b;
-    if (ex->last_rep && next_pc == ex->last_pc) ok = true;
-    if (!ok) {
-      v.disc_pending = true;
-      v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Interrupt, 0, last};
+    // The successors this execution allows; anything else is an interrupt.
+    if (io_rerun) {
+      // Execution went on after the re-run instruction: its fall-through.
+      uint32_t j = uint32_t(kidx);
+      uint64_t ft = j + 1 < ex->n ? ex->pcs[j + 1] : ex->fallthrough;
+      v.succ = {true, false, ft, ft, ft};
+    } else {
+      v.succ = {true, ex->any_next, ex->next_a, ex->next_b, ex->last_rep ? ex->last_pc : ex->next_a};
     }
+    if (next_pc != kSuccessorLater) check_successor(v, next_pc);
   }
   bool drained[2];
   pool_settle(v, k, retired, drained);
   if (!may_declare) return;
   if (drained[0] && phase() == Phase::Tracing) declare_limit(k);
   else if (drained[1] && phase() == Phase::Tracing) declare_window_end(k);
-}
-
-// The first block after a record closed with kSuccessorLater.
-void check_successor(Vcpu& v, uint64_t pc) {
-  if (!v.succ.pending) return;
-  v.succ.pending = false;
-  if (v.succ.any || pc == v.succ.a || pc == v.succ.b || pc == v.succ.rep_pc) return;
-  v.disc_pending = true;
-  v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Interrupt, 0, v.last_pc};
 }
 
 // Starts recording on this core (ROI_BEGIN).

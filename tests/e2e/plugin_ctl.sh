@@ -51,4 +51,33 @@ e=$(for f in "$T"/tr_[0-9]*; do "$QT" dump "$f"; done | grep -c 'roi_end console
 note "markers: roi_begin console x$b, roi_end console x$e"
 [ "$b" -ge 1 ] && [ "$e" -ge 1 ] || fail "console markers missing"
 [ ! -e "$sock" ] || fail "socket not removed at exit"
+# The trace covers the guest's `sleep 4`, so the cores halt. A vCPU that
+# halts ends its open record (on_idle) and checks the successor when it
+# wakes: every HLT that execution leaves other than by falling through (an
+# interrupt) is followed by a DISCONTINUITY (or ROI) marker.
+# (Each HLT with the four lines after it: its markers and next instruction.)
+for f in "$T"/tr_[0-9]*; do "$QT" dump "$f" | grep -a -E -A4 ' hlt$'; echo "--"; done | python3 -c '
+import re, sys
+halts = breaks = bad = 0
+expect = None
+marked = False
+for line in sys.stdin:
+    if line.startswith("--"):
+        expect, marked = None, False
+    elif line.startswith("M "):
+        marked = marked or line.startswith(("M discontinuity", "M roi_"))
+    else:
+        m = re.match(r"^\d+ \d+ (0x[0-9a-f]+) [KU] ([0-9a-f]+) (\S+)", line)
+        if not m:
+            continue
+        pc = int(m.group(1), 16)
+        if expect is not None and pc != expect:
+            breaks += 1
+            bad += not marked
+        expect = pc + len(m.group(2)) // 2 if m.group(3) == "hlt" else None
+        halts += m.group(3) == "hlt"
+        marked = False
+print(f"  {halts} hlt traced, {breaks} left by an interrupt, {bad} of those unmarked")
+sys.exit(0 if halts and breaks and not bad else 1)
+' || fail "HLT successors: an interrupt after a halt without a DISCONTINUITY marker, or no halt traced"
 echo "PASS plugin_ctl: $got instructions"

@@ -74,7 +74,7 @@ int run_convert(const std::string& to, const std::vector<std::string>& inputs,
 
 QEMUTRACE_SUBCOMMAND(convert, ([](CLI::App& app) -> std::function<int()> {
   auto* cmd = app.add_subcommand(
-      "convert", "Convert binary traces to tejas, champsim, din or text (docs/formats.md)");
+      "convert", "Convert binary traces to tejas, champsim, din or text (docs/simulator-formats.md)");
   auto to = std::make_shared<std::string>();
   auto inputs = std::make_shared<std::vector<std::string>>();
   auto out = std::make_shared<std::string>();

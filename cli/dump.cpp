@@ -1,5 +1,5 @@
 // qemutrace dump FILE [--from N] [--count N]: the readable text format
-// (docs/formats.md, "Readable text"), one instruction per line with its
+// (docs/simulator-formats.md, "Readable text"), one instruction per line with its
 // memory accesses and markers. Shares its lines with `--format text`.
 #include <cstdio>
 #include <memory>

@@ -1,5 +1,5 @@
 // Simulator output formats: Tejas text, ChampSim, Dinero IV din, readable
-// text. docs/formats.md specifies each one.
+// text. docs/simulator-formats.md specifies each one.
 //
 // One InstructionConsumer per core turns retired instructions (in order, with
 // next_pc filled) into one output file. The same consumers serve both paths,

@@ -31,7 +31,7 @@ enum class BranchKind : uint8_t {
 };
 std::string_view branch_kind_name(BranchKind k);
 
-// Register ids. They are also the ChampSim register ids (docs/formats.md has
+// Register ids. They are also the ChampSim register ids (docs/simulator-formats.md has
 // the full table): sub-registers map to their largest enclosing register
 // (al/ax/eax/rax -> 10), ids 3..26 follow Intel Pin's REG enum, which the
 // ChampSim tracer writes and from which ChampSim takes 6, 25 and 26.

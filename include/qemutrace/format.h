@@ -1,4 +1,4 @@
-// Constants of the on-disk format. docs/format.md is the specification;
+// Constants of the on-disk format. docs/trace-format.md is the specification;
 // this header only names its numbers.
 #pragma once
 

@@ -3,7 +3,7 @@
 //
 // Every field read from disk is checked. Damage raises TraceError whose
 // message names the file, the chunk and the byte offset; nothing crashes,
-// hangs or allocates beyond the limits in docs/format.md.
+// hangs or allocates beyond the limits in docs/trace-format.md.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 // The per-core consumers: Tejas text, ChampSim (xz), Dinero din, readable text.
-// docs/formats.md is the specification of every byte written here.
+// docs/simulator-formats.md is the specification of every byte written here.
 #include <lzma.h>
 
 #include <cerrno>

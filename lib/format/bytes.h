@@ -1,4 +1,4 @@
-// Little-endian fixed-width fields and LEB128 varints (docs/format.md, Conventions).
+// Little-endian fixed-width fields and LEB128 varints (docs/trace-format.md, Conventions).
 #pragma once
 
 #include <algorithm>

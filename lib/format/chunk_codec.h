@@ -1,4 +1,4 @@
-// Record encoding and decoding of one chunk payload (docs/format.md,
+// Record encoding and decoding of one chunk payload (docs/trace-format.md,
 // Records). Pure in-memory code: no files, no compression, no threads.
 #pragma once
 

@@ -1,4 +1,4 @@
-// CoreReader and RunReader (docs/format.md). Every on-disk field is checked
+// CoreReader and RunReader (docs/trace-format.md). Every on-disk field is checked
 // before use; errors name the file, chunk and offset.
 #include "qemutrace/reader.h"
 

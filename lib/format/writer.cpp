@@ -1,4 +1,4 @@
-// BinaryCoreWriter and the compression pool (docs/format.md, File layout).
+// BinaryCoreWriter and the compression pool (docs/trace-format.md, File layout).
 #include <zstd.h>
 
 #include <algorithm>
@@ -375,7 +375,7 @@ struct BinaryCoreWriter::Impl {
     }
   }
 
-  // Turns the recorded events into the chunk's records (docs/format.md).
+  // Turns the recorded events into the chunk's records (docs/trace-format.md).
   // The payload stays in the encoder (enc.payload_data()), whose buffer is reused.
   static void encode(CompressionPool::Job* job, detail::ChunkEncoder& enc) {
     enc.configure(job->features, 12);

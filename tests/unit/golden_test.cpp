@@ -1,6 +1,6 @@
 // Golden files: the tiny checked-in traces under tests/golden/format must be
 // reproduced byte for byte by the writer, and the payload of a one-block
-// chunk is checked against bytes annotated by hand from docs/format.md.
+// chunk is checked against bytes annotated by hand from docs/trace-format.md.
 // QEMUTRACE_UPDATE_GOLDEN=1 rewrites the .qtr files (review the diff!).
 #include <gtest/gtest.h>
 
@@ -77,7 +77,7 @@ TEST(Golden, TinyTraceIsReproducedByteForByte) {
   auto golden = read_file(golden_path("tiny.qtr"));
   ASSERT_FALSE(golden.empty()) << "missing " << golden_path("tiny.qtr");
   EXPECT_EQ(bytes, golden) << "the writer's output changed: if the format changed on purpose, bump "
-                              "kFormatVersion, update docs/format.md and regenerate the golden files";
+                              "kFormatVersion, update docs/trace-format.md and regenerate the golden files";
 }
 
 TEST(Golden, TinyTraceReadsAsDescribed) {

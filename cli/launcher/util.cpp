@@ -15,6 +15,8 @@
 #include <ctime>
 #include <filesystem>
 
+#include "qemutrace/writer.h"
+
 #ifndef QEMUTRACE_SOURCE_DIR
 #define QEMUTRACE_SOURCE_DIR ""
 #endif
@@ -268,11 +270,7 @@ std::string human_bytes(double n) {
   return buf;
 }
 
-double now_seconds() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+double now_seconds() { return double(qemutrace::monotonic_ns()) / 1e9; }
 
 std::string trim(const std::string& s) {
   size_t b = s.find_first_not_of(" \t\r\n");

@@ -47,7 +47,7 @@ std::optional<int64_t> parse_count(const std::string& s);
 
 std::string human_count(double n);  // 1.23M
 std::string human_bytes(double n);  // 1.2 MiB
-double now_seconds();               // CLOCK_MONOTONIC
+double now_seconds();               // qemutrace::monotonic_ns() in seconds
 
 std::string trim(const std::string& s);
 bool starts_with(const std::string& s, const std::string& prefix);

@@ -188,8 +188,11 @@ class BinaryCoreWriter final : public TraceSink {
   std::unique_ptr<Impl> impl_;
 };
 
+// The one clock of timestamps and manifest event times: CLOCK_MONOTONIC in ns.
+uint64_t monotonic_ns();
+
 struct ManifestEvent {
-  uint64_t time_ns = 0;  // CLOCK_MONOTONIC
+  uint64_t time_ns = 0;  // monotonic_ns()
   std::string event;     // roi_begin, roi_end, limit_reached, error, ...
   std::string source;
   int id = -1;

@@ -22,11 +22,6 @@ std::unique_ptr<TraceSink> make_format_sink(OutputFormat f, const std::string& p
                                             std::string* error);
 
 namespace {
-uint64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
 
 std::string base_name(const std::string& p) {
   auto slash = p.rfind('/');

@@ -1,0 +1,322 @@
+#include "budget.h"
+
+#include <algorithm>
+#include <atomic>
+
+#include "phase.h"
+
+namespace qemutrace::plugin {
+
+BudgetsOn g_budgets_on;
+
+namespace {
+
+// A core's unused lease of a pool: (pool epoch << 32) | instructions. It is
+// an atomic word, not a private counter, so that a starved core can take it
+// back when its owner is not running (descheduled by the host, blocked): a
+// private lease would be stranded until the owner runs again, possibly after
+// the region of interest ended, and the limit would come out short. A word
+// whose epoch is not the pool's is worth nothing (a window reset voids it).
+struct alignas(64) Lease {
+  std::atomic<uint64_t> word{0};
+};
+
+// A shared instruction budget (limit=, window=): a global counter plus one
+// stealable lease per core. Every instruction of the budget is in exactly
+// one place: `global`, a core's lease, or an open record (`Vcpu::cap`).
+struct Pool {
+  bool active = false;  // fixed after install
+  std::atomic<int64_t> global{0};
+  std::atomic<uint32_t> epoch{0};  // bumped at every reset
+  // Moves between `global` and a lease are two steps; pool_exhausted must
+  // not see the budget in neither place: transfers in progress, and done.
+  std::atomic<uint64_t> transit{0};
+  std::atomic<uint64_t> moved{0};
+  int64_t total = 0;
+  Lease* lease = nullptr;  // one per core
+  unsigned ncores = 0;
+  void init(unsigned n) {
+    ncores = n;
+    lease = new Lease[n];
+  }
+  void reset(int64_t n) {
+    total = n;
+    epoch.fetch_add(1);
+    global.store(n);
+    active = true;
+  }
+};
+
+// Per core, written by its vCPU only: +1 when a record takes budget, +1 when
+// it gives the rest back (odd: a record holds budget).
+struct alignas(64) RecordSeq {
+  std::atomic<uint32_t> seq{0};
+};
+
+// skip= / every=: instructions skipped by all cores, and the target.
+struct SkipCount {
+  std::atomic<uint64_t> done{0};
+  uint64_t target = 0;
+};
+
+struct Budgets {
+  Pool pool[kBudgets];
+  RecordSeq* recseq = nullptr;  // one per core
+  unsigned ncores = 1;
+  SkipCount skip;
+};
+Budgets g_budgets;
+
+Pool& pool(Budget b) { return g_budgets.pool[static_cast<int>(b)]; }
+constexpr Budget kAllBudgets[kBudgets] = {Budget::Limit, Budget::Window};
+
+
+// Cost per block while the budget is large: one uncontended compare-exchange
+// on the core's own lease word (its cache line is not shared). The global
+// counter is touched once per lease (at most 1/8 of what is left per core,
+// at most 65536), and other cores' leases only when the global counter is
+// empty.
+constexpr uint64_t kLeaseMask = 0xffffffffu;
+
+inline uint64_t lease_word(uint32_t epoch, uint64_t amount) { return (uint64_t(epoch) << 32) | amount; }
+inline uint64_t lease_amount(uint64_t word, uint32_t epoch) {
+  return uint32_t(word >> 32) == epoch ? (word & kLeaseMask) : 0;
+}
+
+// Takes up to n instructions from core k's lease.
+uint32_t lease_take(Pool& p, unsigned k, uint32_t e, uint32_t n) {
+  std::atomic<uint64_t>& w = p.lease[k].word;
+  uint64_t cur = w.load(std::memory_order_relaxed);
+  for (;;) {
+    uint64_t a = lease_amount(cur, e);
+    if (a == 0) return 0;
+    uint64_t t = std::min<uint64_t>(a, n);
+    if (w.compare_exchange_weak(cur, lease_word(e, a - t))) return uint32_t(t);
+  }
+}
+
+// Adds to core k's lease (epoch e; nothing if the pool was reset since).
+void lease_add(Pool& p, unsigned k, uint32_t e, uint64_t n) {
+  if (n == 0) return;
+  std::atomic<uint64_t>& w = p.lease[k].word;
+  uint64_t cur = w.load(std::memory_order_relaxed);
+  for (;;) {
+    if (p.epoch.load() != e) return;
+    if (w.compare_exchange_weak(cur, lease_word(e, lease_amount(cur, e) + n))) return;
+  }
+}
+
+// Brackets a move between `global` and a lease (seq_cst, see pool_exhausted).
+struct Transfer {
+  Pool& p;
+  explicit Transfer(Pool& pool) : p(pool) { p.transit.fetch_add(1); }
+  ~Transfer() {
+    p.moved.fetch_add(1);
+    p.transit.fetch_sub(1);
+  }
+};
+
+// Empties core j's lease into the global counter; returns the amount.
+uint64_t lease_return(Pool& p, unsigned j, uint32_t e) {
+  Transfer t(p);
+  uint64_t a = lease_amount(p.lease[j].word.exchange(lease_word(e, 0)), e);
+  if (a) p.global.fetch_add(int64_t(a));
+  return a;
+}
+
+// Starved: take back every other core's unused lease (its owner may not be
+// running). True if anything came back.
+bool pool_reclaim(Pool& p, unsigned k, uint32_t e) {
+  uint64_t got = 0;
+  for (unsigned j = 0; j < p.ncores; ++j)
+    if (j != k && lease_amount(p.lease[j].word.load(), e)) got += lease_return(p, j, e);
+  return got != 0;
+}
+
+// Nothing left to hand out: what remains of the budget (if anything) is in
+// open records, which end on their own. All seq_cst: a transfer that
+// overlaps the reads of `global` and the leases either is still in transit
+// at one of the two `transit` reads or has bumped `moved` before the last
+// read, so a snapshot with budget between two places is never taken as empty.
+bool pool_exhausted(Pool& p) {
+  if (p.global.load() != 0) return false;
+  uint64_t m = p.moved.load();
+  if (p.transit.load() != 0) return false;
+  if (p.global.load() != 0) return false;
+  uint32_t e = p.epoch.load();
+  for (unsigned j = 0; j < p.ncores; ++j)
+    if (lease_amount(p.lease[j].word.load(), e)) return false;
+  if (p.transit.load() != 0) return false;
+  return p.moved.load() == m;
+}
+
+// Takes up to n instructions out of pool b for core k's next record.
+uint32_t pool_take(Budget b, Vcpu& v, unsigned k, uint32_t n) {
+  Pool& p = pool(b);
+  uint32_t e = p.epoch.load(std::memory_order_acquire);
+  v.budget.commit_epoch[static_cast<int>(b)] = e;
+  uint32_t got = lease_take(p, k, e, n);
+  while (got < n) {
+    int64_t g = p.global.load();
+    if (g <= 0) {
+      if (!pool_reclaim(p, k, e)) break;
+      continue;
+    }
+    uint32_t need = n - got;
+    int64_t batch = std::min<int64_t>(g / (8 * int64_t(g_budgets.ncores)), 1 << 16);
+    int64_t take = std::min<int64_t>(g, std::max<int64_t>(need, batch));
+    uint32_t use = uint32_t(std::min<int64_t>(take, need));
+    if (take == use) {  // straight into the record
+      if (p.global.compare_exchange_weak(g, g - take)) got += use;
+    } else {  // the rest becomes this core's lease
+      Transfer t(p);
+      if (p.global.compare_exchange_weak(g, g - take)) {
+        got += use;
+        lease_add(p, k, e, uint64_t(take - use));
+      }
+    }
+  }
+  return got;
+}
+
+// Gives instructions taken by pool_take back to core k's lease.
+inline void pool_untake(Budget b, Vcpu& v, unsigned k, uint32_t n) {
+  if (n) lease_add(pool(b), k, v.budget.commit_epoch[static_cast<int>(b)], n);
+}
+
+inline void recseq_bump(unsigned k) {
+  auto& q = g_budgets.recseq[k].seq;
+  q.store(q.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+}
+
+// No other core has an open record holding budget. Such a record may end
+// early (an exception, an MMIO access that is not the block's last
+// instruction) and give budget back, which that core then uses for the
+// instructions that follow; declaring the limit before would lose them.
+bool others_settled(unsigned k) {
+  for (unsigned j = 0; j < g_budgets.ncores; ++j)
+    if (j != k && (g_budgets.recseq[j].seq.load(std::memory_order_acquire) & 1)) return false;
+  return true;
+}
+
+// Starved core k, nothing left to hand out: may it end the budget? Yes once
+// the other cores' open records have ended, or when they have not moved for
+// kStallNs (their vCPU thread is not running: descheduled by the host, or
+// waiting for QEMU's global lock in an MMIO access). A halted vCPU holds no
+// record (on_idle ends it). Time, not blocks: on a loaded host a stall
+// lasts milliseconds, thousands of the starved core's blocks.
+constexpr uint64_t kStallNs = 100'000'000;
+bool may_end_budget(Vcpu& v, unsigned k) {
+  CoreBudget& cb = v.budget;
+  unsigned ncores = g_budgets.ncores;
+  if (cb.wait_seq.size() != ncores) cb.wait_seq.assign(ncores, 0);
+  bool open = false, moved = false;
+  for (unsigned j = 0; j < ncores; ++j) {
+    if (j == k) continue;
+    uint32_t q = g_budgets.recseq[j].seq.load(std::memory_order_acquire);
+    if (q & 1) open = true;
+    if (q != cb.wait_seq[j]) {
+      cb.wait_seq[j] = q;
+      moved = true;
+    }
+  }
+  if (!open) return true;
+  if (moved || cb.wait_blocks == 0) {
+    cb.wait_blocks = 1;
+    cb.wait_since_ns = monotonic_ns();
+    return false;
+  }
+  if ((++cb.wait_blocks & 255) != 0) return false;
+  return monotonic_ns() - cb.wait_since_ns >= kStallNs;
+}
+
+}  // namespace
+
+void init_budgets(unsigned ncores, int64_t limit, uint64_t window) {
+  g_budgets.ncores = ncores;
+  g_budgets.recseq = new RecordSeq[ncores];
+  for (Pool& p : g_budgets.pool) p.init(ncores);
+  if (limit >= 0) pool(Budget::Limit).reset(limit);
+  if (window) pool(Budget::Window).reset(int64_t(window));
+  g_budgets_on.on = pool(Budget::Limit).active || pool(Budget::Window).active;
+}
+
+void reset_window_budget(uint64_t n) { pool(Budget::Window).reset(int64_t(n)); }
+
+bool take_budget(Vcpu& v, unsigned k, uint32_t* cap_io) {
+  uint32_t cap = *cap_io;
+  uint32_t took[kBudgets] = {0, 0};
+  for (Budget b : kAllBudgets) {
+    if (!pool(b).active) continue;
+    took[static_cast<int>(b)] = pool_take(b, v, k, cap);
+    cap = std::min(cap, took[static_cast<int>(b)]);
+  }
+  for (Budget b : kAllBudgets)
+    if (pool(b).active && took[static_cast<int>(b)] > cap) pool_untake(b, v, k, took[static_cast<int>(b)] - cap);
+  *cap_io = cap;
+  if (cap == 0) {
+    v.budget.starved = true;
+    if (pool(Budget::Limit).active && pool_exhausted(pool(Budget::Limit))) {
+      if (may_end_budget(v, k)) declare_limit(k);
+    } else if (pool(Budget::Window).active && pool_exhausted(pool(Budget::Window))) {
+      if (may_end_budget(v, k)) declare_window_end(k);
+    }
+    return false;
+  }
+  recseq_bump(k);  // this record holds budget until settle_budget
+  v.budget.wait_blocks = 0;
+  if (v.budget.starved) {
+    // Budget came back (another core returned it): the stream has a gap.
+    v.budget.starved = false;
+    v.disc_pending = true;
+    v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Limit, 0, v.last_pc};
+  }
+  return true;
+}
+
+Drained settle_budget(Vcpu& v, unsigned k, uint32_t retired) {
+  Drained d;
+  if (!budgets_on()) return d;
+  recseq_bump(k);
+  bool settled = false, checked = false;
+  for (Budget b : kAllBudgets) {
+    Pool& p = pool(b);
+    if (!p.active) continue;
+    if (retired < v.rec.cap) pool_untake(b, v, k, v.rec.cap - retired);
+    if (!pool_exhausted(p)) continue;
+    if (!checked) {
+      settled = others_settled(k);
+      checked = true;
+    }
+    (b == Budget::Limit ? d.limit : d.window) = settled;
+  }
+  return d;
+}
+
+void release_budget(unsigned k) {
+  for (Pool& p : g_budgets.pool) {
+    if (!p.active) continue;
+    uint32_t e = p.epoch.load();
+    if (lease_amount(p.lease[k].word.load(std::memory_order_relaxed), e)) lease_return(p, k, e);
+  }
+}
+
+void restart_skip(uint64_t n) {
+  g_budgets.skip.target = n;
+  g_budgets.skip.done.store(0);
+  for (auto& v : g_plugin->vcpus) v.budget.skip_local = 0;
+}
+
+bool count_skipped(Vcpu& v, uint64_t n) {
+  SkipCount& s = g_budgets.skip;
+  v.budget.skip_local += n;
+  uint64_t done = s.done.load(std::memory_order_relaxed);
+  uint64_t remaining_guess = s.target > done ? s.target - done : 0;
+  uint64_t batch = std::min<uint64_t>(4096, remaining_guess / (2 * g_budgets.ncores) + 1);
+  if (v.budget.skip_local < batch) return false;
+  uint64_t total = s.done.fetch_add(v.budget.skip_local) + v.budget.skip_local;
+  v.budget.skip_local = 0;
+  return total >= s.target;
+}
+
+}  // namespace qemutrace::plugin

@@ -1,0 +1,47 @@
+// Instruction budgets: limit= and window= (shared pools that records take
+// instructions from) and skip= / every= (instructions to let go by before a
+// region). Every record's instructions are taken from the active pools when
+// it opens and what did not retire goes back when it closes.
+#pragma once
+
+#include <cstdint>
+
+#include "core.h"
+
+namespace qemutrace::plugin {
+
+// Sets up the pools for ncores cores (install).
+void init_budgets(unsigned ncores, int64_t limit, uint64_t window);
+// A new window of n instructions (earlier leases become worthless).
+void reset_window_budget(uint64_t n);
+
+// limit= or window= given: records take budget.
+struct BudgetsOn {
+  bool on = false;  // fixed after install
+};
+extern BudgetsOn g_budgets_on;
+inline bool budgets_on() { return g_budgets_on.on; }
+
+// Takes the budget of a record of *cap instructions out of the active pools;
+// lowers *cap to what was granted. False if none is left (the core is then
+// starved, and the limit or window end may be declared here).
+bool take_budget(Vcpu& v, unsigned k, uint32_t* cap);
+
+// The open record ended having retired `retired` of its cap (<= cap): the
+// rest goes back to the core's lease. A pool is `drained` when it has nothing
+// left to hand out and no other core holds budget in an open record.
+struct Drained {
+  bool limit = false;
+  bool window = false;
+};
+Drained settle_budget(Vcpu& v, unsigned k, uint32_t retired);
+
+// Core k stops recording or goes idle: its unused leases go back.
+void release_budget(unsigned k);
+
+// skip= / every=: starts counting n instructions to skip.
+void restart_skip(uint64_t n);
+// Counts n skipped instructions on core v; true when the target is reached.
+bool count_skipped(Vcpu& v, uint64_t n);
+
+}  // namespace qemutrace::plugin

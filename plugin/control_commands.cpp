@@ -1,0 +1,96 @@
+#include "control_commands.h"
+
+#include <unistd.h>
+
+#include <sstream>
+#include <vector>
+
+#include "control.h"
+#include "core.h"
+#include "phase.h"
+#include "qemu_shim.h"
+
+namespace qemutrace::plugin {
+namespace {
+
+struct Control {
+  ControlServer server;
+  std::mutex mu;  // one command at a time
+};
+Immortal<Control> g_control;
+
+std::string status() {
+  Phase ph = phase();
+  const char* st = ph == Phase::Tracing ? "tracing" : ph == Phase::Limit ? "limit" : "off";
+  std::ostringstream o;
+  uint64_t ins = 0, bytes = 0;
+  std::vector<CoreTotals> totals;
+  if (g_plugin->run) totals = g_plugin->run->totals();
+  for (auto& t : totals) {
+    ins += t.instructions;
+    bytes += t.bytes;
+  }
+  o << "{\"state\":\"" << st << "\",\"instructions\":" << ins << ",\"bytes\":" << bytes
+    << ",\"cores\":[";
+  for (size_t k = 0; k < totals.size(); ++k) {
+    if (k) o << ",";
+    o << "{\"core\":" << k << ",\"instructions\":" << totals[k].instructions
+      << ",\"bytes\":" << totals[k].bytes << "}";
+  }
+  o << "]}";
+  return o.str();
+}
+
+// Phase changes requested by the socket run on vCPU 0 (through
+// async_run_on_cpu), so they never race with the vCPU-side transitions.
+void start_on_vcpu() {
+  if (phase() == Phase::Off) start_condition(MarkerSource::Console, 0, -1);
+  request_reset_vcpu();
+}
+void stop_on_vcpu() {
+  Phase ph = phase();
+  if (ph == Phase::Tracing || ph == Phase::Skipping) stop_condition(MarkerSource::Console, 0, -1);
+  request_reset_vcpu();
+}
+
+std::string start_or_stop(bool start) {
+  Phase ph = phase();
+  if (ph == Phase::Limit) return "error limit reached";
+  if (ph == Phase::Failed) return "error trace failed";
+  uint64_t resets = resets_done();
+  if (shim::run_on_vcpu0(start ? start_on_vcpu : stop_on_vcpu)) {
+    // Wait (briefly) until vCPU 0 has applied it, so that status agrees;
+    // after a stop also until the flush is done, so that cores still in
+    // blocks translated while tracing have closed their records and the
+    // count no longer moves.
+    for (int i = 0; i < 200; ++i) {
+      Phase now = phase();
+      if (start ? now != Phase::Off : (now == Phase::Off)) break;
+      usleep(5000);
+    }
+    for (int i = 0; !start && i < 200 && resets_done() == resets; ++i) usleep(5000);
+  } else {
+    if (start && ph == Phase::Off) start_condition(MarkerSource::Console, 0, -1);
+    if (!start && (ph == Phase::Tracing || ph == Phase::Skipping))
+      stop_condition(MarkerSource::Console, 0, -1);
+    request_reset_any();
+  }
+  return start ? "ok tracing" : "ok off";
+}
+
+std::string handle(const std::string& cmd) {
+  std::lock_guard<std::mutex> lk(g_control->mu);
+  if (cmd == "status") return status();
+  if (cmd == "start" || cmd == "stop") return start_or_stop(cmd == "start");
+  return "error unknown command";
+}
+
+}  // namespace
+
+bool start_control(const std::string& path, std::string* error) {
+  return g_control->server.start(path, handle, error);
+}
+
+void stop_control() { g_control->server.stop(); }
+
+}  // namespace qemutrace::plugin

@@ -1,0 +1,13 @@
+// libqemutrace.so: full-system, per-core instruction tracing for unmodified
+// QEMU (plugin API v4). See docs/plugin.md for the options and the recording
+// rules, and docs/architecture.md for the rooms of this directory. The
+// plugin writes no format bytes itself: everything goes through
+// qemutrace::RunWriter / TraceSink.
+#pragma once
+
+namespace qemutrace::plugin {
+
+// (Re-)registers the callbacks that survive a translation flush.
+void register_callbacks();
+
+}  // namespace qemutrace::plugin

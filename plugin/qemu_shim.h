@@ -1,0 +1,26 @@
+// Every use of QEMU beyond the plugin API: internal entry points that
+// Debian's QEMU binary exports, looked up once with dlsym, and facts about
+// the running process. Each has a fallback for a binary that lacks it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace qemutrace::plugin::shim {
+
+// Looks up the internal entry points (once, at install).
+void init();
+
+// Queues fn to run on vCPU 0's thread (async_run_on_cpu), where it cannot
+// race with the callbacks of that vCPU. False if the entry point is missing.
+bool run_on_vcpu0(void (*fn)());
+
+// Asks QEMU to shut down as a monitor `quit` would (the atexit callbacks
+// run). False if the entry point is missing.
+bool request_shutdown();
+
+// QEMU's command line and version, for the manifest.
+std::vector<std::string> command_line();
+std::string qemu_version();
+
+}  // namespace qemutrace::plugin::shim

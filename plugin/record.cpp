@@ -1,0 +1,363 @@
+#include "record.h"
+
+#include <algorithm>
+
+#include "budget.h"
+#include "guest_regs.h"
+#include "meminfo.h"
+#include "phase.h"
+
+namespace qemutrace::plugin {
+namespace {
+
+// Accesses per record; the format allows 65536 per EXEC. A REP string
+// instruction is split into several retired instances beyond this.
+constexpr uint32_t kMaxAccPerRecord = 65536 - 2;
+
+// The per-record state of a newly opened or chained record: the one place
+// that resets it.
+// n is sb->insn_count, passed so that chaining does not touch sb.
+inline void start_record(Vcpu& v, unsigned k, TbInfo* ex, const StaticBlock* sb, uint32_t n,
+                         int32_t base, uint32_t cap) {
+  OpenRecord& r = v.rec;
+  r.block = sb;
+  r.n = n;
+  r.exec = ex;
+  r.base = base;
+  r.cap = cap;
+  r.acc_count = 0;
+  r.last_acc = -1;
+  r.io_done = -1;
+  if ((++v.blocks & 1023) == 0) check_failure(k);
+}
+
+void update_context(Vcpu& v, uint8_t cpl) {
+  GuestContext& c = v.ctx;
+  if (c.asid_dirty || !c.valid) {
+    uint64_t a = read_asid();
+    c.asid_dirty = false;
+    v.xlat.gen++;  // after the instruction that set asid_dirty took effect
+    if (!c.valid || a != c.asid || cpl != c.cpl) {
+      c.asid = a;
+      c.cpl = cpl;
+      c.valid = true;
+      v.sink->set_context(cpl, a);
+    }
+  } else if (cpl != c.cpl) {
+    c.cpl = cpl;
+    v.sink->set_context(cpl, c.asid);
+  }
+}
+
+uint64_t rec_pc(const StaticBlock* sb, uint32_t i) {
+  uint64_t pc = sb->vaddr;
+  for (uint32_t j = 0; j < i && j < sb->lengths.size(); ++j) pc += sb->lengths[j];
+  return pc;
+}
+
+// The next block (at pc) after the record whose allowed successors are in
+// v.succ: at its close, or at the next block when it closed with
+// kSuccessorLater.
+void check_successor(Vcpu& v, uint64_t pc) {
+  if (!v.succ.pending) return;
+  v.succ.pending = false;
+  if (v.succ.any || pc == v.succ.a || pc == v.succ.b || pc == v.succ.rep_pc) return;
+  v.disc_pending = true;
+  v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Interrupt, 0, v.last_pc};
+}
+
+void core_stop_now(Vcpu& v, unsigned k) { core_end(v, k, end_marker_for_phase()); }
+
+// The common case of on_tb_exec: the open record ran whole into its
+// expected successor, which opens the next record in the same context.
+inline bool chain_record(Vcpu& v, unsigned k, TbInfo* tb) {
+  TbInfo* ex = v.rec.exec;
+  if (!ex->plain_end || v.rec.base != 0 || v.rec.cap != ex->n || v.score->idx + 1 != ex->n) return false;
+  if (ex->last_must_access && v.rec.last_acc != int32_t(ex->n) - 1) return false;  // it faulted
+  if (!(ex->any_next || tb->vaddr == ex->next_a || tb->vaddr == ex->next_b)) return false;
+  if (tb->cpl != v.ctx.cpl || v.ctx.asid_dirty || !v.ctx.valid || v.disc_pending || budgets_on()) return false;
+  if (phase() != Phase::Tracing || v.epoch != g_roi.epoch.load(std::memory_order_relaxed)) return false;
+  v.last_pc = ex->last_pc;
+  v.sink->chain_block(ex->n, tb->sb);
+  start_record(v, k, tb, tb->sb, tb->n, 0, tb->n);
+  return true;
+}
+
+void split_rep(Vcpu& v, unsigned k, int32_t ri) {
+  // Too many accesses for one record: the REP instruction retires here and a
+  // new instance of it (a one-instruction block) continues.
+  TbInfo* ex = v.rec.exec;
+  if (!ex->rep_sb || ri != int32_t(v.rec.block->insn_count) - 1) return;
+  uint32_t retired = std::min<uint32_t>(v.rec.block->insn_count, v.rec.cap);
+  v.sink->end_block(retired);
+  v.rec.block = nullptr;
+  v.last_pc = ex->last_pc;
+  Drained d = settle_budget(v, k, retired);
+  bool drained = d.limit || d.window;
+  v.check.rep_splits++;
+  if (drained || phase() != Phase::Tracing) return;  // next block start handles it
+  open_record(v, k, ex, ex->rep_sb, -int32_t(ex->n - 1));
+}
+
+// An access from a block without an execution callback: QEMU's memory-only
+// re-run of one I/O instruction of the current block. Find it by PC.
+int32_t remap_io(Vcpu& v, const InsnRef* r) {
+  uint64_t pc = r->tb->pcs[r->idx];
+  TbInfo* ex = v.rec.exec;
+  for (uint32_t i = 0; i < ex->n; ++i) {
+    if (ex->pcs[i] == pc) {
+      int32_t ri = int32_t(i) + v.rec.base;
+      v.rec.io_done = ri;
+      return ri;
+    }
+  }
+  return -1;
+}
+
+inline uint64_t physical_address(Vcpu& v, qemu_plugin_meminfo_t info, uint64_t vaddr) {
+  uint64_t vpage = vaddr >> kPageBits;
+  uint32_t mmu_idx = meminfo::mmu_idx(info);
+  XlatCache& x = v.xlat;
+  if (!v.rec.exec->paging) x.gen++;  // no paging (e.g. after a reset): forget all
+  XlatEntry& e = x.entry[(vpage ^ (vpage >> 6) ^ mmu_idx) % kXlatEntries];
+  if (e.gen == x.gen && e.vpage == vpage && e.mmu_idx == mmu_idx) return e.pframe | (vaddr & kPageMask);
+  qemu_plugin_hwaddr* hw = qemu_plugin_get_hwaddr(info, vaddr);
+  if (!hw) return 0;
+  uint64_t paddr = qemu_plugin_hwaddr_phys_addr(hw);
+  e = XlatEntry{vpage, paddr & ~kPageMask, x.gen, mmu_idx};
+  return paddr;
+}
+
+inline void record_access(Vcpu& v, qemu_plugin_meminfo_t info, uint64_t vaddr, int32_t ri) {
+  const Options& opt = g_plugin->opt;
+  unsigned size_log2 = meminfo::size_log2(info);
+  unsigned rw = meminfo::rw(info);
+  uint64_t paddr = 0;
+  if (opt.phys) paddr = physical_address(v, info, vaddr);
+  uint64_t lo = 0, hi = 0;
+  if (opt.values) {
+    qemu_plugin_mem_value mv = qemu_plugin_mem_get_value(info);
+    switch (mv.type) {
+      case QEMU_PLUGIN_MEM_VALUE_U8: lo = mv.data.u8; break;
+      case QEMU_PLUGIN_MEM_VALUE_U16: lo = mv.data.u16; break;
+      case QEMU_PLUGIN_MEM_VALUE_U32: lo = mv.data.u32; break;
+      case QEMU_PLUGIN_MEM_VALUE_U64: lo = mv.data.u64; break;
+      case QEMU_PLUGIN_MEM_VALUE_U128: lo = mv.data.u128.low; hi = mv.data.u128.high; break;
+    }
+  }
+  if (rw == meminfo::kReadWrite) {  // atomic read-modify-write: a load and a store
+    v.sink->access(uint32_t(ri), vaddr, paddr, size_log2, false, lo, hi);
+    v.sink->access(uint32_t(ri), vaddr, paddr, size_log2, true, lo, hi);
+    v.rec.acc_count += 2;
+  } else {
+    bool store = rw == meminfo::kWrite;
+    if (opt.values) v.sink->access(uint32_t(ri), vaddr, paddr, size_log2, store, lo, hi);
+    else v.sink->append_access(uint32_t(ri), vaddr, paddr, size_log2, store);
+    v.rec.acc_count++;
+  }
+  v.rec.last_acc = ri;
+}
+
+}  // namespace
+
+bool open_record(Vcpu& v, unsigned k, TbInfo* ex, const StaticBlock* sb, int32_t base) {
+  uint32_t cap = sb->insn_count;
+  if (budgets_on() && !take_budget(v, k, &cap)) return false;
+  update_context(v, ex->cpl);
+  if (v.disc_pending) {
+    v.sink->marker(v.disc);
+    v.disc_pending = false;
+  }
+  v.sink->begin_block(sb);
+  start_record(v, k, ex, sb, sb->insn_count, base, cap);
+  return true;
+}
+
+void close_record(Vcpu& v, unsigned k, uint64_t next_pc, bool may_declare) {
+  TbInfo* ex = v.rec.exec;
+  const StaticBlock* sb = v.rec.block;
+  uint32_t rec_n = sb->insn_count;
+  int64_t kidx = int64_t(score(k)->idx);
+  int64_t ri = kidx + v.rec.base;
+  uint32_t retired;
+  bool faulted = false;
+  bool io_rerun = false;
+  if (kidx >= int64_t(ex->n) - 1 || ri >= int64_t(rec_n) - 1) {
+    if (ex->last_must_access && v.rec.last_acc != int32_t(rec_n - 1)) {
+      retired = rec_n - 1;
+      faulted = true;
+    } else {
+      retired = rec_n;
+    }
+  } else if (ri < 0) {
+    retired = 0;
+  } else if (v.rec.io_done == int32_t(ri)) {
+    // QEMU stopped the block at an MMIO access that was not its last
+    // instruction and re-ran that instruction alone in a memory-only
+    // instrumented block (cpu_io_recompile): it retired.
+    retired = static_cast<uint32_t>(ri) + 1;
+    io_rerun = true;
+  } else {
+    retired = static_cast<uint32_t>(ri);
+    faulted = true;
+  }
+  bool cut = false;
+  if (retired > v.rec.cap) {
+    if (g_plugin->opt.count_check) v.check.cut_excess += retired - v.rec.cap + (faulted ? 1 : 0);
+    retired = v.rec.cap;
+    cut = true;
+    faulted = false;
+  }
+  v.sink->end_block(retired);
+  v.rec.block = nullptr;
+  if (faulted) v.check.faults++;
+  uint64_t last = retired == rec_n ? ex->last_pc : (retired ? rec_pc(sb, retired - 1) : v.last_pc);
+  v.last_pc = last;
+  if (faulted) {
+    v.disc_pending = true;
+    v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Exception, 0, last};
+  } else if (!cut && next_pc) {
+    // The successors this execution allows; anything else is an interrupt.
+    if (io_rerun) {
+      // Execution went on after the re-run instruction: its fall-through.
+      uint32_t j = uint32_t(kidx);
+      uint64_t ft = j + 1 < ex->n ? ex->pcs[j + 1] : ex->fallthrough;
+      v.succ = {true, false, ft, ft, ft};
+    } else {
+      v.succ = {true, ex->any_next, ex->next_a, ex->next_b, ex->last_rep ? ex->last_pc : ex->next_a};
+    }
+    if (next_pc != kSuccessorLater) check_successor(v, next_pc);
+  }
+  Drained drained = settle_budget(v, k, retired);
+  if (!may_declare) return;
+  if (drained.limit && phase() == Phase::Tracing) declare_limit(k);
+  else if (drained.window && phase() == Phase::Tracing) declare_window_end(k);
+}
+
+void close_record_before(Vcpu& v, unsigned k, uint32_t idx) {
+  int32_t ri = int32_t(idx) + v.rec.base;
+  uint32_t retired = ri < 0 ? 0 : std::min<uint32_t>(uint32_t(ri), v.rec.cap);
+  v.sink->end_block(retired);
+  const StaticBlock* sb = v.rec.block;
+  v.rec.block = nullptr;
+  if (retired) v.last_pc = rec_pc(sb, retired - 1);
+  settle_budget(v, k, retired);
+}
+
+void core_begin(Vcpu& v, unsigned k) {
+  if (v.tracing) return;
+  v.tracing = true;
+  v.succ.pending = false;
+  v.epoch = g_roi.epoch.load(std::memory_order_acquire);
+  v.ctx.valid = false;
+  v.ctx.asid_dirty = true;
+  v.disc_pending = false;
+  v.budget.starved = false;
+  v.sink->marker(Marker{MarkerKind::RoiBegin, g_roi.start_source, g_roi.start_id, 0});
+  if (v.skip_done_pending) {
+    v.sink->marker(Marker{MarkerKind::SkipDone, MarkerSource::None, 0, g_plugin->opt.skip});
+    v.skip_done_pending = false;
+  }
+  if (g_plugin->opt.count_check) v.check.start = score(k)->count;
+}
+
+void core_end(Vcpu& v, unsigned k, const Marker& end) {
+  if (!v.tracing) return;
+  v.disc_pending = false;
+  v.succ.pending = false;
+  v.sink->marker(end);
+  v.tracing = false;
+  release_budget(k);
+  if (g_plugin->opt.count_check) v.check.inline_count += score(k)->count - v.check.start;
+}
+
+void on_tb_exec(unsigned k, void* ud) {
+  TbInfo* tb = static_cast<TbInfo*>(ud);
+  Vcpu& v = g_plugin->vcpus[k];
+  if (v.rec.block && v.score && chain_record(v, k, tb)) return;
+  if (!v.sink && !attach_sink(k)) return;
+  if (v.rec.block) {
+    TbInfo* ex = v.rec.exec;
+    if (ex->last_rep && tb->vaddr == ex->last_pc && tb->n == 1 && tb->last_rep &&
+        phase() == Phase::Tracing &&
+        int64_t(score(k)->idx) == int64_t(ex->n) - 1 &&
+        int32_t(score(k)->idx) + v.rec.base == int32_t(v.rec.block->insn_count) - 1) {
+      // The REP instruction goes on in a new TB (QEMU re-enters it after
+      // REP_MAX iterations): same retired instruction.
+      v.rec.base = int32_t(v.rec.block->insn_count) - 1;
+      v.rec.exec = tb;
+      v.check.rep_merges++;
+      return;
+    }
+    close_record(v, k, tb->vaddr);
+  } else {
+    check_successor(v, tb->vaddr);
+  }
+  Phase ph = phase();
+  if (ph != Phase::Tracing) {
+    if (v.tracing) core_stop_now(v, k);
+    return;
+  }
+  if (v.tracing && v.epoch != g_roi.epoch.load(std::memory_order_relaxed))
+    core_end(v, k, Marker{MarkerKind::RoiEnd, g_roi.stop_source, g_roi.stop_id, 0});
+  if (!v.tracing) core_begin(v, k);
+  open_record(v, k, tb, tb->sb, 0);
+}
+
+void on_tb_skip(unsigned k, void* ud) {
+  TbInfo* tb = static_cast<TbInfo*>(ud);
+  Vcpu& v = g_plugin->vcpus[k];
+  if (!v.sink && !attach_sink(k)) return;
+  if (v.rec.block) close_record(v, k, 0);
+  if (v.tracing) core_stop_now(v, k);
+  if (phase() != Phase::Skipping) return;
+  if (count_skipped(v, tb->n)) end_skipping(k);
+}
+
+void on_mem(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* ud) {
+  Vcpu& v = g_plugin->vcpus[k];
+  if (!v.rec.block) return;
+  // The instruction follows from the userdata's address in the current
+  // block's InsnRef array, without reading the (often cold) InsnRef itself.
+  const InsnRef* r = static_cast<const InsnRef*>(ud);
+  uintptr_t off = uintptr_t(r) - uintptr_t(v.rec.exec->ref0);
+  int32_t idx = int32_t(off / sizeof(InsnRef));
+  int32_t ri = off < uintptr_t(v.rec.exec->n) * sizeof(InsnRef) ? idx + v.rec.base : remap_io(v, r);
+  if (ri < 0 || ri >= int32_t(v.rec.n)) return;
+  if (v.rec.acc_count >= kMaxAccPerRecord) {
+    split_rep(v, k, ri);
+    if (!v.rec.block || v.rec.acc_count >= kMaxAccPerRecord) return;
+    ri = idx + v.rec.base;
+  }
+  record_access(v, info, vaddr, ri);
+}
+
+// Before an instruction that may change translations (CR3 writes among
+// them); the next block start re-reads the address space and moves the
+// generation again, for what the instruction itself changed.
+void on_translation_change(unsigned k, void*) {
+  Vcpu& v = g_plugin->vcpus[k];
+  v.ctx.asid_dirty = true;
+  v.xlat.gen++;
+}
+
+void on_idle(qemu_plugin_id_t, unsigned int k) {
+  reset_if_requested();
+  if (k >= g_plugin->vcpus.size()) return;
+  // A halted vCPU ends its record (the block ran up to the halt), so that
+  // it does not hold budget that other cores wait for; the successor is
+  // checked when it runs again. Then its unused lease goes back.
+  // Not declaring a limit or window end here: that flushes translations,
+  // and QEMU would queue the flush on this vCPU, which sleeps right after
+  // this callback without seeing it. Under the translation mutex: a flush
+  // (on_flush) may run on another thread meanwhile, since this vCPU is not
+  // running.
+  Vcpu& v = g_plugin->vcpus[k];
+  if (v.rec.block) {
+    std::lock_guard<std::mutex> lk(translation_mutex());
+    close_record(v, k, kSuccessorLater, /*may_declare=*/false);
+  }
+  release_budget(k);
+}
+
+}  // namespace qemutrace::plugin

@@ -1,0 +1,42 @@
+// The per-vCPU record: one EXEC record per executed block (or part of one),
+// opened at the block's execution callback, chained into the next block when
+// it ran whole into an expected successor, and closed with the number of
+// instructions that retired. Also the execution callbacks that drive it.
+#pragma once
+
+#include <cstdint>
+
+#include "core.h"
+#include "translate.h"
+
+namespace qemutrace::plugin {
+
+// close_record's next_pc: check the successor at the next block executed.
+constexpr uint64_t kSuccessorLater = ~uint64_t(0);
+
+// Opens a record for `sb` (executed by `ex`, record index = index in ex +
+// base); false if no budget is left for this core.
+bool open_record(Vcpu& v, unsigned k, TbInfo* ex, const StaticBlock* sb, int32_t base);
+// Ends the open record. next_pc == 0: unknown (no discontinuity check);
+// kSuccessorLater: checked against the next block executed.
+// may_declare: the budget it drains may be declared spent here (limit or
+// window end); otherwise the next starved block on any core declares it.
+void close_record(Vcpu& v, unsigned k, uint64_t next_pc, bool may_declare = true);
+// Ends the open record just before instruction `idx` of its block (a STOP
+// marker there).
+void close_record_before(Vcpu& v, unsigned k, uint32_t idx);
+
+// Starts recording on this core (ROI_BEGIN).
+void core_begin(Vcpu& v, unsigned k);
+// Stops recording on this core with `end` (ROI_END, LIMIT_REACHED); the open
+// record must already be closed.
+void core_end(Vcpu& v, unsigned k, const Marker& end);
+
+// Execution callbacks (registered by translate.cpp).
+void on_tb_exec(unsigned k, void* tb_info);
+void on_tb_skip(unsigned k, void* tb_info);
+void on_mem(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* insn_ref);
+void on_translation_change(unsigned k, void*);
+void on_idle(qemu_plugin_id_t, unsigned int k);
+
+}  // namespace qemutrace::plugin

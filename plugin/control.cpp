@@ -1,5 +1,7 @@
 #include "control.h"
 
+#include "qemutrace/socket_path.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -28,20 +30,15 @@ static bool make_addr(const std::string& path, sockaddr_un* a, std::string* erro
 bool ControlServer::start(const std::string& path, Handler h, std::string* error) {
   sockaddr_un a;
   if (!make_addr(path, &a, error)) return false;
-  struct stat st;
-  if (lstat(path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) {
+  switch (claim_socket_path(path)) {
+    case SocketPathState::NotASocket:
       *error = "bad value '" + path + "' for 'ctl' (exists and is not a socket)";
       return false;
-    }
-    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (probe >= 0 && connect(probe, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0) {
-      close(probe);
+    case SocketPathState::Live:
       *error = "bad value '" + path + "' for 'ctl' (socket path in use: a server answers there)";
       return false;
-    }
-    if (probe >= 0) close(probe);
-    unlink(path.c_str());  // stale
+    default:  // free (a stale socket was removed); too long is caught by make_addr
+      break;
   }
   listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) {

@@ -1,5 +1,7 @@
 #include "launcher/qemu.h"
 
+#include "qemutrace/socket_path.h"
+
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -93,20 +95,18 @@ std::string plugin_argument(const std::string& plugin, const TraceSettings& t) {
 std::string ctl_path_for_base(const std::string& base) { return base + ".ctl"; }
 
 void claim_socket_path(const std::string& path) {
-  sockaddr_un addr{};
-  if (path.size() >= sizeof addr.sun_path)
-    throw LaunchError("socket path too long (" + std::to_string(path.size()) + " > " +
-                      std::to_string(sizeof addr.sun_path - 1) + " bytes): " + path + "; use a shorter --trace path");
-  struct stat st;
-  if (lstat(path.c_str(), &st) != 0) return;
-  if (!S_ISSOCK(st.st_mode)) throw LaunchError("socket path in use by a file that is not a socket: " + path);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  bool live = fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  if (fd >= 0) close(fd);
-  if (live) throw LaunchError("socket path in use: " + path + " (another qemutrace run is serving it)");
-  unlink(path.c_str());
+  switch (qemutrace::claim_socket_path(path)) {
+    case SocketPathState::Free:
+      return;
+    case SocketPathState::TooLong:
+      throw LaunchError("socket path too long (" + std::to_string(path.size()) + " > " +
+                        std::to_string(sizeof(sockaddr_un::sun_path) - 1) + " bytes): " + path +
+                        "; use a shorter --trace path");
+    case SocketPathState::NotASocket:
+      throw LaunchError("socket path in use by a file that is not a socket: " + path);
+    case SocketPathState::Live:
+      throw LaunchError("socket path in use: " + path + " (another qemutrace run is serving it)");
+  }
 }
 
 void prepare_trace_dir(const std::string& base) {

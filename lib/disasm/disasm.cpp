@@ -1,6 +1,8 @@
 // x86 decoding with Zydis 4: text, branch kind, registers read/written.
 #include "qemutrace/disasm.h"
 
+#include "disasm/x86_branch.h"
+
 #include <Zydis/Zydis.h>
 
 #include <array>
@@ -276,8 +278,7 @@ void Disassembler::Impl::decode_into(uint64_t pc, const uint8_t* bytes, size_t l
     out->text = "(bad)";
   }
 
-  bool writes_ip = false;
-  bool has_rel_imm = false, has_pointer = false, has_reg_or_mem_target = false;
+  bool has_reg_or_mem_target = false;
   bool mem_target_other_reg = false;
   for (uint8_t i = 0; i < in.operand_count; ++i) {
     const ZydisDecodedOperand& o = ops[i];
@@ -285,7 +286,6 @@ void Disassembler::Impl::decode_into(uint64_t pc, const uint8_t* bytes, size_t l
       uint8_t id = map_register(o.reg.value);
       if (o.actions & ZYDIS_OPERAND_ACTION_MASK_READ) add_id(out->reads, &out->read_count, id);
       if (o.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) add_id(out->writes, &out->write_count, id);
-      if (id == reg::kIp && (o.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE)) writes_ip = true;
       if (id == reg::kFlags && (o.actions & ZYDIS_OPERAND_ACTION_MASK_READ))
         out->reads_flags = true;
       if (id == reg::kFlags && (o.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
@@ -304,17 +304,6 @@ void Disassembler::Impl::decode_into(uint64_t pc, const uint8_t* bytes, size_t l
         has_reg_or_mem_target = true;
         if ((b != 0 && b != reg::kIp) || (x != 0 && x != reg::kIp)) mem_target_other_reg = true;
       }
-    } else if (o.type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
-      if (o.imm.is_relative) {
-        has_rel_imm = true;
-        ZyanU64 abs = 0;
-        if (ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&in, &o, pc, &abs))) {
-          out->has_target = true;
-          out->target = abs;
-        }
-      }
-    } else if (o.type == ZYDIS_OPERAND_TYPE_POINTER) {
-      has_pointer = true;
     }
   }
   if (in.cpu_flags) {
@@ -326,34 +315,10 @@ void Disassembler::Impl::decode_into(uint64_t pc, const uint8_t* bytes, size_t l
   if (out->reads_flags) add_id(out->reads, &out->read_count, reg::kFlags);
   if (out->writes_flags) add_id(out->writes, &out->write_count, reg::kFlags);
 
-  const bool far = in.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR || has_pointer;
-  switch (in.meta.category) {
-    case ZYDIS_CATEGORY_COND_BR:
-      out->branch = BranchKind::Conditional;
-      break;
-    case ZYDIS_CATEGORY_UNCOND_BR:
-      if (far) out->branch = BranchKind::Other;
-      else if (has_rel_imm) out->branch = BranchKind::DirectJump;
-      else out->branch = BranchKind::IndirectJump;
-      break;
-    case ZYDIS_CATEGORY_CALL:
-      if (far) out->branch = BranchKind::Other;
-      else if (has_rel_imm) out->branch = BranchKind::DirectCall;
-      else out->branch = BranchKind::IndirectCall;
-      break;
-    case ZYDIS_CATEGORY_RET:
-      if (in.mnemonic == ZYDIS_MNEMONIC_RET) out->branch = BranchKind::Return;
-      else out->branch = BranchKind::Other;  // iret*, and anything else filed as RET
-      break;
-    default:
-      if (writes_ip) out->branch = BranchKind::Other;
-      break;
-  }
-  if (out->branch != BranchKind::DirectJump && out->branch != BranchKind::DirectCall &&
-      out->branch != BranchKind::Conditional) {
-    out->has_target = false;
-    out->target = 0;
-  }
+  X86Branch br = classify_x86_branch(in, ops, pc);
+  out->branch = br.kind;
+  out->has_target = br.has_target;
+  out->target = br.target;
   if ((out->branch == BranchKind::IndirectJump || out->branch == BranchKind::IndirectCall) &&
       has_reg_or_mem_target && !mem_target_other_reg) {
     // Target register operand counts as "other"; only memory-only forms

@@ -5,9 +5,22 @@
 #include <cstring>
 
 #include "arch/arch.h"
+#include "disasm/x86_branch.h"
+#include "qemutrace.h"  // guest/qemutrace.h: the marker encoding
 
 namespace qemutrace::plugin {
 namespace {
+
+// The magic NOP `0F 1F 84 SIB disp32` of guest/qemutrace.h, from that
+// header's own definitions: disp32 = signature | id, little-endian.
+constexpr uint8_t kStartSib = QEMUTRACE_MARKER_START_SIB;
+constexpr uint8_t kStopSib = QEMUTRACE_MARKER_STOP_SIB;
+constexpr uint32_t kSignature = QEMUTRACE_MARKER_SIGNATURE;
+static_assert((kSignature & 0xFFFF) == 0, "the low 16 bits of disp32 carry the id");
+constexpr uint8_t kSignatureByte2 = uint8_t(kSignature >> 16);
+constexpr uint8_t kSignatureByte3 = uint8_t(kSignature >> 24);
+// `int $100` / `int $101` (QEMUTRACE_LEGACY_START_ASM / _STOP_ASM).
+constexpr uint8_t kLegacyStartVector = 100, kLegacyStopVector = 101;
 
 class X86Arch final : public Arch {
  public:
@@ -39,11 +52,12 @@ class X86Arch final : public Arch {
   MarkerMatch match_marker(const uint8_t* b, size_t len) const override {
     MarkerMatch m;
     if (len == 8 && b[0] == 0x0F && b[1] == 0x1F && b[2] == 0x84 &&
-        (b[3] == 0x00 || b[3] == 0x40) && b[6] == 0x54 && b[7] == 0x51) {
-      m.type = b[3] == 0x00 ? MarkerType::NopStart : MarkerType::NopStop;
+        (b[3] == kStartSib || b[3] == kStopSib) && b[6] == kSignatureByte2 &&
+        b[7] == kSignatureByte3) {
+      m.type = b[3] == kStartSib ? MarkerType::NopStart : MarkerType::NopStop;
       m.id = static_cast<uint16_t>(b[4] | (b[5] << 8));
-    } else if (len == 2 && b[0] == 0xCD && (b[1] == 0x64 || b[1] == 0x65)) {
-      m.type = b[1] == 0x64 ? MarkerType::IntStart : MarkerType::IntStop;
+    } else if (len == 2 && b[0] == 0xCD && (b[1] == kLegacyStartVector || b[1] == kLegacyStopVector)) {
+      m.type = b[1] == kLegacyStartVector ? MarkerType::IntStart : MarkerType::IntStop;
     }
     return m;
   }
@@ -58,29 +72,28 @@ class X86Arch final : public Arch {
     }
     const auto cat = in.meta.category;
     const auto mn = in.mnemonic;
-    auto rel_target = [&](uint64_t* t) {
-      for (unsigned i = 0; i < in.operand_count_visible; ++i) {
-        if (ops[i].type == ZYDIS_OPERAND_TYPE_IMMEDIATE && ops[i].imm.is_relative) {
-          ZyanU64 abs = 0;
-          if (ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&in, &ops[i], pc, &abs))) {
-            *t = is64_ ? abs : (abs & 0xFFFFFFFFull);
-            return true;
-          }
-        }
-      }
-      return false;
+    // Branches as the disassembler classifies them; the plugin only needs
+    // to know whether the successor is predictable.
+    X86Branch br = classify_x86_branch(in, ops, pc);
+    auto direct = [&](Flow f) {
+      if (!br.has_target) return Flow::Indirect;
+      c.target = is64_ ? br.target : (br.target & 0xFFFFFFFFull);
+      return f;
     };
+    switch (br.kind) {
+      case BranchKind::None: break;
+      case BranchKind::Conditional: c.flow = direct(Flow::CondDirect); break;
+      case BranchKind::DirectJump:
+      case BranchKind::DirectCall: c.flow = direct(Flow::Direct); break;
+      case BranchKind::Other:
+        // Only transfers filed as branches; other IP writers (software
+        // interrupts, system instructions) are matched below.
+        if (cat == ZYDIS_CATEGORY_UNCOND_BR || cat == ZYDIS_CATEGORY_CALL || cat == ZYDIS_CATEGORY_RET)
+          c.flow = Flow::Indirect;
+        break;
+      default: c.flow = Flow::Indirect; break;  // indirect jump/call, return
+    }
     switch (cat) {
-      case ZYDIS_CATEGORY_COND_BR:
-        c.flow = rel_target(&c.target) ? Flow::CondDirect : Flow::Indirect;
-        break;
-      case ZYDIS_CATEGORY_UNCOND_BR:
-        c.flow = rel_target(&c.target) ? Flow::Direct : Flow::Indirect;
-        break;
-      case ZYDIS_CATEGORY_CALL:
-        c.flow = rel_target(&c.target) ? Flow::Direct : Flow::Indirect;
-        break;
-      case ZYDIS_CATEGORY_RET:
       case ZYDIS_CATEGORY_SYSCALL:
       case ZYDIS_CATEGORY_SYSRET:
       case ZYDIS_CATEGORY_INTERRUPT:

@@ -12,6 +12,7 @@
 
 #include "qemutrace/convert.h"
 #include "qemutrace/reader.h"
+#include "qemutrace/trace_paths.h"
 #include "qemutrace/writer.h"
 #include "subcommand.h"
 

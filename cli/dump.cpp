@@ -8,6 +8,7 @@
 #include "qemutrace/convert.h"
 #include "qemutrace/disasm.h"
 #include "qemutrace/reader.h"
+#include "qemutrace/trace_paths.h"
 #include "subcommand.h"
 
 namespace qemutrace::cli {

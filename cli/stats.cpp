@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "qemutrace/reader.h"
+#include "qemutrace/trace_paths.h"
 #include "subcommand.h"
 
 namespace qemutrace::cli {

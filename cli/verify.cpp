@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "qemutrace/reader.h"
+#include "qemutrace/trace_paths.h"
 #include "subcommand.h"
 
 namespace qemutrace::cli {

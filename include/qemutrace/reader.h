@@ -129,8 +129,4 @@ class RunReader {
   bool primed_ = false;
 };
 
-// Files named by a manifest BASE.json, or BASE_<k> files for a base path.
-// Returns the per-core paths in core order; throws TraceError if none exist.
-std::vector<std::string> expand_trace_paths(const std::string& path_or_base);
-
 }  // namespace qemutrace

@@ -367,7 +367,7 @@ namespace qemutrace {
 namespace {
 
 // tests/golden/convert/tiny_<k>: a two-core binary trace for the CLI tests
-// (tests/cli/convert_cli.sh). Regenerate with QEMUTRACE_WRITE_GOLDEN=1.
+// (tests/cli/convert_cli.sh). Regenerate with QEMUTRACE_UPDATE_GOLDEN=1.
 TEST(PathsGolden, TinyTraceReadsBack) {
   const std::string base = std::string(QEMUTRACE_SOURCE_DIR) + "/tests/golden/convert/tiny";
   WriterOptions o = options(feature::kPhysAddr | feature::kKernel | feature::kAsid |
@@ -375,7 +375,7 @@ TEST(PathsGolden, TinyTraceReadsBack) {
   for (uint16_t core = 0; core < 2; ++core) {
     Scenario s = make_scenario(100 + core, 120);
     std::string path = core_file_path(base, core, OutputFormat::Binary);
-    if (std::getenv("QEMUTRACE_WRITE_GOLDEN")) {
+    if (std::getenv("QEMUTRACE_UPDATE_GOLDEN")) {
       int err = 0;
       auto fs = open_file_sink(path, &err);
       ASSERT_TRUE(fs) << path;

@@ -5,7 +5,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "qemutrace/reader.h"
+#include "qemutrace/trace_paths.h"
+
+#include "qemutrace/reader.h"  // TraceError
 
 namespace qemutrace {
 namespace {

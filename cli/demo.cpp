@@ -3,7 +3,7 @@
 // qemutrace.h), trace the ROI and print the summary and what to try next.
 #include <cstdio>
 
-#include "launcher/guest.h"
+#include "launcher/guest_image.h"
 #include "launcher/launch.h"
 #include "launcher/summary.h"
 #include "launcher/util.h"

@@ -3,7 +3,7 @@
 // qemutrace guest programs. Wraps guest/build-image.sh.
 #include <cstdio>
 
-#include "launcher/guest.h"
+#include "launcher/guest_image.h"
 #include "launcher/qemu.h"
 #include "launcher/util.h"
 #include "subcommand.h"

@@ -4,7 +4,7 @@
 #include <map>
 #include <memory>
 
-#include "launcher/legacy.h"
+#include "legacy/front_end.h"
 #include "qemutrace/reader.h"
 #include "subcommand.h"
 

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "launcher/guest.h"
+#include "launcher/guest_image.h"
 #include "launcher/launch.h"
 #include "launcher/util.h"
 #include "subcommand.h"

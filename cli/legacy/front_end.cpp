@@ -19,7 +19,7 @@
 #include <cstring>
 
 #include "launcher/launch.h"
-#include "launcher/legacy.h"
+#include "legacy/front_end.h"
 #include "launcher/util.h"
 
 namespace qemutrace::launcher {

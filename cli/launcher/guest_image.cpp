@@ -1,4 +1,4 @@
-#include "launcher/guest.h"
+#include "launcher/guest_image.h"
 
 #include <cstdlib>
 #include <fstream>

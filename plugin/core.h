@@ -36,8 +36,8 @@ class Immortal {
 
 struct TbInfo;
 
-// QEMU's TLB granule on x86: the page of the translation cache below.
-constexpr unsigned kPageBits = 12;
+// The page of the translation cache below (QEMU's TLB granule on x86).
+constexpr unsigned kPageBits = kPageShift;
 constexpr uint64_t kPageMask = (uint64_t(1) << kPageBits) - 1;
 
 // One scoreboard entry per vCPU, one cache line each: every block stores

@@ -24,6 +24,9 @@ inline constexpr size_t kFooterSize = 32;
 
 inline constexpr uint32_t kMaxRawChunk = 64u << 20;
 inline constexpr uint32_t kMaxBlockInsns = 4096;
+// log2 of the page size (header page_shift): physical-address prediction
+// and the x86 4 KiB page the tracer translates by.
+inline constexpr uint8_t kPageShift = 12;
 inline constexpr uint32_t kMaxBlocksPerChunk = 1u << 20;
 inline constexpr uint32_t kMaxAccessesPerExec = 1u << 22;
 inline constexpr uint32_t kMaxInsnLength = 15;

@@ -31,7 +31,7 @@ struct FileHeaderInfo {
   uint32_t header_size = 0;
   uint64_t features = 0;
   Isa isa = Isa::x86_64;
-  uint8_t page_shift = 12;
+  uint8_t page_shift = kPageShift;
   uint16_t core = 0;
   uint32_t chunk_insns = 0;
   uint64_t start_time_ns = 0;

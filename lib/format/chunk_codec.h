@@ -68,7 +68,7 @@ class PhysTable {
 inline constexpr unsigned kSlotsPerInsn = 4;
 inline unsigned access_slot(unsigned k) { return k < 4 ? k : 2 + (k & 1); }
 inline size_t phys_index(uint64_t vpage, uint64_t asid) {
-  return size_t((vpage ^ (asid >> 12) * 0x9E3779B1ull) & ((1u << kPhysTableBits) - 1));
+  return size_t((vpage ^ (asid >> kPageShift) * 0x9E3779B1ull) & ((1u << kPhysTableBits) - 1));
 }
 
 // Builds one chunk's payload from the writer-side event stream.

@@ -204,7 +204,7 @@ struct BinaryCoreWriter::Impl {
 
   Impl(BinaryCoreWriter* w, std::unique_ptr<ByteSink> s, const WriterOptions& o, uint16_t c,
        CompressionPool* p)
-      : sink(std::move(s)), opts(o), core(c), pool(p), enc(o.features, 12), self(w),
+      : sink(std::move(s)), opts(o), core(c), pool(p), enc(o.features, kPageShift), self(w),
       with_values(o.features & feature::kValues) {}
   ~Impl() {
     if (cctx) ZSTD_freeCCtx(cctx);
@@ -236,7 +236,7 @@ struct BinaryCoreWriter::Impl {
     put_u32(h + 12, kFileHeaderSize);
     put_u64(h + 16, opts.features);
     h[24] = uint8_t(opts.isa);
-    h[25] = 12;
+    h[25] = kPageShift;
     put_u16(h + 26, core);
     put_u32(h + 28, opts.chunk_insns);
     put_u64(h + 32, opts.clock_ns ? opts.clock_ns() : realtime_ns());
@@ -379,7 +379,7 @@ struct BinaryCoreWriter::Impl {
   // Turns the recorded events into the chunk's records (docs/trace-format.md).
   // The payload stays in the encoder (enc.payload_data()), whose buffer is reused.
   static void encode(CompressionPool::Job* job, detail::ChunkEncoder& enc) {
-    enc.configure(job->features, 12);
+    enc.configure(job->features, kPageShift);
     enc.start(job->raw.first_insn, job->raw.first_time_ns);
     RawAccess* acc = job->raw.accesses.data();
     detail::RawValue* val = job->raw.values.empty() ? nullptr : job->raw.values.data();
@@ -700,7 +700,7 @@ struct CompressionPool::Impl {
 
   void run() {
     ZSTD_CCtx* cctx = ZSTD_createCCtx();
-    detail::ChunkEncoder enc(0, 12);
+    detail::ChunkEncoder enc(0, kPageShift);
     for (;;) {
       Job* job;
       {

@@ -46,7 +46,7 @@ class X86Arch final : public Arch {
 
   uint64_t asid(uint64_t cr3) const override {
     // Bits 0..11 hold PCID/flags; the page-table base identifies the space.
-    return cr3 & ~0xFFFull;
+    return cr3 & ~((uint64_t(1) << kPageShift) - 1);
   }
 
   MarkerMatch match_marker(const uint8_t* b, size_t len) const override {

@@ -7,7 +7,7 @@
 
 namespace qemutrace::plugin {
 
-BudgetsOn g_budgets_on;
+bool g_budgets_on = false;
 
 namespace {
 
@@ -238,7 +238,7 @@ void init_budgets(unsigned ncores, int64_t limit, uint64_t window) {
   for (Pool& p : g_budgets.pool) p.init(ncores);
   if (limit >= 0) pool(Budget::Limit).reset(limit);
   if (window) pool(Budget::Window).reset(int64_t(window));
-  g_budgets_on.on = pool(Budget::Limit).active || pool(Budget::Window).active;
+  g_budgets_on = pool(Budget::Limit).active || pool(Budget::Window).active;
 }
 
 void reset_window_budget(uint64_t n) { pool(Budget::Window).reset(int64_t(n)); }

@@ -15,12 +15,10 @@ void init_budgets(unsigned ncores, int64_t limit, uint64_t window);
 // A new window of n instructions (earlier leases become worthless).
 void reset_window_budget(uint64_t n);
 
-// limit= or window= given: records take budget.
-struct BudgetsOn {
-  bool on = false;  // fixed after install
-};
-extern BudgetsOn g_budgets_on;
-inline bool budgets_on() { return g_budgets_on.on; }
+// limit= or window= given: records take budget. Fixed after install; read
+// inline on every block.
+extern bool g_budgets_on;
+inline bool budgets_on() { return g_budgets_on; }
 
 // Takes the budget of a record of *cap instructions out of the active pools;
 // lowers *cap to what was granted. False if none is left (the core is then

@@ -18,8 +18,7 @@ struct Translations {
   std::vector<TbInfo*> live;
   std::atomic<uint64_t> translations{0}, flushes{0};
 };
-Immortal<Translations> g_tbs_storage;
-Translations& g_tbs = *g_tbs_storage;
+Immortal<Translations> g_tbs;
 
 enum class TransMode { Off, Skip, On, Dead };
 
@@ -72,7 +71,7 @@ void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
   if (mode == TransMode::Dead) return;
   const Arch& arch = *g_plugin->arch;
   RunWriter* run = g_plugin->run;
-  g_tbs.translations.fetch_add(1, std::memory_order_relaxed);
+  g_tbs->translations.fetch_add(1, std::memory_order_relaxed);
   size_t n = qemu_plugin_tb_n_insns(tb);
   if (n == 0) return;
   std::vector<uint8_t> bytes;
@@ -219,32 +218,32 @@ void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
     if (i >= first_gated && mode != TransMode::Skip)
       instrument_insn(insn, ti, uint32_t(i), cls[i], is_marker, store_idx);
   }
-  std::lock_guard<std::mutex> lk(g_tbs.mu);
-  g_tbs.live.push_back(ti);
+  std::lock_guard<std::mutex> lk(g_tbs->mu);
+  g_tbs->live.push_back(ti);
 }
 
 // All translations are gone (exclusive context): free their TbInfos, except
 // those an open record still points to.
 void on_flush(qemu_plugin_id_t) {
-  g_tbs.flushes.fetch_add(1, std::memory_order_relaxed);
-  std::lock_guard<std::mutex> lk(g_tbs.mu);
+  g_tbs->flushes.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lk(g_tbs->mu);
   std::unordered_set<TbInfo*> keep;
   for (auto& v : g_plugin->vcpus)
     if (v.rec.exec) keep.insert(v.rec.exec);
   std::vector<TbInfo*> kept;
-  for (TbInfo* t : g_tbs.live) {
+  for (TbInfo* t : g_tbs->live) {
     if (keep.count(t)) kept.push_back(t);
     else delete t;
   }
-  g_tbs.live.swap(kept);
+  g_tbs->live.swap(kept);
   for (auto& v : g_plugin->vcpus) {
     if (!v.rec.block) v.rec.exec = nullptr;
     v.score = nullptr;
   }
 }
 
-std::mutex& translation_mutex() { return g_tbs.mu; }
-uint64_t translations() { return g_tbs.translations.load(); }
-uint64_t flushes() { return g_tbs.flushes.load(); }
+std::mutex& translation_mutex() { return g_tbs->mu; }
+uint64_t translations() { return g_tbs->translations.load(); }
+uint64_t flushes() { return g_tbs->flushes.load(); }
 
 }  // namespace qemutrace::plugin

@@ -18,10 +18,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "qemutrace.h"
+
 #ifdef __x86_64__
 #define IP_REG rip
+#define SP_REG rsp
 #elif defined(__i386__)
 #define IP_REG eip
+#define SP_REG esp
 #else
 #error "qemutrace-guest-run: x86_64 or i386 only"
 #endif
@@ -50,6 +54,13 @@ static int is_legacy_marker(pid_t pid, struct user_regs_struct *regs) {
   unsigned char b[sizeof word];
   memcpy(b, &word, sizeof word);
   return b[0] == 0xcd && (b[1] == 0x64 || b[1] == 0x65);
+}
+
+/* The marker just stepped over (IP already moved past it) was `int $100`. */
+static int is_start_marker(pid_t pid, struct user_regs_struct *regs) {
+  errno = 0;
+  long word = ptrace(PTRACE_PEEKTEXT, pid, (void *)(unsigned long)(regs->IP_REG - 2), 0);
+  return !errno && (word & 0xffff) == 0x64cd;
 }
 
 int main(int argc, char **argv) {
@@ -124,6 +135,8 @@ int main(int argc, char **argv) {
     if (sig == SIGSEGV && is_legacy_marker(pid, &regs)) {
       regs.IP_REG += 2;
       if (ptrace(PTRACE_SETREGS, pid, 0, &regs) == 0) {
+        /* Only a confirmed return point starts tracing (qemutrace.h). */
+        if (is_start_marker(pid, &regs)) qemutrace_legacy_confirm(regs.IP_REG, regs.SP_REG);
         ptrace(PTRACE_CONT, pid, 0, 0);
         continue;
       }

@@ -7,6 +7,7 @@
  *
  *   SS (the SIB byte) = 0x00  START   (scale 1, index eax/rax, base eax/rax)
  *                     = 0x40  STOP    (scale 2)
+ *                     = 0x80  CONFIRM (scale 4; legacy, below)
  *   D0..D3 = disp32, little-endian   = 0x51540000 | id   ("QT" + 16-bit id)
  *
  * The instruction is an architectural NOP: it never touches memory, so it is
@@ -37,6 +38,7 @@
 
 #define QEMUTRACE_MARKER_START_SIB 0x00
 #define QEMUTRACE_MARKER_STOP_SIB 0x40
+#define QEMUTRACE_MARKER_CONFIRM_SIB 0x80 /* qemutrace_legacy_confirm() */
 #define QEMUTRACE_MARKER_SIGNATURE 0x51540000u
 
 /* The .if/.error turns an out-of-range id into an assembler error rather than
@@ -56,6 +58,7 @@
 #define qemutrace_stop(id) QEMUTRACE_MARKER_(0x40, id)
 
 #define QEMUTRACE_STR_(x) #x
+#define QEMUTRACE_XSTR_(x) QEMUTRACE_STR_(x)
 #define QEMUTRACE_START_ASM(id) \
   ".byte 0x0f, 0x1f, 0x84, 0x00\n\t.long 0x51540000 + " QEMUTRACE_STR_(id) "\n\t"
 #define QEMUTRACE_STOP_ASM(id) \
@@ -65,5 +68,20 @@
 #define QEMUTRACE_LEGACY_STOP_ASM "int $101\n\t"
 #define qemutrace_legacy_start() __asm__ __volatile__("int $100" ::: "memory")
 #define qemutrace_legacy_stop() __asm__ __volatile__("int $101" ::: "memory")
+
+/* Whoever steps a user process past an `int $100` (qemutrace-guest-run, or a
+ * SIGSEGV handler) confirms it right after moving the IP, before the process
+ * resumes: `resume` is the new IP (the int's address + 2), `sp` the
+ * process's stack pointer. Tracing starts only at a confirmed return point,
+ * so an `int $100` whose process never resumes there (killed, exited,
+ * exec'd) cannot start tracing later in another process. The marker is a
+ * NOP (0F 1F 84 80 + signature) with the arguments in RAX/EAX and RDX/EDX. */
+static inline void qemutrace_legacy_confirm(unsigned long resume, unsigned long sp) {
+  __asm__ __volatile__(".byte 0x0f, 0x1f, 0x84, " QEMUTRACE_XSTR_(QEMUTRACE_MARKER_CONFIRM_SIB) "\n\t"
+                       ".long 0x51540000"
+                       :
+                       : "a"(resume), "d"(sp)
+                       : "memory");
+}
 
 #endif

@@ -13,6 +13,9 @@ struct GuestRegs {
   qemu_plugin_register* priv = nullptr;
   qemu_plugin_register* asid = nullptr;
   qemu_plugin_register* mode = nullptr;
+  qemu_plugin_register* sp = nullptr;
+  qemu_plugin_register* arg0 = nullptr;
+  qemu_plugin_register* arg1 = nullptr;
 };
 GuestRegs g_regs;
 
@@ -37,6 +40,9 @@ void find_guest_registers() {
     if (want.priv && !strcmp(d->name, want.priv)) g_regs.priv = d->handle;
     if (want.asid && !strcmp(d->name, want.asid)) g_regs.asid = d->handle;
     if (want.mode && !strcmp(d->name, want.mode)) g_regs.mode = d->handle;
+    if (want.sp && !strcmp(d->name, want.sp)) g_regs.sp = d->handle;
+    if (want.arg0 && !strcmp(d->name, want.arg0)) g_regs.arg0 = d->handle;
+    if (want.arg1 && !strcmp(d->name, want.arg1)) g_regs.arg1 = d->handle;
   }
   g_array_free(regs, TRUE);
   if (!g_regs.priv || !g_regs.asid)
@@ -56,5 +62,9 @@ BlockMode read_block_mode() {
   m.paging = g_plugin->arch->paging(mode);
   return m;
 }
+
+uint64_t read_stack_pointer() { return read_reg(g_regs.sp); }
+
+MarkerArgs read_marker_args() { return MarkerArgs{read_reg(g_regs.arg0), read_reg(g_regs.arg1)}; }
 
 }  // namespace qemutrace::plugin

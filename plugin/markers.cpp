@@ -25,13 +25,14 @@ void start_at_site(Vcpu& v, unsigned k, Site* s, MarkerSource src) {
   request_reset_vcpu();
 }
 
-// An `int $100` executed: watch its return point (in this address space).
+// An `int $100` executed: watch its return point (in this address space,
+// with this stack pointer). A new one at the same point replaces the old.
 void watch_return_point(Site* s) {
   IntWatch& w = *g_watch;
   bool fresh;
   {
     std::lock_guard<std::mutex> lk(w.mu);
-    w.pending[s->pc + 2] = read_asid();
+    w.pending[s->pc + 2] = PendingInt{read_asid(), read_stack_pointer(), s->tb->cpl == 0};
     fresh = w.points.insert(s->pc + 2).second;
   }
   // Retranslate so that the return point gets its watch callback.
@@ -43,9 +44,20 @@ bool take_pending_start(Site* s) {
   IntWatch& w = *g_watch;
   std::lock_guard<std::mutex> lk(w.mu);
   auto it = w.pending.find(s->pc);
-  if (it == w.pending.end() || it->second != read_asid()) return false;
+  if (it == w.pending.end() || !it->second.confirmed || it->second.asid != read_asid() ||
+      it->second.sp != read_stack_pointer())
+    return false;
   w.pending.erase(it);
   return true;
+}
+
+// A process was stepped past its `int $100`: it resumes at args.arg0 with
+// stack pointer args.arg1 (qemutrace_legacy_confirm in guest/qemutrace.h).
+void confirm_int(const MarkerArgs& args) {
+  IntWatch& w = *g_watch;
+  std::lock_guard<std::mutex> lk(w.mu);
+  auto it = w.pending.find(args.arg0);
+  if (it != w.pending.end() && it->second.sp == args.arg1) it->second.confirmed = true;
 }
 
 void stop_at_site(Vcpu& v, unsigned k, Site* s) {
@@ -78,6 +90,9 @@ void on_marker(unsigned k, void* ud) {
       break;
     case MarkerType::IntStart:
       if (phase() == Phase::Off) watch_return_point(s);
+      break;
+    case MarkerType::IntConfirm:
+      confirm_int(read_marker_args());
       break;
     case MarkerType::NopStop:
     case MarkerType::IntStop:

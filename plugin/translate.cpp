@@ -44,7 +44,8 @@ bool marker_enabled(MarkerType t) {
     case MarkerType::NopStart:
     case MarkerType::NopStop: return g_plugin->opt.nop_markers;
     case MarkerType::IntStart:
-    case MarkerType::IntStop: return g_plugin->opt.int_markers;
+    case MarkerType::IntStop:
+    case MarkerType::IntConfirm: return g_plugin->opt.int_markers;
     default: return false;
   }
 }
@@ -207,7 +208,11 @@ void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
     // Site callbacks come first, so that a START marker opens the record
     // before the following instruction's inline store.
     while (si < ti->sites.size() && ti->sites[si].idx == i) {
-      qemu_plugin_register_vcpu_insn_exec_cb(insn, on_marker, QEMU_PLUGIN_CB_NO_REGS, &ti->sites[si]);
+      // Legacy sites read the stack pointer and IntConfirm's arguments.
+      const Site& st = ti->sites[si];
+      bool regs = st.watch || st.type == MarkerType::IntStart || st.type == MarkerType::IntConfirm;
+      qemu_plugin_register_vcpu_insn_exec_cb(insn, on_marker, regs ? QEMU_PLUGIN_CB_R_REGS : QEMU_PLUGIN_CB_NO_REGS,
+                                             &ti->sites[si]);
       ++si;
     }
     bool is_marker = marks[i].type != MarkerType::None;

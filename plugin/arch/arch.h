@@ -11,7 +11,9 @@
 
 namespace qemutrace::plugin {
 
-enum class MarkerType : uint8_t { None, NopStart, NopStop, IntStart, IntStop };
+// IntConfirm: whoever stepped a process past an `int $100` says so (the
+// return point and the stack pointer in two argument registers).
+enum class MarkerType : uint8_t { None, NopStart, NopStop, IntStart, IntStop, IntConfirm };
 
 struct MarkerMatch {
   MarkerType type = MarkerType::None;
@@ -52,6 +54,9 @@ struct ContextRegs {
   const char* priv = nullptr;   // x86: "cs"
   const char* asid = nullptr;   // x86: "cr3"
   const char* mode = nullptr;   // x86: "cr0" (PE bit: protected mode)
+  const char* sp = nullptr;     // x86: "rsp" / "esp" (legacy markers)
+  const char* arg0 = nullptr;   // IntConfirm's arguments; x86: "rax" / "eax"
+  const char* arg1 = nullptr;   // x86: "rdx" / "edx"
 };
 
 class Arch {

@@ -15,6 +15,7 @@ namespace {
 // header's own definitions: disp32 = signature | id, little-endian.
 constexpr uint8_t kStartSib = QEMUTRACE_MARKER_START_SIB;
 constexpr uint8_t kStopSib = QEMUTRACE_MARKER_STOP_SIB;
+constexpr uint8_t kConfirmSib = QEMUTRACE_MARKER_CONFIRM_SIB;  // qemutrace_legacy_confirm()
 constexpr uint32_t kSignature = QEMUTRACE_MARKER_SIGNATURE;
 static_assert((kSignature & 0xFFFF) == 0, "the low 16 bits of disp32 carry the id");
 constexpr uint8_t kSignatureByte2 = uint8_t(kSignature >> 16);
@@ -33,7 +34,12 @@ class X86Arch final : public Arch {
 
   Isa isa() const override { return is64_ ? Isa::x86_64 : Isa::i386; }
 
-  ContextRegs regs() const override { return {"cs", "cr3", "cr0"}; }
+  ContextRegs regs() const override {
+    // The stack pointer and IntConfirm's arguments in the registers
+    // qemutrace_legacy_confirm() puts them in.
+    return is64_ ? ContextRegs{"cs", "cr3", "cr0", "rsp", "rax", "rdx"}
+                 : ContextRegs{"cs", "cr3", "cr0", "esp", "eax", "edx"};
+  }
 
   uint8_t privilege(uint64_t cs, uint64_t cr0) const override {
     // Real mode (CR0.PE clear) runs at privilege 0; in protected and long
@@ -52,9 +58,11 @@ class X86Arch final : public Arch {
   MarkerMatch match_marker(const uint8_t* b, size_t len) const override {
     MarkerMatch m;
     if (len == 8 && b[0] == 0x0F && b[1] == 0x1F && b[2] == 0x84 &&
-        (b[3] == kStartSib || b[3] == kStopSib) && b[6] == kSignatureByte2 &&
+        (b[3] == kStartSib || b[3] == kStopSib || b[3] == kConfirmSib) && b[6] == kSignatureByte2 &&
         b[7] == kSignatureByte3) {
-      m.type = b[3] == kStartSib ? MarkerType::NopStart : MarkerType::NopStop;
+      m.type = b[3] == kStartSib  ? MarkerType::NopStart
+               : b[3] == kStopSib ? MarkerType::NopStop
+                                  : MarkerType::IntConfirm;
       m.id = static_cast<uint16_t>(b[4] | (b[5] << 8));
     } else if (len == 2 && b[0] == 0xCD && (b[1] == kLegacyStartVector || b[1] == kLegacyStopVector)) {
       m.type = b[1] == kLegacyStartVector ? MarkerType::IntStart : MarkerType::IntStop;

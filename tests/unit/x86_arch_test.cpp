@@ -149,6 +149,11 @@ TEST(X86Arch, Markers) {
   EXPECT_EQ(a->match_marker(start, 8).id, 7);
   EXPECT_EQ(a->match_marker(stop, 8).type, MarkerType::NopStop);
   EXPECT_EQ(a->match_marker(other, 8).type, MarkerType::None);
+  // qemutrace_legacy_confirm(): 0F 1F 84 80 + signature.
+  const uint8_t confirm[] = {0x0F, 0x1F, 0x84, 0x80, 0x00, 0x00, 0x54, 0x51};
+  const uint8_t scale8[] = {0x0F, 0x1F, 0x84, 0xC0, 0x00, 0x00, 0x54, 0x51};
+  EXPECT_EQ(a->match_marker(confirm, 8).type, MarkerType::IntConfirm);
+  EXPECT_EQ(a->match_marker(scale8, 8).type, MarkerType::None);
   const uint8_t i100[] = {0xCD, 0x64}, i101[] = {0xCD, 0x65};
   EXPECT_EQ(a->match_marker(i100, 2).type, MarkerType::IntStart);
   EXPECT_EQ(a->match_marker(i101, 2).type, MarkerType::IntStop);

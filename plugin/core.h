@@ -3,6 +3,8 @@
 // are laid out hot first, because every executed block reads them.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <cstdint>
 #include <mutex>
@@ -139,6 +141,23 @@ struct alignas(64) Vcpu {
   CoreBudget budget;
   CountCheck check;
   XlatCache xlat;
+  // Single-threaded TCG: what score->idx holds otherwise (on_progress).
+  uint64_t progress = 0;
+};
+
+// Single-threaded TCG (-icount, -accel tcg,thread=single): one host thread
+// runs every vCPU in turn, and QEMU 10.0 then bakes the index of the vCPU
+// that *translated* a block into its callbacks and inline ops (plugin-gen.c,
+// gen_cpu_index: a constant unless CF_PARALLEL); gen_plugin_u64_ptr even
+// multiplies that constant in place, so vCPU k's inline store lands at byte
+// k of the scoreboard, not entry k. Blocks are shared by all vCPUs. So in
+// that mode callbacks take the running vCPU from QEMU (record.cpp,
+// running_vcpu) and progress is recorded by a callback (on_progress).
+struct SingleThreadTcg {
+  bool on = false;       // multi-threaded TCG reads this flag and nothing else
+  unsigned running = 0;  // the vCPU whose callbacks ran last
+  std::mutex mu;         // init_threads
+  std::vector<pid_t> init_threads;  // host thread of each vCPU's init callback
 };
 
 // The run, set up once at install (main.cpp).
@@ -150,6 +169,7 @@ struct PluginState {
   std::vector<Vcpu> vcpus;
   unsigned ncores = 1;
   qemu_plugin_scoreboard* score = nullptr;
+  SingleThreadTcg single_thread;
   std::atomic<bool> failed_reported{false};
   std::atomic<bool> finished{false};
   std::mutex event_mu;

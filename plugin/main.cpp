@@ -24,7 +24,10 @@ namespace {
 
 std::once_flag g_regs_once;
 
-void on_vcpu_init(qemu_plugin_id_t, unsigned int) { std::call_once(g_regs_once, find_guest_registers); }
+void on_vcpu_init(qemu_plugin_id_t, unsigned int k) {
+  std::call_once(g_regs_once, find_guest_registers);
+  note_vcpu_thread(k);
+}
 
 void report_count_check() {
   PluginState& p = *g_plugin;

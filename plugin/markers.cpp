@@ -77,6 +77,7 @@ IntWatch& int_watch() { return *g_watch; }
 
 void on_marker(unsigned k, void* ud) {
   Site* s = static_cast<Site*>(ud);
+  k = running_vcpu(k);
   Vcpu& v = g_plugin->vcpus[k];
   if (!v.sink && !attach_sink(k)) return;
   reset_if_requested();

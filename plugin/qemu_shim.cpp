@@ -24,8 +24,13 @@ struct Internals {
   void (*async_run_on_cpu)(void* cpu, RunOnCpuFunc, RunOnCpuData) = nullptr;
   void* (*qemu_get_cpu)(int index) = nullptr;
   void (*shutdown_request)(int cause) = nullptr;
+  // Single-threaded TCG: &current_cpu of the vCPU thread (a thread-local
+  // Debian's binary exports), and qemu_get_cpu(k) per vCPU.
+  void** current_cpu = nullptr;
+  std::vector<void*> cpus;
 };
-Internals g_internals;
+// Never destroyed: vCPU callbacks may still run after static destructors.
+Internals& g_internals = *new Internals;
 
 template <class F>
 void lookup(F** out, const char* name) {
@@ -51,6 +56,27 @@ bool run_on_vcpu0(void (*fn)()) {
   d.host_ptr = reinterpret_cast<void*>(fn);
   q.async_run_on_cpu(cpu, call_plain, d);
   return true;
+}
+
+bool find_current_cpu(unsigned ncores) {
+  Internals& q = g_internals;
+  // dlsym of a thread-local gives the calling thread's copy.
+  lookup(&q.current_cpu, "current_cpu");
+  if (!q.current_cpu || !q.qemu_get_cpu) return false;
+  q.cpus.assign(ncores, nullptr);
+  for (unsigned j = 0; j < ncores; ++j) q.cpus[j] = q.qemu_get_cpu(int(j));
+  return true;
+}
+
+int current_vcpu(unsigned guess) {
+  Internals& q = g_internals;
+  void* cur = *q.current_cpu;
+  if (guess < q.cpus.size() && q.cpus[guess] == cur) return int(guess);
+  for (unsigned j = 0; j < q.cpus.size(); ++j) {
+    if (!q.cpus[j]) q.cpus[j] = q.qemu_get_cpu(int(j));  // created after the lookup
+    if (q.cpus[j] == cur) return int(j);
+  }
+  return -1;
 }
 
 bool request_shutdown() {

@@ -19,6 +19,15 @@ bool run_on_vcpu0(void (*fn)());
 // run). False if the entry point is missing.
 bool request_shutdown();
 
+// Single-threaded TCG (one host thread runs every vCPU): finds QEMU's
+// thread-local `current_cpu` of the calling thread, which must be that vCPU
+// thread, and the CPUState of vCPUs 0..ncores-1. False if QEMU does not
+// export them.
+bool find_current_cpu(unsigned ncores);
+// The index of the vCPU the calling thread runs now (tried first: `guess`),
+// or -1 if it is none of 0..ncores-1. Only after find_current_cpu.
+int current_vcpu(unsigned guess);
+
 // QEMU's command line and version, for the manifest.
 std::vector<std::string> command_line();
 std::string qemu_version();

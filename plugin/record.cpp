@@ -1,11 +1,15 @@
 #include "record.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 
 #include "budget.h"
 #include "guest_regs.h"
 #include "meminfo.h"
 #include "phase.h"
+#include "qemu_shim.h"
 
 namespace qemutrace::plugin {
 namespace {
@@ -13,6 +17,12 @@ namespace {
 // Accesses per record; the format allows 65536 per EXEC. A REP string
 // instruction is split into several retired instances beyond this.
 constexpr uint32_t kMaxAccPerRecord = 65536 - 2;
+
+// The index of the last instruction of the open record's block that started
+// (translate.cpp): the inline store, or on_progress in single-threaded TCG.
+inline uint64_t progress_idx(const Vcpu& v, unsigned k) {
+  return g_plugin->single_thread.on ? v.progress : score(k)->idx;
+}
 
 // The per-record state of a newly opened or chained record: the one place
 // that resets it.
@@ -177,7 +187,7 @@ void close_record(Vcpu& v, unsigned k, uint64_t next_pc, bool may_declare) {
   TbInfo* ex = v.rec.exec;
   const StaticBlock* sb = v.rec.block;
   uint32_t rec_n = sb->insn_count;
-  int64_t kidx = int64_t(score(k)->idx);
+  int64_t kidx = int64_t(progress_idx(v, k));
   int64_t ri = kidx + v.rec.base;
   uint32_t retired;
   bool faulted = false;
@@ -273,15 +283,18 @@ void core_end(Vcpu& v, unsigned k, const Marker& end) {
 
 void on_tb_exec(unsigned k, void* ud) {
   TbInfo* tb = static_cast<TbInfo*>(ud);
+  bool single = __builtin_expect(g_plugin->single_thread.on, 0);
+  if (single) k = running_vcpu_lookup(k);
   Vcpu& v = g_plugin->vcpus[k];
-  if (v.rec.block && v.score && chain_record(v, k, tb)) return;
+  // Single-threaded TCG: the progress is not in v.score (progress_idx).
+  if (!single && v.rec.block && v.score && chain_record(v, k, tb)) return;
   if (!v.sink && !attach_sink(k)) return;
   if (v.rec.block) {
     TbInfo* ex = v.rec.exec;
     if (ex->last_rep && tb->vaddr == ex->last_pc && tb->n == 1 && tb->last_rep &&
         phase() == Phase::Tracing &&
-        int64_t(score(k)->idx) == int64_t(ex->n) - 1 &&
-        int32_t(score(k)->idx) + v.rec.base == int32_t(v.rec.block->insn_count) - 1) {
+        int64_t(progress_idx(v, k)) == int64_t(ex->n) - 1 &&
+        int32_t(progress_idx(v, k)) + v.rec.base == int32_t(v.rec.block->insn_count) - 1) {
       // The REP instruction goes on in a new TB (QEMU re-enters it after
       // REP_MAX iterations): same retired instruction.
       v.rec.base = int32_t(v.rec.block->insn_count) - 1;
@@ -306,6 +319,7 @@ void on_tb_exec(unsigned k, void* ud) {
 
 void on_tb_skip(unsigned k, void* ud) {
   TbInfo* tb = static_cast<TbInfo*>(ud);
+  k = running_vcpu(k);
   Vcpu& v = g_plugin->vcpus[k];
   if (!v.sink && !attach_sink(k)) return;
   if (v.rec.block) close_record(v, k, 0);
@@ -315,6 +329,7 @@ void on_tb_skip(unsigned k, void* ud) {
 }
 
 void on_mem(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* ud) {
+  k = running_vcpu(k);
   Vcpu& v = g_plugin->vcpus[k];
   if (!v.rec.block) return;
   // The instruction follows from the userdata's address in the current
@@ -336,6 +351,7 @@ void on_mem(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* ud) {
 // them); the next block start re-reads the address space and moves the
 // generation again, for what the instruction itself changed.
 void on_translation_change(unsigned k, void*) {
+  k = running_vcpu(k);
   Vcpu& v = g_plugin->vcpus[k];
   v.ctx.asid_dirty = true;
   v.xlat.gen++;
@@ -358,6 +374,39 @@ void on_idle(qemu_plugin_id_t, unsigned int k) {
     close_record(v, k, kSuccessorLater, /*may_declare=*/false);
   }
   release_budget(k);
+}
+
+void on_progress(unsigned k, void* ud) { g_plugin->vcpus[running_vcpu(k)].progress = uintptr_t(ud); }
+
+// A change of running vCPU means the previous one was descheduled between
+// blocks: its open record ends there, as when it goes idle (QEMU calls no
+// idle callback in round-robin). The new vCPU has recorded no progress yet:
+// every instrumented block begins with a callback.
+unsigned running_vcpu_lookup(unsigned k) {
+  SingleThreadTcg& st = g_plugin->single_thread;
+  int j = shim::current_vcpu(st.running);
+  if (j < 0) return k;  // not a vCPU we know (hotplug): trust QEMU
+  unsigned prev = st.running;
+  st.running = unsigned(j);
+  if (prev != unsigned(j)) on_idle(g_plugin->id, prev);
+  return unsigned(j);
+}
+
+void note_vcpu_thread(unsigned k) {
+  PluginState& p = *g_plugin;
+  SingleThreadTcg& st = p.single_thread;
+  std::lock_guard<std::mutex> lk(st.mu);
+  pid_t me = gettid();
+  if (st.init_threads.size() <= k) st.init_threads.resize(k + 1, 0);
+  st.init_threads[k] = me;
+  if (st.on || std::count(st.init_threads.begin(), st.init_threads.end(), me) < 2) return;
+  if (!shim::find_current_cpu(p.ncores)) {
+    fprintf(stderr, "qemutrace: warning: single-threaded TCG, but QEMU does not export current_cpu: "
+                    "instructions may be attributed to the wrong vCPU\n");
+    return;
+  }
+  say("single-threaded TCG: one host thread runs every vCPU; callbacks ask QEMU which one");
+  st.on = true;
 }
 
 }  // namespace qemutrace::plugin

@@ -32,11 +32,24 @@ void core_begin(Vcpu& v, unsigned k);
 // record must already be closed.
 void core_end(Vcpu& v, unsigned k, const Marker& end);
 
+// The vCPU a callback runs for: QEMU's index k, except in single-threaded
+// TCG (see SingleThreadTcg), where running_vcpu_lookup asks QEMU.
+unsigned running_vcpu_lookup(unsigned k);
+inline unsigned running_vcpu(unsigned k) {
+  if (__builtin_expect(!g_plugin->single_thread.on, 1)) return k;
+  return running_vcpu_lookup(k);
+}
+// vCPU k's init callback runs on the calling thread; a second vCPU on the
+// same thread means single-threaded TCG.
+void note_vcpu_thread(unsigned k);
+
 // Execution callbacks (registered by translate.cpp).
 void on_tb_exec(unsigned k, void* tb_info);
 void on_tb_skip(unsigned k, void* tb_info);
 void on_mem(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* insn_ref);
 void on_translation_change(unsigned k, void*);
+// Single-threaded TCG: the progress store, as a callback (userdata: index).
+void on_progress(unsigned k, void* idx);
 void on_idle(qemu_plugin_id_t, unsigned int k);
 
 }  // namespace qemutrace::plugin

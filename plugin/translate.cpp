@@ -53,7 +53,11 @@ bool marker_enabled(MarkerType t) {
 // store_idx: record progress before this instruction (see on_tb_trans).
 void instrument_insn(qemu_plugin_insn* insn, TbInfo* ti, uint32_t i, const InsnClass& c,
                      bool is_marker, bool store_idx) {
-  if (store_idx) {
+  if (store_idx && g_plugin->single_thread.on) {
+    // The inline store would hit the wrong entry (SingleThreadTcg).
+    qemu_plugin_register_vcpu_insn_exec_cb(insn, on_progress, QEMU_PLUGIN_CB_NO_REGS,
+                                           reinterpret_cast<void*>(uintptr_t(i)));
+  } else if (store_idx) {
     qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(insn, QEMU_PLUGIN_INLINE_STORE_U64, score_idx(), i);
   }
   if (g_plugin->opt.count_check && !is_marker) {

@@ -8,7 +8,8 @@
 //   skip  - markers plus one counting callback per block (skip= / every=).
 //   on    - one callback per executed block, an inline scoreboard store of
 //           the instruction index before each instruction that can stop
-//           the block (and its first and last), one memory
+//           the block (and its first and last; in single-threaded TCG a
+//           callback, on_progress, instead of the store), one memory
 //           callback per access, callbacks on markers and on instructions
 //           that may change translations (CR3 writes among them).
 //   dead  - nothing (limit reached, or the trace failed).

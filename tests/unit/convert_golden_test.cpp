@@ -92,30 +92,30 @@ std::vector<Spec> stream() {
        {SP, IP, RAX}, {SP, IP}},
       {0x402000, {0xc3}, 3, {{0x7ffcfff0, 8, false}}, {}, "ret", CS_RETURN, 0, {SP}, {SP, IP}},
       // jnz +5 at 0x401102: target 0x401109; falls through to 0x401104 (not taken).
-      {0x401102, {0x75, 0x05}, 3, {}, {}, "jnz 0x401109", CS_CONDITIONAL, 0x401109, {IP, FL},
+      {0x401102, {0x75, 0x05}, 3, {}, {}, "jne 0x401109", CS_CONDITIONAL, 0x401109, {IP, FL},
        {IP}},
       // jnz +2 at 0x401104: target 0x401108; taken.
-      {0x401104, {0x75, 0x02}, 3, {}, {}, "jnz 0x401108", CS_CONDITIONAL, 0x401108, {IP, FL},
+      {0x401104, {0x75, 0x02}, 3, {}, {}, "jne 0x401108", CS_CONDITIONAL, 0x401108, {IP, FL},
        {IP}},
       // jmp +2 at 0x401108: target 0x40110c.
       {0x401108, {0xeb, 0x02}, 3, {}, {}, "jmp 0x40110c", CS_DIRECT_JUMP, 0x40110c, {IP}, {IP}},
       {0x40110c, {0xff, 0xe0}, 3, {}, {}, "jmp rax", CS_INDIRECT, 0, {RAX}, {IP}},
       // jmp [rip+0]: loads the target from 0x403006; no register but rip -> pseudo id 27.
       {0x403000, {0xff, 0x25, 0x00, 0x00, 0x00, 0x00}, 3, {{0x403006, 8, false}}, {},
-       "jmp QWORD PTR [0x403006]", CS_INDIRECT, 0, {27}, {IP}},
+       "jmp QWORD PTR [rip]", CS_INDIRECT, 0, {27}, {IP}},
       // rep movsb, one iteration's worth of accesses repeated: 6 loads (one
       // duplicate) and 3 stores -> 4 distinct loads and 2 stores kept.
       {0x404000, {0xf3, 0xa4}, 3,
        {{0x5000, 1, false}, {0x6000, 1, true}, {0x5001, 1, false}, {0x6001, 1, true},
         {0x5001, 1, false}, {0x5002, 1, false}, {0x5003, 1, false}, {0x5004, 1, false},
         {0x6002, 1, true}},
-       {}, "rep movsb", CS_NOT_BRANCH, 0, {RDI, RSI, RCX, FL},
+       {}, "rep movs BYTE PTR es:[rdi], BYTE PTR ds:[rsi]", CS_NOT_BRANCH, 0, {RDI, RSI, RCX, FL},
        {RCX, RDI}},
       // Kernel store to a high-half address (negative as a Java long).
       {0xffffffff81000000ull, {0x48, 0x89, 0x18}, 0, {{0xffff888000001000ull, 8, true}}, {},
        "mov QWORD PTR [rax], rbx", CS_NOT_BRANCH, 0, {RAX, RBX}, {}},
       // Last instruction: next PC unknown.
-      {0xffffffff81000003ull, {0x75, 0xfe}, 0, {}, {}, "jnz 0xffffffff81000003", CS_CONDITIONAL,
+      {0xffffffff81000003ull, {0x75, 0xfe}, 0, {}, {}, "jne 0xffffffff81000003", CS_CONDITIONAL,
        0xffffffff81000003ull, {IP, FL}, {IP}},
   };
 }
@@ -228,8 +228,8 @@ TEST(ConvertGolden, Tejas) {
   // Literal spot checks of the number formats.
   EXPECT_EQ(got.substr(0, got.find('\n')), "4198400 27 mov rbx, rax");
   EXPECT_NE(got.find("-2130706432 3 -131391639515136\n"), std::string::npos);
-  EXPECT_NE(got.find("4198658 5 4198665\n"), std::string::npos);  // jnz not taken
-  EXPECT_NE(got.find("4198660 4 4198664\n"), std::string::npos);  // jnz taken
+  EXPECT_NE(got.find("4198658 5 4198665\n"), std::string::npos);  // jne not taken
+  EXPECT_NE(got.find("4198660 4 4198664\n"), std::string::npos);  // jne taken
   // Every line is "ip type value" with decimal numbers, or "ip 27 text".
   size_t pos = 0;
   while (pos < got.size()) {

@@ -25,12 +25,12 @@ TEST(Disasm, TextKindAndTarget64) {
       {0x401100, {0xff, 0xd0}, "call rax", BranchKind::IndirectCall, 0},
       {0x402000, {0xc3}, "ret", BranchKind::Return, 0},
       {0x402001, {0xc2, 0x08, 0x00}, "ret 0x8", BranchKind::Return, 0},
-      // jnz rel8: target = pc + 2 + 5
-      {0x401102, {0x75, 0x05}, "jnz 0x401109", BranchKind::Conditional, 0x401109},
+      // jnz rel8 (objdump: jne): target = pc + 2 + 5
+      {0x401102, {0x75, 0x05}, "jne 0x401109", BranchKind::Conditional, 0x401109},
       // jmp rel8 backwards: pc + 2 - 4
       {0x401108, {0xeb, 0xfc}, "jmp 0x401106", BranchKind::DirectJump, 0x401106},
       {0x40110c, {0xff, 0xe0}, "jmp rax", BranchKind::IndirectJump, 0},
-      {0x403000, {0xff, 0x25, 0x00, 0x00, 0x00, 0x00}, "jmp QWORD PTR [0x403006]",
+      {0x403000, {0xff, 0x25, 0x00, 0x00, 0x00, 0x00}, "jmp QWORD PTR [rip]",
        BranchKind::IndirectJump, 0},
       {0x403010, {0xe2, 0xfe}, "loop 0x403010", BranchKind::Conditional, 0x403010},
       {0x403020, {0x0f, 0x05}, "syscall", BranchKind::Other, 0},

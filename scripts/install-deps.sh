@@ -5,7 +5,7 @@
 # Idempotent; quick when nothing is missing.
 set -euo pipefail
 
-PKGS=(build-essential cmake pkg-config ninja-build dpkg-dev cpio xz-utils zstd
+PKGS=(build-essential cmake pkg-config ninja-build dpkg-dev cpio xz-utils zstd zlib1g-dev
       libzstd-dev liblzma-dev libzydis-dev libcli11-dev nlohmann-json3-dev libfmt-dev
       libgtest-dev libgmock-dev libbenchmark-dev libglib2.0-dev
       clang libclang-rt-14-dev gcc-i686-linux-gnu python3 valgrind)

@@ -215,6 +215,13 @@ std::string objdump_mnemonic(const ZydisDecodedInstruction& in, std::string_view
       return "";
     }
   }
+  switch (in.mnemonic) {
+    case ZYDIS_MNEMONIC_PUSHFQ: return "pushf";
+    case ZYDIS_MNEMONIC_POPFQ: return "popf";
+    case ZYDIS_MNEMONIC_IRETD: return "iret";
+    case ZYDIS_MNEMONIC_SYSRET: return in.operand_width == 64 ? "sysretq" : "sysretd";
+    default: break;
+  }
   // mov with a 64-bit immediate or a 64-bit absolute address (moffs).
   if (in.mnemonic == ZYDIS_MNEMONIC_MOV && in.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT &&
       in.machine_mode == ZYDIS_MACHINE_MODE_LONG_64 &&

@@ -79,7 +79,7 @@ PY
 # lines and exceptions in STATS.log (its full output can be large).
 tejas_run() {
   local rc=0
-  (cd "$SIMDIR/tejas" && timeout 300 java -Xmx2g -cp bin main.Main "$1" "$2" "$3") 2>&1 |
+  (cd "$SIMDIR/tejas" && timeout 150 java -Xmx2g -cp bin main.Main "$1" "$2" "$3") 2>&1 |
     grep -a -E 'numCISC=|Exception|^[[:space:]]+at |rror' | head -200 >"$2.log" || rc=$?
   [ -s "$2" ] || { cat "$2.log" >&2; fail "Tejas did not finish on $3 (no statistics)"; }
   ! grep -aq "Exception" "$2.log" || { head -20 "$2.log" >&2; fail "Tejas threw on $3"; }
@@ -101,8 +101,8 @@ tejas_translate() {
 # tejas_stat STATS KEY: the number after "KEY = " in Tejas' statistics.
 tejas_stat() { grep -a -m1 "^$2" "$1" | sed -E 's/.*=[[:space:]]*([-0-9.]+).*/\1/'; }
 
-# champsim_run TRACE N JSON: simulates N instructions (no warmup).
+# champsim_run TRACE WARMUP N JSON: warms up, then simulates N instructions.
 champsim_run() {
-  timeout 300 "$SIMDIR/champsim/bin/champsim" --warmup-instructions 0 --simulation-instructions "$2" \
-    --json "$3" "$1" >"$3.log" 2>&1 || { tail -20 "$3.log" >&2; fail "ChampSim failed on $1"; }
+  timeout 300 "$SIMDIR/champsim/bin/champsim" --warmup-instructions "$2" --simulation-instructions "$3" \
+    --json "$4" "$1" >"$4.log" 2>&1 || { tail -20 "$4.log" >&2; fail "ChampSim failed on $1"; }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Our traces run in the real simulators, built from ../shared/consumers:
-#  - a loop (qt-loop), a streaming triad (qt-bench-stream, 3M instructions)
+#  - a loop (qt-loop), a streaming triad (qt-bench-stream, 2M instructions)
 #    and a branch interrupted on purpose (programs/qt-faulting-branch.c: a
 #    never-taken jz whose fall-through load page-faults) are traced;
 #  - Tejas reads each tejas-gz trace to its end-of-stream packet and counts
@@ -49,14 +49,16 @@ gcc -static -O2 -Wall -Werror -I"$QEMUTRACE_SRC/guest" "$(dirname "$0")/programs
   fail "cannot build qt-faulting-branch"
 
 trace loop "$G/programs/qt-loop" 1000000
-TRACE_OPTS=limit=3000000 trace stream "$G/programs/qt-bench-stream" 1
+TRACE_OPTS=limit=2000000 trace stream "$G/programs/qt-bench-stream" 1
 trace fault "$T/qt-faulting-branch" 64
 branch_pc=$(field "$T/fault.log" qt-faulting-branch branch_pc)
 [ -n "$branch_pc" ] || fail "qt-faulting-branch printed no branch_pc"
 
 # ---- Tejas --------------------------------------------------------------
-for name in loop fault; do
+for name in fault stream; do
   cores=$(ls "$T/$name-tj"_*.gz | wc -l)
+  # First, as it fails fast: text Tejas' tokenizer or translator rejects.
+  note "Tejas' translator on $name: $(tejas_translate "$T/$name-tj"_*.gz)"
   tejas_config "$cores" "$T/$name-tejas.xml"
   tejas_run "$T/$name-tejas.xml" "$T/$name-tejas.stat" "$T/$name-tj"
   total=$(total_insns "$T/$name")
@@ -73,7 +75,6 @@ for name in loop fault; do
     grep -aq "application-thread $k numCISC=$n\$" "$T/$name-tejas.stat.log" ||
       fail "Tejas did not see core $k's end-of-stream packet with $n instructions"
   done
-  note "Tejas' translator on $name: $(tejas_translate "$T/$name-tj"_*.gz)"
 done
 bpc=$(printf '%d' "$branch_pc")
 fk=$(main_core fault "$branch_pc" "$(printf '0x%x' $((bpc + 2)))")
@@ -83,13 +84,15 @@ note "Tejas: interrupted jz at $branch_pc: $nt not taken, $tk taken"
 [ "$nt" = 64 ] && [ "$tk" = 0 ] || fail "Tejas lines of the interrupted jz: $nt not taken, $tk taken (want 64, 0)"
 
 # ---- ChampSim -----------------------------------------------------------
-# champsim_check NAME CORE: simulates all but 100 of the core's records;
-# prints "IPC branch-MPKI LLC-MPKI".
+# champsim_check NAME CORE: warms up on the first tenth of the core's records
+# (the kernel code that interrupts the workload runs cold there first) and
+# simulates all but 100 of the rest; prints "IPC branch-MPKI LLC-MPKI".
 champsim_check() {
-  local name=$1 k=$2 n
+  local name=$1 k=$2 n w
   n=$(core_insns "$name" "$k")
-  champsim_run "$T/$name-cs_$k.champsimtrace.xz" $((n - 100)) "$T/$name-champsim.json"
-  python3 - "$T/$name-champsim.json" $((n - 100)) <<'PY'
+  w=$((n / 10))
+  champsim_run "$T/$name-cs_$k.champsimtrace.xz" "$w" $((n - w - 100)) "$T/$name-champsim.json"
+  python3 - "$T/$name-champsim.json" $((n - w - 100)) <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))[0]["roi"]
 want = int(sys.argv[2])

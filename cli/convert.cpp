@@ -1,4 +1,4 @@
-// qemutrace convert --to tejas|champsim|din|text IN... -o OUT
+// qemutrace convert --to tejas|tejas-gz|champsim|din|text IN... -o OUT
 // Converts binary traces to simulator formats with the same consumers the
 // plugin uses for direct output (lib/convert), so both are byte-identical.
 // Per-core outputs go to core_file_path(OUT, core, format).
@@ -23,9 +23,9 @@ int run_convert(const std::string& to, const std::vector<std::string>& inputs,
                 const std::string& out_base) {
   OutputFormat f;
   if (!parse_output_format(to, &f))
-    return fail("unknown output format '" + to + "' (expected tejas, champsim, din or text)");
+    return fail("unknown output format '" + to + "' (expected " + output_format_choices(true) + ")");
   if (f == OutputFormat::Binary)
-    return fail("'binary' is not a conversion target (expected tejas, champsim, din or text)");
+    return fail("'binary' is not a conversion target (expected " + output_format_choices(true) + ")");
   if (out_base.empty()) return fail("empty output base (-o)");
 
   // Open every input first so that a bad one fails before anything is written.
@@ -75,16 +75,16 @@ int run_convert(const std::string& to, const std::vector<std::string>& inputs,
 
 QEMUTRACE_SUBCOMMAND(convert, ([](CLI::App& app) -> std::function<int()> {
   auto* cmd = app.add_subcommand(
-      "convert", "Convert binary traces to tejas, champsim, din or text (docs/simulator-formats.md)");
+      "convert", "Convert binary traces to a simulator format (docs/simulator-formats.md)");
   auto to = std::make_shared<std::string>();
   auto inputs = std::make_shared<std::vector<std::string>>();
   auto out = std::make_shared<std::string>();
-  cmd->add_option("--to", *to, "Output format: tejas (or file), champsim, din, text")->required();
+  cmd->add_option("--to", *to, "Output format: " + output_format_choices(true))->required();
   cmd->add_option("inputs", *inputs, "Per-core files BASE_<k>, a run base, or a manifest BASE.json")
       ->required();
   cmd->add_option("-o,--output", *out,
-                  "Output base: core k goes to OUT_<k> (tejas), OUT_<k>.champsimtrace.xz, "
-                  "OUT_<k>.din or OUT_<k>.txt")
+                  "Output base: core k goes to OUT_<k> (tejas), OUT_<k>.gz (tejas-gz), "
+                  "OUT_<k>.champsimtrace.xz, OUT_<k>.din or OUT_<k>.txt")
       ->required();
   return [to, inputs, out] { return run_convert(*to, *inputs, *out); };
 }));

@@ -8,6 +8,7 @@
 #include "launcher/guest_image.h"
 #include "launcher/launch.h"
 #include "launcher/util.h"
+#include "qemutrace/writer.h"
 #include "subcommand.h"
 
 namespace qemutrace::cli {
@@ -130,7 +131,7 @@ std::function<int()> setup(CLI::App& app) {
   sub->add_option("-m,--memory", o->mem, "Guest RAM (QEMU -m)")->capture_default_str();
   sub->add_option("--trace", o->trace, "Trace base name: files BASE_<core>, manifest BASE.json, socket BASE.ctl")
       ->capture_default_str();
-  sub->add_option("--format", o->format, "binary, file (= tejas, the legacy text), tejas, text, champsim or din")
+  sub->add_option("--format", o->format, output_format_choices())
       ->capture_default_str();
   sub->add_option("--start", o->start, "When tracing starts: marker (ROI markers), now, console")->capture_default_str();
   sub->add_option("--markers", o->markers, "Which ROI markers count: nop, int or both")->capture_default_str();

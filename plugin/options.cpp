@@ -45,7 +45,7 @@ bool parse_options(int argc, char** argv, Options* o, std::string* error) {
       o->base = v;
     } else if (k == "format") {
       if (!parse_output_format(v, &o->format))
-        return bad(k, v, "binary, tejas, file, champsim, din or text");
+        return bad(k, v, output_format_choices().c_str());
       o->format_name = v;
     } else if (k == "start") {
       if (v == "now") o->start = StartMode::Now;

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Installs everything qemutrace needs on Debian 12: QEMU >= 10.0 from
 # bookworm-backports (with deb-src, for the plugin header), build and test
-# libraries, and the tools the guest image builder uses.
+# libraries, the tools the guest image builder uses, and what the tests need
+# to build Tejas and ChampSim.
 # Idempotent; quick when nothing is missing.
 set -euo pipefail
 
-PKGS=(build-essential cmake pkg-config ninja-build dpkg-dev cpio xz-utils zstd
+PKGS=(build-essential cmake pkg-config ninja-build dpkg-dev cpio xz-utils zstd zlib1g-dev
       libzstd-dev liblzma-dev libzydis-dev libcli11-dev nlohmann-json3-dev libfmt-dev
       libgtest-dev libgmock-dev libbenchmark-dev libglib2.0-dev
-      clang libclang-rt-14-dev gcc-i686-linux-gnu python3 valgrind)
+      clang libclang-rt-14-dev gcc-i686-linux-gnu python3 valgrind
+      # the simulators tests/e2e/simulators.sh builds from ../shared/consumers:
+      # Tejas (Java, ant) and ChampSim (fmt, CLI11, nlohmann-json, bz2, lzma, zlib)
+      default-jdk-headless ant libbz2-dev)
 QEMU_PKGS=(qemu-system-x86)
 
 SUDO=""

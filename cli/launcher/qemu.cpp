@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "launcher/util.h"
+#include "qemutrace/writer.h"
 
 namespace qemutrace::launcher {
 
@@ -54,10 +55,8 @@ std::string number(int64_t v) { return std::to_string(v); }
 }  // namespace
 
 std::string plugin_argument(const std::string& plugin, const TraceSettings& t) {
-  static const char* formats[] = {"binary", "tejas", "file", "champsim", "din", "text"};
-  bool ok = false;
-  for (auto f : formats) ok |= t.format == f;
-  if (!ok) throw LaunchError("bad --format value '" + t.format + "': expected binary, file, tejas, text, champsim or din");
+  if (!parse_output_format(t.format, nullptr))
+    throw LaunchError("bad --format value '" + t.format + "': expected " + output_format_choices());
   if (t.start != "now" && t.start != "marker" && t.start != "console")
     throw LaunchError("bad --start value '" + t.start + "': expected marker, now or console");
   if (!t.markers.empty() && t.markers != "nop" && t.markers != "int" && t.markers != "both")

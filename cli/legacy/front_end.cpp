@@ -5,8 +5,9 @@
 //                           -hda disk.img --monitor stdio
 //
 // -q_trace mode=M,file=BASE[,key=value...]  M: file (plain-text Tejas files,
-//     as the legacy tool wrote), binary (our compressed format), tejas, text,
-//     champsim or din. Extra key=value pairs go to the plugin unchanged.
+//     as the legacy tool wrote), file-gz (the same gzip'd as BASE_<k>.gz, what
+//     current Tejas opens) or any --format name. Extra key=value pairs go to
+//     the plugin unchanged.
 // -ST N  stop tracing after N instructions in total over all cores; -1 = no
 //     limit. QEMU keeps running (quit from the monitor).
 // Like the legacy tool, tracing starts off and waits for qqq_start_trace on
@@ -21,6 +22,7 @@
 #include "launcher/launch.h"
 #include "legacy/front_end.h"
 #include "launcher/util.h"
+#include "qemutrace/writer.h"
 
 namespace qemutrace::launcher {
 
@@ -33,13 +35,14 @@ void usage(const std::string& arch) {
       "usage: qemutrace-system-%s [QEMU options] -q_trace mode=MODE,file=BASE [-ST N] [--monitor stdio]\n"
       "\n"
       "  -q_trace mode=MODE,file=BASE  trace every core into BASE_<core>; MODE is file (plain-text Tejas,\n"
-      "                                like the legacy tool), binary, tejas, text, champsim or din\n"
+      "                                like the legacy tool), file-gz (the same, BASE_<core>.gz),\n"
+      "                                or any of: %s\n"
       "  -ST N                         stop tracing after N instructions in total (-1: no limit)\n"
       "  --monitor stdio               console: qqq_start_trace, qqq_stop_trace (= qqq_end_trace),\n"
       "                                qqq_status, and every QEMU monitor command\n"
       "Tracing starts off; it starts at qqq_start_trace, `qemutrace ctl BASE start`, int $100 or a\n"
       "qemutrace_start() marker in the guest. Every other option goes to qemu-system-%s unchanged.\n",
-      arch.c_str(), arch.c_str());
+      arch.c_str(), output_format_choices().c_str(), arch.c_str());
 }
 
 bool is_opt(const std::string& a, const char* name) {
@@ -112,10 +115,10 @@ int legacy_main(int argc, char** argv) {
         if (eq == std::string::npos) throw LaunchError("bad -q_trace item '" + kv + "': expected key=value");
         std::string k = kv.substr(0, eq), v = kv.substr(eq + 1);
         if (k == "mode") {
-          if (v != "file" && v != "binary" && v != "tejas" && v != "text" && v != "champsim" && v != "din")
-            throw LaunchError("bad -q_trace mode '" + v + "': expected file, binary, tejas, text, champsim or din");
-          if (v == "file") v = "tejas";  // the legacy plain-text per-core files
-          t.format = v;
+          OutputFormat f;
+          if (!parse_output_format(v, &f))
+            throw LaunchError("bad -q_trace mode '" + v + "': expected " + output_format_choices());
+          t.format = output_format_name(f);  // file: the legacy plain-text per-core files
         } else if (k == "file") {
           t.base = v;
         } else if (k == "start") {
@@ -126,7 +129,7 @@ int legacy_main(int argc, char** argv) {
           t.extra.push_back(kv);
         }
       }
-      if (t.format.empty()) throw LaunchError("-q_trace needs mode=file|binary|tejas|text|champsim|din");
+      if (t.format.empty()) throw LaunchError("-q_trace needs mode=MODE (" + output_format_choices() + ")");
       if (t.base.empty()) throw LaunchError("-q_trace needs file=BASE (the per-core files are BASE_<core>)");
       if (st_given) {
         auto n = parse_count(st);

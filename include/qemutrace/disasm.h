@@ -2,7 +2,8 @@
 // registers an instruction reads and writes, all from Zydis's operand lists
 // (explicit, implicit and hidden operands), never from the text.
 //
-// Text is Intel syntax in the style of `objdump -d -Mintel`: lowercase
+// Text is Intel syntax as `objdump -d -Mintel` prints it (objdump's mnemonics,
+// string instructions with their operands; docs/simulator-formats.md): lowercase
 // mnemonics and registers, `QWORD PTR [base+index*scale+disp]` memory operands
 // (size always printed), lowercase hex with a 0x prefix, absolute branch
 // targets. Tejas parses exactly this style (its ObjParser tokenizes objdump

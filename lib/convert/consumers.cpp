@@ -1,6 +1,7 @@
 // The per-core consumers: Tejas text, ChampSim (xz), Dinero din, readable text.
 // docs/simulator-formats.md is the specification of every byte written here.
 #include <lzma.h>
+#include <zlib.h>
 
 #include <cerrno>
 #include <cinttypes>
@@ -158,22 +159,94 @@ class DinConsumer final : public BufferedConsumer {
   void tail_marker(const Marker&) override {}
 };
 
+// ---------------------------------------------------------------- successors
+
+// A marker before an instruction means it does not continue its
+// predecessor: a DISCONTINUITY (interrupt or exception), or tracing stopped
+// and started again (ROI_END/ROI_BEGIN, LIMIT_REACHED, SKIP_DONE,
+// TRACE_ERROR). The predecessor's next_pc is then not its successor.
+bool continues_predecessor(const Instruction& next) { return next.marker_count == 0; }
+
+// A branch whose outcome is decided when its successor arrives: the
+// consumers hold back what depends on it by one instruction.
+struct PendingBranch {
+  bool active = false;
+  uint64_t pc = 0;
+  uint8_t length = 0;
+  BranchKind kind = BranchKind::None;
+  bool has_target = false;
+  uint64_t target = 0;   // decoded (direct branches)
+  uint64_t next_pc = 0;  // what executed next, 0 if unknown
+};
+
+struct BranchOutcome {
+  bool taken;
+  uint64_t target;  // 0: unknown
+};
+
+// The outcome of `b` given whether its successor is known. Unknown (last
+// instruction, or the next one follows an interrupt, an exception or a gap
+// in tracing): conditional and other branches are written not taken, and a
+// target that depends on execution is 0; direct jumps and calls are always
+// taken to their decoded target.
+BranchOutcome branch_outcome(const PendingBranch& b, bool successor_known) {
+  const uint64_t next = successor_known ? b.next_pc : 0;
+  const bool transfers = next != 0 && next != b.pc + b.length;
+  switch (b.kind) {
+    case BranchKind::Conditional:
+      return {transfers, transfers ? next : b.target};
+    case BranchKind::DirectJump:
+    case BranchKind::DirectCall:
+      return {true, b.has_target ? b.target : next};
+    case BranchKind::Other:
+      return {transfers, next};
+    default:  // indirect jump or call, return: taken, to where execution went
+      return {true, next};
+  }
+}
+
 // ---------------------------------------------------------------- tejas
 
 constexpr size_t kTejasAsmMax = 63;  // Tejas keeps 64 bytes, NUL-terminated
+constexpr int kTejasGzipLevel = 6;   // as Tejas' own tracer (gzdopen "w6")
+
+// Tejas' translator splits an optional prefix (rep, lock, ...) from the
+// operation at the next space: a prefixed mnemonic without operands (`repz
+// ret`) makes it read past the text and kills its reader thread. Such a
+// prefix changes nothing Tejas models, so it is left out.
+std::string_view tejas_text(std::string_view text) {
+  for (std::string_view p : {"rep ", "repz ", "repnz ", "repe ", "repne ", "lock "}) {
+    if (text.substr(0, p.size()) == p && text.find(' ', p.size()) == std::string_view::npos)
+      return text.substr(p.size());
+  }
+  return text.size() > kTejasAsmMax ? text.substr(0, kTejasAsmMax) : text;
+}
 
 class TejasConsumer final : public BufferedConsumer {
  public:
-  TejasConsumer(std::unique_ptr<ByteSink> out, const ConsumerOptions& o)
-      : BufferedConsumer(std::move(out), o), dis_(o.isa) {}
+  TejasConsumer(std::unique_ptr<ByteSink> out, const ConsumerOptions& o, bool gzip)
+      : BufferedConsumer(std::move(out), o), dis_(o.isa), gzip_(gzip) {
+    if (gzip_) {
+      // windowBits 15 + 16: a gzip stream (header with mtime 0, so the
+      // bytes depend on the input only).
+      if (deflateInit2(&zs_, kTejasGzipLevel, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        fail("cannot initialize the gzip encoder");
+      else
+        zinit_ = true;
+      zbuf_.resize(1u << 16);
+    }
+  }
+  ~TejasConsumer() override {
+    if (zinit_) deflateEnd(&zs_);
+  }
   void consume(const Instruction& insn) override {
     if (failed_ || finished_) return;
+    resolve_pending(continues_predecessor(insn));
     const DecodedInsn& d = dis_.decode(insn.pc, insn.bytes, insn.length);
     // 27: the assembly packet opens the instruction's packet group.
     put_sdec(&buf_, insn.pc);
     buf_ += " 27 ";
-    std::string_view text = d.text;
-    if (text.size() > kTejasAsmMax) text = text.substr(0, kTejasAsmMax);
+    std::string_view text = tejas_text(d.text);
     buf_.append(text.data(), text.size());
     buf_.push_back('\n');
     for (uint32_t i = 0; i < insn.access_count; ++i) {
@@ -183,35 +256,68 @@ class TejasConsumer final : public BufferedConsumer {
       put_sdec(&buf_, a.vaddr);
       buf_.push_back('\n');
     }
-    if (d.branch != BranchKind::None) {
-      bool taken = true;
-      uint64_t target = 0;
-      switch (d.branch) {
-        case BranchKind::Conditional:
-          taken = insn.transfers();
-          target = taken ? insn.next_pc : d.target;
-          break;
-        case BranchKind::DirectJump:
-        case BranchKind::DirectCall:
-          target = d.has_target ? d.target : insn.next_pc;
-          break;
-        default:  // indirect, return, other: where execution went (0 if unknown)
-          target = insn.next_pc;
-          if (d.branch == BranchKind::Other) taken = insn.transfers();
-          break;
-      }
-      put_sdec(&buf_, insn.pc);
-      buf_ += taken ? " 4 " : " 5 ";
-      put_sdec(&buf_, target);
-      buf_.push_back('\n');
-    }
+    // The branch line closes the group; it waits for the successor.
+    if (d.branch != BranchKind::None)
+      pending_ = {true, insn.pc, insn.length, d.branch, d.has_target, d.target, insn.next_pc};
     ++count_;
     maybe_drain();
   }
   void tail_marker(const Marker&) override {}
 
+ protected:
+  void finish_stream() override {
+    resolve_pending(false);
+    // End of stream: THREADCOMPLETE (-1), which ends this application
+    // thread in Tejas' reader (RunnableThread) once all before it is read.
+    // Tejas' shared-memory tracer sends it with the instruction count as
+    // ip; its file tracer puts counts in the third field: both carry it.
+    put_sdec(&buf_, count_);
+    buf_ += " -1 ";
+    put_sdec(&buf_, count_);
+    buf_.push_back('\n');
+    drain();
+    if (gzip_ && !failed_ && zinit_) deflate_out(nullptr, 0, Z_FINISH);
+  }
+  bool emit(const char* data, size_t n) override {
+    if (!gzip_) return write_raw(data, n);
+    return deflate_out(data, n, Z_NO_FLUSH);
+  }
+
  private:
+  void resolve_pending(bool successor_known) {
+    if (!pending_.active) return;
+    pending_.active = false;
+    BranchOutcome o = branch_outcome(pending_, successor_known);
+    put_sdec(&buf_, pending_.pc);
+    buf_ += o.taken ? " 4 " : " 5 ";
+    put_sdec(&buf_, o.target);
+    buf_.push_back('\n');
+  }
+  bool deflate_out(const char* data, size_t n, int flush) {
+    if (failed_ || !zinit_) return false;
+    zs_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
+    zs_.avail_in = static_cast<uInt>(n);
+    for (;;) {
+      zs_.next_out = zbuf_.data();
+      zs_.avail_out = static_cast<uInt>(zbuf_.size());
+      int r = deflate(&zs_, flush);
+      size_t produced = zbuf_.size() - zs_.avail_out;
+      if (produced && !write_raw(zbuf_.data(), produced)) return false;
+      if (r == Z_STREAM_END) return true;
+      if (r != Z_OK && r != Z_BUF_ERROR) {
+        fail("gzip compression failed (zlib error " + std::to_string(r) + ")");
+        return false;
+      }
+      if (flush == Z_NO_FLUSH && zs_.avail_in == 0) return true;
+    }
+  }
+
   Disassembler dis_;
+  PendingBranch pending_;
+  bool gzip_;
+  z_stream zs_{};
+  bool zinit_ = false;
+  std::vector<uint8_t> zbuf_;
 };
 
 // ---------------------------------------------------------------- champsim
@@ -236,10 +342,11 @@ class ChampSimConsumer final : public BufferedConsumer {
   }
   void consume(const Instruction& insn) override {
     if (failed_ || finished_) return;
-    ChampSimRecord r = make_champsim_record(insn, dis_);
-    uint8_t rec[64];
-    encode_champsim_record(r, rec);
-    buf_.append(reinterpret_cast<const char*>(rec), 64);
+    release_held(continues_predecessor(insn));
+    held_ = make_champsim_record(insn, dis_);
+    const BranchKind k = dis_.decode(insn.pc, insn.bytes, insn.length).branch;
+    held_may_fall_through_ = k == BranchKind::Conditional || k == BranchKind::Other;
+    have_held_ = true;
     ++count_;
     maybe_drain();
   }
@@ -248,6 +355,7 @@ class ChampSimConsumer final : public BufferedConsumer {
  protected:
   bool emit(const char* data, size_t n) override { return code(data, n, LZMA_RUN); }
   void finish_stream() override {
+    release_held(false);
     drain();
     if (!failed_ && init_) code(nullptr, 0, LZMA_FINISH);
   }
@@ -273,7 +381,24 @@ class ChampSimConsumer final : public BufferedConsumer {
     }
   }
 
+  // The record waits for its successor: ChampSim takes a taken branch's
+  // target from the next record, so a conditional (or other) branch whose
+  // successor is not its own (interrupt, exception, gap) is written not
+  // taken rather than "taken to the handler".
+  void release_held(bool successor_known) {
+    if (!have_held_) return;
+    have_held_ = false;
+    if (!successor_known && held_.is_branch && held_.branch_taken && held_may_fall_through_)
+      held_.branch_taken = 0;
+    uint8_t rec[64];
+    encode_champsim_record(held_, rec);
+    buf_.append(reinterpret_cast<const char*>(rec), 64);
+  }
+
   Disassembler dis_;
+  ChampSimRecord held_;
+  bool have_held_ = false;
+  bool held_may_fall_through_ = false;
   lzma_stream strm_ = LZMA_STREAM_INIT;
   bool init_ = false;
   std::vector<uint8_t> outbuf_;
@@ -451,7 +576,8 @@ void encode_champsim_record(const ChampSimRecord& r, uint8_t out[64]) {
 std::unique_ptr<InstructionConsumer> make_consumer(OutputFormat f, std::unique_ptr<ByteSink> out,
                                                    const ConsumerOptions& opts) {
   switch (f) {
-    case OutputFormat::Tejas: return std::make_unique<TejasConsumer>(std::move(out), opts);
+    case OutputFormat::Tejas: return std::make_unique<TejasConsumer>(std::move(out), opts, false);
+    case OutputFormat::TejasGz: return std::make_unique<TejasConsumer>(std::move(out), opts, true);
     case OutputFormat::ChampSim: return std::make_unique<ChampSimConsumer>(std::move(out), opts);
     case OutputFormat::Din: return std::make_unique<DinConsumer>(std::move(out), opts);
     case OutputFormat::Text: return std::make_unique<TextConsumer>(std::move(out), opts);

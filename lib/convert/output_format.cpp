@@ -1,4 +1,6 @@
-// Output format names and per-core file names (writer.h).
+// The registry of output formats: names, legacy aliases and per-core file
+// names (writer.h). The one place that knows them; front ends ask here.
+#include <array>
 #include <string>
 #include <string_view>
 
@@ -6,39 +8,66 @@
 
 namespace qemutrace {
 
-std::string_view output_format_name(OutputFormat f) {
-  switch (f) {
-    case OutputFormat::Binary: return "binary";
-    case OutputFormat::Tejas: return "tejas";
-    case OutputFormat::ChampSim: return "champsim";
-    case OutputFormat::Din: return "din";
-    case OutputFormat::Text: return "text";
-  }
-  return "?";
+namespace {
+
+struct FormatEntry {
+  OutputFormat format;
+  std::string_view name;
+  std::string_view alias;   // legacy name, "" if none
+  std::string_view suffix;  // appended to BASE_<k>
+};
+
+// In the order front ends list them.
+constexpr std::array<FormatEntry, 6> kFormats = {{
+    {OutputFormat::Binary, "binary", "", ""},
+    {OutputFormat::Tejas, "tejas", "file", ""},  // the legacy tool's plain-text files
+    {OutputFormat::TejasGz, "tejas-gz", "file-gz", ".gz"},  // what current Tejas opens
+    {OutputFormat::ChampSim, "champsim", "", ".champsimtrace.xz"},
+    {OutputFormat::Din, "din", "", ".din"},
+    {OutputFormat::Text, "text", "", ".txt"},
+}};
+
+const FormatEntry& entry(OutputFormat f) {
+  for (const FormatEntry& e : kFormats)
+    if (e.format == f) return e;
+  return kFormats[0];
 }
 
+}  // namespace
+
+std::string_view output_format_name(OutputFormat f) { return entry(f).name; }
+
 bool parse_output_format(std::string_view name, OutputFormat* out) {
-  OutputFormat f;
-  if (name == "binary") f = OutputFormat::Binary;
-  else if (name == "tejas" || name == "file") f = OutputFormat::Tejas;
-  else if (name == "champsim") f = OutputFormat::ChampSim;
-  else if (name == "din") f = OutputFormat::Din;
-  else if (name == "text") f = OutputFormat::Text;
-  else return false;
-  if (out) *out = f;
-  return true;
+  if (name.empty()) return false;
+  for (const FormatEntry& e : kFormats) {
+    if (name == e.name || name == e.alias) {
+      if (out) *out = e.format;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string output_format_choices(bool without_binary) {
+  std::string s;
+  size_t n = 0, total = 0;
+  for (const FormatEntry& e : kFormats) total += !(without_binary && e.format == OutputFormat::Binary);
+  for (const FormatEntry& e : kFormats) {
+    if (without_binary && e.format == OutputFormat::Binary) continue;
+    if (n) s += n + 1 == total ? " or " : ", ";
+    s += e.name;
+    if (!e.alias.empty()) {
+      s += " (or ";
+      s += e.alias;
+      s += ")";
+    }
+    ++n;
+  }
+  return s;
 }
 
 std::string core_file_path(const std::string& base, unsigned core, OutputFormat f) {
-  std::string p = base + "_" + std::to_string(core);
-  switch (f) {
-    case OutputFormat::Binary:
-    case OutputFormat::Tejas: break;
-    case OutputFormat::ChampSim: p += ".champsimtrace.xz"; break;
-    case OutputFormat::Din: p += ".din"; break;
-    case OutputFormat::Text: p += ".txt"; break;
-  }
-  return p;
+  return base + "_" + std::to_string(core) + std::string(entry(f).suffix);
 }
 
 }  // namespace qemutrace

@@ -189,6 +189,99 @@ void uppercase_typecasts(std::string* t) {
   }
 }
 
+// ---- objdump's names where Zydis's differ ----------------------------------
+// Zydis prints canonical Intel mnemonics; GNU objdump (whose -Mintel output
+// Tejas' translator was written against) prefers other aliases. The list
+// comes from comparing both on busybox, libc, python and QEMU
+// (tests/unit/disasm_test.cpp checks it against objdump itself).
+
+// Condition suffixes objdump prints differently (jz -> je, setnbe -> seta).
+std::string_view objdump_condition(std::string_view cc) {
+  if (cc == "z") return "e";
+  if (cc == "nz") return "ne";
+  if (cc == "nbe") return "a";
+  if (cc == "nb") return "ae";
+  if (cc == "nle") return "g";
+  if (cc == "nl") return "ge";
+  return cc;
+}
+
+// objdump's mnemonic for a Zydis one, or "" when they agree.
+std::string objdump_mnemonic(const ZydisDecodedInstruction& in, std::string_view m) {
+  for (std::string_view head : {"cmov", "set", "j"}) {
+    if (m.size() > head.size() && m.substr(0, head.size()) == head &&
+        (in.meta.category == ZYDIS_CATEGORY_COND_BR || in.meta.category == ZYDIS_CATEGORY_CMOV ||
+         in.meta.category == ZYDIS_CATEGORY_SETCC)) {
+      std::string_view cc = objdump_condition(m.substr(head.size()));
+      if (cc != m.substr(head.size())) return std::string(head) + std::string(cc);
+      return "";
+    }
+  }
+  switch (in.mnemonic) {
+    case ZYDIS_MNEMONIC_PUSHFQ: return "pushf";
+    case ZYDIS_MNEMONIC_POPFQ: return "popf";
+    case ZYDIS_MNEMONIC_IRETD: return "iret";
+    case ZYDIS_MNEMONIC_SYSRET: return in.operand_width == 64 ? "sysretq" : "sysretd";
+    default: break;
+  }
+  // mov with a 64-bit immediate or a 64-bit absolute address (moffs).
+  if (in.mnemonic == ZYDIS_MNEMONIC_MOV && in.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT &&
+      in.machine_mode == ZYDIS_MACHINE_MODE_LONG_64 &&
+      ((in.opcode >= 0xb8 && in.opcode <= 0xbf && in.operand_width == 64) ||
+       (in.opcode >= 0xa0 && in.opcode <= 0xa3)))
+    return "movabs";
+  return "";
+}
+
+// String instructions: objdump names the operation without its size suffix
+// and prints the implicit operands (`rep movs QWORD PTR es:[rdi], QWORD PTR
+// ds:[rsi]`); Zydis prints `rep movsq`, which Tejas cannot tokenize.
+// Returns false if the instruction is not a string instruction.
+bool format_string_op(const ZydisDecodedInstruction& in, const ZydisDecodedOperand* ops,
+                      std::string* out) {
+  if (in.opcode_map != ZYDIS_OPCODE_MAP_DEFAULT) return false;
+  const char* op = nullptr;
+  switch (in.opcode) {
+    case 0x6c: case 0x6d: op = "ins"; break;
+    case 0x6e: case 0x6f: op = "outs"; break;
+    case 0xa4: case 0xa5: op = "movs"; break;
+    case 0xa6: case 0xa7: op = "cmps"; break;
+    case 0xaa: case 0xab: op = "stos"; break;
+    case 0xac: case 0xad: op = "lods"; break;
+    case 0xae: case 0xaf: op = "scas"; break;
+    default: return false;
+  }
+  const std::string_view name = op;
+  const unsigned w = in.operand_width;
+  const char* size = w == 8 ? "BYTE" : w == 16 ? "WORD" : w == 32 ? "DWORD" : "QWORD";
+  const char* acc = w == 8 ? "al" : w == 16 ? "ax" : w == 32 ? "eax" : "rax";
+  const unsigned a = in.address_width;
+  const char* di = a == 64 ? "rdi" : a == 32 ? "edi" : "di";
+  const char* si = a == 64 ? "rsi" : a == 32 ? "esi" : "si";
+  // The source segment can be overridden; es:[rdi] cannot.
+  std::string src_seg = "ds";
+  for (uint8_t i = 0; i < in.operand_count; ++i)
+    if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY && ops[i].mem.segment != ZYDIS_REGISTER_ES &&
+        ops[i].mem.segment != ZYDIS_REGISTER_NONE)
+      src_seg = ZydisRegisterGetString(ops[i].mem.segment);
+  const std::string dst = std::string(size) + " PTR es:[" + di + "]";
+  const std::string src = std::string(size) + " PTR " + src_seg + ":[" + si + "]";
+  out->clear();
+  if (in.attributes & ZYDIS_ATTRIB_HAS_REPNE) *out = "repnz ";
+  else if (in.attributes & ZYDIS_ATTRIB_HAS_REPE) *out = "repz ";
+  else if (in.attributes & ZYDIS_ATTRIB_HAS_REP) *out = "rep ";
+  *out += name;
+  out->push_back(' ');
+  if (name == "movs") *out += dst + ", " + src;
+  else if (name == "cmps") *out += src + ", " + dst;
+  else if (name == "stos") *out += dst + ", " + acc;
+  else if (name == "lods") *out += std::string(acc) + ", " + src;
+  else if (name == "scas") *out += std::string(acc) + ", " + dst;
+  else if (name == "ins") *out += dst + ", dx";
+  else *out += "dx, " + src;  // outs
+  return true;
+}
+
 }  // namespace
 
 std::string_view register_id_name(uint8_t id) { return id_names()[id]; }
@@ -232,6 +325,8 @@ Disassembler::Disassembler(Isa isa) : impl_(std::make_unique<Impl>()) {
                             ZYDIS_PADDING_DISABLED);
   ZydisFormatterSetProperty(f, ZYDIS_FORMATTER_PROP_ADDR_PADDING_RELATIVE,
                             ZYDIS_PADDING_DISABLED);
+  // objdump: `[rip+0x2f0e]`, not the absolute address.
+  ZydisFormatterSetProperty(f, ZYDIS_FORMATTER_PROP_FORCE_RELATIVE_RIPREL, ZYAN_TRUE);
 }
 
 Disassembler::~Disassembler() = default;
@@ -270,10 +365,35 @@ void Disassembler::Impl::decode_into(uint64_t pc, const uint8_t* bytes, size_t l
   out->valid = true;
   out->length = in.length;
   char buf[256];
-  if (ZYAN_SUCCESS(ZydisFormatterFormatInstruction(&formatter, &in, ops, in.operand_count_visible,
-                                                   buf, sizeof buf, pc, nullptr))) {
+  if (format_string_op(in, ops, &out->text)) {
+  } else if (in.mnemonic == ZYDIS_MNEMONIC_NOP && in.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT &&
+             in.opcode == 0x90 && in.operand_width == 16) {
+    out->text = "xchg ax, ax";  // 66 90, as objdump names it
+  } else if (ZYAN_SUCCESS(ZydisFormatterFormatInstruction(&formatter, &in, ops, in.operand_count_visible,
+                                                          buf, sizeof buf, pc, nullptr))) {
     out->text = buf;
     uppercase_typecasts(&out->text);
+    // objdump prints one operand for the multi-byte NOP (`nop DWORD PTR
+    // [rax+rax*1]`), Zydis also the ModRM register.
+    if (in.mnemonic == ZYDIS_MNEMONIC_NOP) {
+      size_t comma = out->text.find(", ");
+      if (comma != std::string::npos) out->text.resize(comma);
+    }
+    std::string_view zm = ZydisMnemonicGetString(in.mnemonic);
+    std::string om = objdump_mnemonic(in, zm);
+    if (!om.empty()) {
+      // The mnemonic follows the printed prefixes (lock, rep, bnd, ...).
+      size_t at = 0;
+      while (at < out->text.size()) {
+        size_t end = out->text.find(' ', at);
+        if (end == std::string::npos) end = out->text.size();
+        if (std::string_view(out->text).substr(at, end - at) == zm) {
+          out->text.replace(at, zm.size(), om);
+          break;
+        }
+        at = end + 1;
+      }
+    }
   } else {
     out->text = "(bad)";
   }

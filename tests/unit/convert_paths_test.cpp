@@ -330,7 +330,7 @@ TEST(PathsSink, NextPcHeldBackAndLastIsZero) {
   EXPECT_EQ(std::string(out.begin(), out.end()),
             "M roi_begin console id=0 value=0x0\n"
             "1 0 0x1000 U 4889c3 mov rbx, rax\n"
-            "1 1 0x1003 U 7510 jnz 0x1015\n"
+            "1 1 0x1003 U 7510 jne 0x1015\n"
             "1 2 0x1015 U c3 ret\n"
             "  R 0x7000 8\n"
             "M roi_end console id=0 value=0x0\n");

@@ -1,6 +1,9 @@
 // Decoding real x86 bytes: text style, branch kinds, targets, registers.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "qemutrace/disasm.h"
@@ -25,12 +28,12 @@ TEST(Disasm, TextKindAndTarget64) {
       {0x401100, {0xff, 0xd0}, "call rax", BranchKind::IndirectCall, 0},
       {0x402000, {0xc3}, "ret", BranchKind::Return, 0},
       {0x402001, {0xc2, 0x08, 0x00}, "ret 0x8", BranchKind::Return, 0},
-      // jnz rel8: target = pc + 2 + 5
-      {0x401102, {0x75, 0x05}, "jnz 0x401109", BranchKind::Conditional, 0x401109},
+      // jnz rel8 (objdump: jne): target = pc + 2 + 5
+      {0x401102, {0x75, 0x05}, "jne 0x401109", BranchKind::Conditional, 0x401109},
       // jmp rel8 backwards: pc + 2 - 4
       {0x401108, {0xeb, 0xfc}, "jmp 0x401106", BranchKind::DirectJump, 0x401106},
       {0x40110c, {0xff, 0xe0}, "jmp rax", BranchKind::IndirectJump, 0},
-      {0x403000, {0xff, 0x25, 0x00, 0x00, 0x00, 0x00}, "jmp QWORD PTR [0x403006]",
+      {0x403000, {0xff, 0x25, 0x00, 0x00, 0x00, 0x00}, "jmp QWORD PTR [rip]",
        BranchKind::IndirectJump, 0},
       {0x403010, {0xe2, 0xfe}, "loop 0x403010", BranchKind::Conditional, 0x403010},
       {0x403020, {0x0f, 0x05}, "syscall", BranchKind::Other, 0},
@@ -150,6 +153,88 @@ TEST(Disasm, RegisterNames) {
   EXPECT_EQ(register_id_name(reg::kFlags), "rflags");
   EXPECT_EQ(register_id_name(reg::kIp), "rip");
   EXPECT_EQ(register_id_name(0), "");
+}
+
+}  // namespace
+}  // namespace qemutrace
+
+namespace qemutrace {
+namespace {
+
+// A second tool as the oracle: GNU objdump's Intel text of the same bytes.
+// Mnemonics (with prefixes) must agree; operands too, once objdump's ","
+// separator is given our ", " and its "+0x0" displacements dropped.
+TEST(Disasm, MnemonicsAndStringOperandsAsObjdump) {
+  const std::vector<std::vector<uint8_t>> cases = {
+      {0x74, 0x02}, {0x75, 0x02}, {0x77, 0x02}, {0x73, 0x02}, {0x7f, 0x02}, {0x7d, 0x02},
+      {0x72, 0x02}, {0x76, 0x02}, {0x7c, 0x02}, {0x7e, 0x02}, {0x78, 0x02}, {0x79, 0x02},
+      {0x0f, 0x94, 0xc0}, {0x0f, 0x95, 0xc0}, {0x0f, 0x97, 0xc2}, {0x0f, 0x93, 0xc2},
+      {0x0f, 0x9f, 0xc2}, {0x0f, 0x9d, 0xc2}, {0x48, 0x0f, 0x44, 0xc1}, {0x48, 0x0f, 0x45, 0xc1},
+      {0x48, 0x0f, 0x47, 0xc1}, {0x48, 0x0f, 0x43, 0xc1}, {0x48, 0x0f, 0x4f, 0xc1},
+      {0x48, 0x0f, 0x4d, 0xc1}, {0x48, 0x0f, 0x4c, 0xc1}, {0x48, 0x0f, 0x48, 0xc1},
+      {0xf3, 0x48, 0xa5}, {0xf3, 0xa4}, {0xf3, 0xa5}, {0xa4}, {0xf3, 0x48, 0xab}, {0xf3, 0xab},
+      {0xaa}, {0xac}, {0x48, 0xad}, {0xf2, 0xae}, {0xf3, 0xa6}, {0xa6}, {0x64, 0xa4},
+      {0x48, 0xb8, 0x04, 0, 0, 0, 0, 0, 0, 0}, {0x66, 0x90}, {0x9c}, {0x9d}, {0x48, 0xcf},
+      {0x0f, 0x1f, 0x44, 0x00, 0x00}, {0x48, 0x8b, 0x05, 0x00, 0x10, 0x00, 0x00},
+      {0x48, 0x83, 0xc4, 0xf8}, {0xf0, 0x0f, 0xb1, 0x0a}, {0x48, 0x63, 0xc0}, {0x0f, 0xb6, 0xc0},
+  };
+  std::string dir = ::testing::TempDir();
+  std::string bin = dir + "/disasm_objdump.bin";
+  std::vector<size_t> offsets;
+  {
+    FILE* f = std::fopen(bin.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    size_t off = 0;
+    for (const auto& c : cases) {
+      offsets.push_back(off);
+      std::fwrite(c.data(), 1, c.size(), f);
+      off += c.size();
+    }
+    std::fclose(f);
+  }
+  std::string cmd = "objdump -D -b binary -m i386:x86-64 -M intel --insn-width=15 " + bin;
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr) << "objdump (binutils) is needed";
+  std::map<size_t, std::string> theirs;
+  char line[512];
+  while (std::fgets(line, sizeof line, p)) {
+    std::string l(line);
+    if (!l.empty() && l.back() == '\n') l.pop_back();
+    size_t colon = l.find(":\t");
+    if (colon == std::string::npos) continue;
+    size_t tab = l.find('\t', colon + 2);
+    if (tab == std::string::npos) continue;
+    size_t off = std::stoul(l.substr(0, colon), nullptr, 16);
+    std::string text = l.substr(tab + 1);
+    // objdump pads the mnemonic; collapse runs of spaces.
+    std::string t;
+    for (char ch : text)
+      if (!(ch == ' ' && !t.empty() && t.back() == ' ')) t += ch;
+    theirs[off] = t;
+  }
+  ASSERT_EQ(pclose(p), 0) << cmd;
+  Disassembler dis(Isa::x86_64);
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const DecodedInsn& d = dis.decode(offsets[i], cases[i].data(), cases[i].size());
+    std::string want = theirs[offsets[i]];
+    // objdump: "a,b" and "# 0x..." comments and "+0x0" displacements.
+    size_t hash = want.find(" #");
+    if (hash != std::string::npos) want.resize(hash);
+    while (!want.empty() && want.back() == ' ') want.pop_back();
+    std::string norm;
+    for (size_t k = 0; k < want.size(); ++k) {
+      norm += want[k];
+      if (want[k] == ',') norm += ' ';
+    }
+    for (size_t at; (at = norm.find("+0x0]")) != std::string::npos;) norm.erase(at, 4);
+    std::string ours = d.text;
+    // Branch targets: objdump prints them without 0x; compare mnemonics only.
+    if (d.branch == BranchKind::Conditional) {
+      EXPECT_EQ(ours.substr(0, ours.find(' ')), norm.substr(0, norm.find(' '))) << norm;
+      continue;
+    }
+    EXPECT_EQ(ours, norm);
+  }
 }
 
 }  // namespace

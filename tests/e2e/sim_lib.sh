@@ -80,7 +80,8 @@ PY
 tejas_run() {
   local rc=0
   (cd "$SIMDIR/tejas" && timeout 150 java -Xmx2g -cp bin main.Main "$1" "$2" "$3") 2>&1 |
-    grep -a -E 'numCISC=|Exception|^[[:space:]]+at |rror' | head -200 >"$2.log" || rc=$?
+    { grep -a -E 'numCISC=|Exception|^[[:space:]]+at |rror' || true; } | head -200 >"$2.log" || rc=$?
+  [ "$rc" = 0 ] || { cat "$2.log" >&2; fail "Tejas exited with $rc on $3 (124: still waiting after 150 s)"; }
   [ -s "$2" ] || { cat "$2.log" >&2; fail "Tejas did not finish on $3 (no statistics)"; }
   ! grep -aq "Exception" "$2.log" || { head -20 "$2.log" >&2; fail "Tejas threw on $3"; }
 }

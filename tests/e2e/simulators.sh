@@ -58,7 +58,8 @@ branch_pc=$(field "$T/fault.log" qt-faulting-branch branch_pc)
 for name in fault stream; do
   cores=$(ls "$T/$name-tj"_*.gz | wc -l)
   # First, as it fails fast: text Tejas' tokenizer or translator rejects.
-  note "Tejas' translator on $name: $(tejas_translate "$T/$name-tj"_*.gz)"
+  tejas_translate "$T/$name-tj"_*.gz >"$T/$name-translate.sum"
+  note "Tejas' translator on $name: $(cat "$T/$name-translate.sum")"
   tejas_config "$cores" "$T/$name-tejas.xml"
   tejas_run "$T/$name-tejas.xml" "$T/$name-tejas.stat" "$T/$name-tj"
   total=$(total_insns "$T/$name")
@@ -77,9 +78,14 @@ for name in fault stream; do
   done
 done
 bpc=$(printf '%d' "$branch_pc")
-fk=$(main_core fault "$branch_pc" "$(printf '0x%x' $((bpc + 2)))")
-nt=$(zcat "$T/fault-tj_$fk.gz" | grep -c "^$bpc 5 " || true)
-tk=$(zcat "$T/fault-tj_$fk.gz" | grep -c "^$bpc 4 " || true)
+# (the process may move between cores: look at all of them)
+# The program's rep movsb and rep stosq, in objdump's form.
+for want in 'rep movs BYTE PTR es:[rdi], BYTE PTR ds:[rsi]' 'rep stos QWORD PTR es:[rdi], rax'; do
+  n=$(zcat "$T"/fault-tj_*.gz | grep -cF " 27 $want" || true)
+  [ "$n" -ge 1 ] || fail "no '$want' line in the Tejas files"
+done
+nt=$(zcat "$T"/fault-tj_*.gz | grep -c "^$bpc 5 " || true)
+tk=$(zcat "$T"/fault-tj_*.gz | grep -c "^$bpc 4 " || true)
 note "Tejas: interrupted jz at $branch_pc: $nt not taken, $tk taken"
 [ "$nt" = 64 ] && [ "$tk" = 0 ] || fail "Tejas lines of the interrupted jz: $nt not taken, $tk taken (want 64, 0)"
 
@@ -114,7 +120,7 @@ note "ChampSim stream (core $sk): IPC $s_ipc, branch MPKI $s_bmpki, LLC MPKI $s_
 python3 -c "import sys; sys.exit(0 if float('$l_bmpki') < 1 else 1)" || fail "loop branch MPKI $l_bmpki >= 1"
 python3 -c "import sys; l, s = float('$l_llc'), float('$s_llc'); sys.exit(0 if s > 5 and s > 10 * l else 1)" ||
   fail "stream LLC MPKI $s_llc not well above the loop's $l_llc"
-xz -dc "$T/fault-cs_$fk.champsimtrace.xz" | python3 -c '
+cat "$T"/fault-cs_*.champsimtrace.xz | xz -dc | python3 -c '
 import struct, sys
 pc = int(sys.argv[1], 16)
 data = sys.stdin.buffer.read()

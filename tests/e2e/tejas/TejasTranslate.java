@@ -4,8 +4,9 @@
 //  - "lacks": Tejas has no class for the mnemonic (or prefix), or the operands
 //    name registers it does not model (control and debug registers): listed in
 //    docs/simulator-formats.md, not our text's fault;
-//  - "ours": the mnemonic is known but the text did not translate, or the
-//    tokenizer threw (it kills Tejas' reader thread): our text is wrong.
+//  - "ours": the mnemonic is known but the text did not translate, the
+//    tokenizer threw (it kills Tejas' reader thread), or a string
+//    instruction lacks its operands: our text is wrong.
 // Prints a summary line "total N untranslated_ours U crash C lacks L" and the
 // most frequent texts of each kind; exits 1 if U or C is not 0.
 import java.io.BufferedReader;
@@ -55,6 +56,13 @@ public class TejasTranslate {
       } catch (Exception ex) {
         crash += n;
         oursTexts.merge("(tokenizer throws) " + e.getKey(), n, Long::sum);
+        continue;
+      }
+      // A string instruction without its operands (objdump writes `rep movs
+      // BYTE PTR es:[rdi], BYTE PTR ds:[rsi]`): Tejas would not know it.
+      if (k[1] != null && k[2] == null && k[1].matches("(movs|stos|lods|scas|cmps|ins|outs)[bwdq]")) {
+        ours += n;
+        oursTexts.merge("(string op without operands) " + e.getKey(), n, Long::sum);
         continue;
       }
       generic.InstructionList list = new generic.InstructionList(64);

@@ -7,6 +7,8 @@
 // -q_trace mode=M,file=BASE[,key=value...]  M: file (plain-text Tejas files,
 //     as the legacy tool wrote), binary (our compressed format), tejas, text,
 //     champsim or din. Extra key=value pairs go to the plugin unchanged.
+//     clock=virtual runs the guest on the virtual clock (-icount, see
+//     docs/guide.md); clock=host (the default) on the host's.
 // -ST N  stop tracing after N instructions in total over all cores; -1 = no
 //     limit. QEMU keeps running (quit from the monitor).
 // Like the legacy tool, tracing starts off and waits for qqq_start_trace on
@@ -18,6 +20,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "launcher/clock.h"
 #include "launcher/launch.h"
 #include "launcher/legacy.h"
 #include "launcher/util.h"
@@ -34,6 +37,7 @@ void usage(const std::string& arch) {
       "\n"
       "  -q_trace mode=MODE,file=BASE  trace every core into BASE_<core>; MODE is file (plain-text Tejas,\n"
       "                                like the legacy tool), binary, tejas, text, champsim or din\n"
+      "                                ,clock=virtual: guest time follows instructions (-icount)\n"
       "  -ST N                         stop tracing after N instructions in total (-1: no limit)\n"
       "  --monitor stdio               console: qqq_start_trace, qqq_stop_trace (= qqq_end_trace),\n"
       "                                qqq_status, and every QEMU monitor command\n"
@@ -58,7 +62,7 @@ int legacy_main(int argc, char** argv) {
     LaunchPlan plan;
     plan.arch = check_arch(arch_name);
     plan.trace = false;
-    std::string qtrace, st;
+    std::string qtrace, st, clock = "host";
     bool st_given = false;
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];
@@ -122,6 +126,10 @@ int legacy_main(int argc, char** argv) {
           t.start = v;
         } else if (k == "markers") {
           t.markers = v;
+        } else if (k == "clock") {
+          if (v != "host" && v != "virtual")
+            throw LaunchError("bad -q_trace clock '" + v + "': expected host or virtual");
+          clock = v;
         } else {
           t.extra.push_back(kv);
         }
@@ -134,6 +142,8 @@ int legacy_main(int argc, char** argv) {
         t.limit = *n;
       }
     }
+    std::vector<std::string> clock_args = clock_qemu_args(clock, plan.qemu_args);
+    plan.qemu_args.insert(plan.qemu_args.end(), clock_args.begin(), clock_args.end());
     plan.stdin_mode = StdinMode::Inherit;
     return execute(plan);
   } catch (const LaunchError& e) {

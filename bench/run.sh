@@ -47,5 +47,9 @@ PY
     echo
     bash bench/guest.sh
   fi
+  if [ -x bench/formats.sh ] && [ "${QEMUTRACE_BENCH_GUEST:-1}" = 1 ]; then
+    echo
+    bash bench/formats.sh
+  fi
 } > "$out"
 echo "bench: wrote $out"

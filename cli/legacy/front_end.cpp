@@ -8,6 +8,8 @@
 //     as the legacy tool wrote), file-gz (the same gzip'd as BASE_<k>.gz, what
 //     current Tejas opens) or any --format name. Extra key=value pairs go to
 //     the plugin unchanged.
+//     clock=virtual runs the guest on the virtual clock (-icount, see
+//     docs/guide.md); clock=host (the default) on the host's.
 // -ST N  stop tracing after N instructions in total over all cores; -1 = no
 //     limit. QEMU keeps running (quit from the monitor).
 // Like the legacy tool, tracing starts off and waits for qqq_start_trace on
@@ -19,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "launcher/clock.h"
 #include "launcher/launch.h"
 #include "legacy/front_end.h"
 #include "launcher/util.h"
@@ -37,6 +40,7 @@ void usage(const std::string& arch) {
       "  -q_trace mode=MODE,file=BASE  trace every core into BASE_<core>; MODE is file (plain-text Tejas,\n"
       "                                like the legacy tool), file-gz (the same, BASE_<core>.gz),\n"
       "                                or any of: %s\n"
+      "                                ,clock=virtual: guest time follows instructions (-icount)\n"
       "  -ST N                         stop tracing after N instructions in total (-1: no limit)\n"
       "  --monitor stdio               console: qqq_start_trace, qqq_stop_trace (= qqq_end_trace),\n"
       "                                qqq_status, and every QEMU monitor command\n"
@@ -61,7 +65,7 @@ int legacy_main(int argc, char** argv) {
     LaunchPlan plan;
     plan.arch = check_arch(arch_name);
     plan.trace = false;
-    std::string qtrace, st;
+    std::string qtrace, st, clock = "host";
     bool st_given = false;
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];
@@ -125,6 +129,10 @@ int legacy_main(int argc, char** argv) {
           t.start = v;
         } else if (k == "markers") {
           t.markers = v;
+        } else if (k == "clock") {
+          if (v != "host" && v != "virtual")
+            throw LaunchError("bad -q_trace clock '" + v + "': expected host or virtual");
+          clock = v;
         } else {
           t.extra.push_back(kv);
         }
@@ -137,6 +145,8 @@ int legacy_main(int argc, char** argv) {
         t.limit = *n;
       }
     }
+    std::vector<std::string> clock_args = clock_qemu_args(clock, plan.qemu_args);
+    plan.qemu_args.insert(plan.qemu_args.end(), clock_args.begin(), clock_args.end());
     plan.stdin_mode = StdinMode::Inherit;
     return execute(plan);
   } catch (const LaunchError& e) {

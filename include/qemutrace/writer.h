@@ -214,7 +214,12 @@ struct RunInfo {
   std::vector<std::pair<std::string, std::string>> options;
 };
 
+// Where a run in a simulator format records core k in our binary format
+// until it is converted at the end of the run (BASE_<k>.qtr).
+std::string recording_file_path(const std::string& base, unsigned core);
+
 // All files of one run: BASE_<k> per core and the manifest BASE.json.
+// Whatever the format, the cores record in binary; see run_writer.cpp.
 class RunWriter {
  public:
   // Creates nothing on disk until a core is first used; the manifest is
@@ -241,6 +246,7 @@ class RunWriter {
 
  private:
   RunWriter();
+  bool convert_recordings(std::string* error);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -1,7 +1,17 @@
 // RunWriter: the files of one run (a sink per core) and its manifest BASE.json.
+//
+// Every format records through the binary writer: the vCPU threads only ever
+// append to lent buffers, so the guest runs at the same speed whatever the
+// output format (a text consumer on the vCPU thread slowed it 50-100x and
+// filled the trace with timer code). A simulator format is recorded to
+// BASE_<k>.qtr and converted, one thread per core, when the run finishes;
+// the recording is removed once its conversion succeeded. Until then the
+// manifest lists the recordings, so an interrupted run stays convertible.
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -10,16 +20,14 @@
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 #include <unordered_map>
 
+#include "qemutrace/convert.h"
+#include "qemutrace/reader.h"
 #include "qemutrace/writer.h"
 
 namespace qemutrace {
-
-// Implemented with the converters (lib/convert): a sink writing a simulator format.
-std::unique_ptr<TraceSink> make_format_sink(OutputFormat f, const std::string& path,
-                                            const WriterOptions& opts, uint16_t core,
-                                            std::string* error);
 
 namespace {
 
@@ -40,13 +48,37 @@ struct BlockKeyHash {
     return std::hash<std::string>()(k.code) ^ (k.vaddr * 0x9E3779B97F4A7C15ull) ^ (k.paddr << 1);
   }
 };
+// The guest's clock, from QEMU's command line: "host" (QEMU's default), or
+// "virtual" with the -icount value when guest time follows instructions.
+nlohmann::json guest_clock(const std::vector<std::string>& command_line) {
+  for (size_t i = 0; i < command_line.size(); i++) {
+    const std::string& a = command_line[i];
+    if (a == "-icount" || a == "--icount")
+      return {{"kind", "virtual"}, {"icount", i + 1 < command_line.size() ? command_line[i + 1] : ""}};
+  }
+  return {{"kind", "host"}};
+}
 }  // namespace
+
+std::string recording_file_path(const std::string& base, unsigned core) {
+  return core_file_path(base, core, OutputFormat::Binary) + ".qtr";
+}
 
 struct RunWriter::Impl {
   std::string base;
-  WriterOptions opts;
+  WriterOptions opts;  // opts.format: what the run delivers
   RunInfo info;
   std::unique_ptr<CompressionPool> pool;
+  // Simulator formats: the consumer per core, opened with its core so that a
+  // file that cannot be created is reported at once, fed when the run ends.
+  std::vector<std::unique_ptr<InstructionConsumer>> outputs;
+  bool converted = false;  // outputs hold the run; recordings are gone
+
+  bool recorded() const { return opts.format != OutputFormat::Binary; }
+  // The file core k is being written to while the guest runs.
+  std::string live_path(unsigned k) const {
+    return recorded() ? recording_file_path(base, k) : core_file_path(base, k, opts.format);
+  }
 
   std::mutex block_mu;
   std::unordered_map<BlockKey, StaticBlock*, BlockKeyHash> blocks;
@@ -70,7 +102,11 @@ struct RunWriter::Impl {
     j["qemu_version"] = info.qemu_version;
     j["isa"] = std::string(isa_name(opts.isa));
     j["format"] = std::string(output_format_name(opts.format));
+    // Until the conversion at the end, `files` are binary recordings:
+    // `qemutrace convert --to FORMAT BASE.json -o BASE` finishes the job.
+    if (recorded() && !converted) j["files_format"] = "binary";
     j["cores"] = info.cores;
+    j["clock"] = guest_clock(info.command_line);
     nlohmann::json o = nlohmann::json::object();
     for (auto& [k, v] : info.options) o[k] = v;
     j["options"] = o;
@@ -79,7 +115,8 @@ struct RunWriter::Impl {
     for (size_t k = 0; k < cores.size(); k++) {
       if (!cores[k]) continue;
       CoreTotals t = cores[k]->totals();
-      std::string path = core_file_path(base, unsigned(k), opts.format);
+      std::string path = converted || !recorded() ? core_file_path(base, unsigned(k), opts.format)
+                                                  : live_path(unsigned(k));
       struct stat st{};
       uint64_t bytes = ::stat(path.c_str(), &st) == 0 ? uint64_t(st.st_size) : t.bytes;
       files.push_back({{"core", k}, {"path", base_name(path)}, {"instructions", t.instructions},
@@ -135,7 +172,7 @@ std::unique_ptr<RunWriter> RunWriter::create(const std::string& base, const Writ
   m.base = base;
   m.opts = opts;
   m.info = info;
-  if (opts.format == OutputFormat::Binary) m.pool = std::make_unique<CompressionPool>(opts.compress_threads);
+  m.pool = std::make_unique<CompressionPool>(opts.compress_threads);
   std::lock_guard<std::mutex> lk(m.mu);
   if (!m.write_manifest(false, error)) return nullptr;
   return w;
@@ -168,23 +205,29 @@ TraceSink* RunWriter::core(unsigned k) {
   if (m.finished) return nullptr;
   if (k >= m.cores.size()) m.cores.resize(k + 1);
   if (m.cores[k]) return m.cores[k].get();
-  std::string path = core_file_path(m.base, k, m.opts.format);
-  if (m.opts.format == OutputFormat::Binary) {
-    int err = 0;
-    auto sink = open_file_sink(path, &err);
-    if (!sink) {
-      m.error = "cannot create " + path + ": " + std::strerror(err);
-      return nullptr;
-    }
-    m.cores[k] = std::make_unique<BinaryCoreWriter>(std::move(sink), m.opts, uint16_t(k), m.pool.get());
-  } else {
+  if (m.recorded()) {
+    if (k >= m.outputs.size()) m.outputs.resize(k + 1);
+    ConsumerOptions co;
+    co.isa = m.opts.isa;
+    co.features = m.opts.features;
+    co.core = uint16_t(k);
     std::string err;
-    m.cores[k] = make_format_sink(m.opts.format, path, m.opts, uint16_t(k), &err);
-    if (!m.cores[k]) {
-      m.error = err.empty() ? "cannot create " + path : err;
+    m.outputs[k] = open_consumer(m.opts.format, core_file_path(m.base, k, m.opts.format), co, &err);
+    if (!m.outputs[k]) {
+      m.error = err.empty() ? "cannot create " + core_file_path(m.base, k, m.opts.format) : err;
       return nullptr;
     }
   }
+  std::string path = m.live_path(k);
+  int err = 0;
+  auto sink = open_file_sink(path, &err);
+  if (!sink) {
+    m.error = "cannot create " + path + ": " + std::strerror(err);
+    return nullptr;
+  }
+  WriterOptions record = m.opts;
+  record.format = OutputFormat::Binary;
+  m.cores[k] = std::make_unique<BinaryCoreWriter>(std::move(sink), record, uint16_t(k), m.pool.get());
   return m.cores[k].get();
 }
 
@@ -198,7 +241,7 @@ void RunWriter::add_event(const ManifestEvent& ev) {
 
 bool RunWriter::finish() {
   Impl& m = *impl_;
-  std::lock_guard<std::mutex> lk(m.mu);
+  std::unique_lock<std::mutex> lk(m.mu);
   if (m.finished) return m.error.empty();
   m.finished = true;
   bool ok = true;
@@ -209,12 +252,63 @@ bool RunWriter::finish() {
       if (m.error.empty()) m.error = c->error();
     }
   }
+  if (m.recorded()) {
+    // Not under mu: status queries (totals) keep answering while converting.
+    // cores and outputs no longer change once finished is set.
+    lk.unlock();
+    std::string err;
+    bool converted = ok && convert_recordings(&err);
+    lk.lock();
+    if (!converted) {
+      ok = false;
+      if (m.error.empty()) m.error = err;
+    }
+    m.converted = converted;
+  }
   std::string err;
   if (!m.write_manifest(ok, &err)) {
     ok = false;
     if (m.error.empty()) m.error = err;
   }
   return ok;
+}
+
+// Converts each core's recording into its output, cores in parallel. A
+// recording is removed only when every conversion succeeded, so a failure
+// leaves the whole run convertible by hand.
+bool RunWriter::convert_recordings(std::string* error) {
+  Impl& m = *impl_;
+  size_t n = m.cores.size();
+  std::vector<std::string> errors(n);
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t k; (k = next.fetch_add(1)) < n;) {
+      if (!m.cores[k] || k >= m.outputs.size() || !m.outputs[k]) continue;
+      InstructionConsumer& out = *m.outputs[k];
+      std::string rec = m.live_path(unsigned(k));
+      try {
+        std::unique_ptr<CoreReader> r = CoreReader::open(rec);
+        if (!r->state().damage.empty()) throw TraceError(rec + ": " + r->state().damage);
+        feed_reader(*r, out);
+      } catch (const std::exception& e) {
+        errors[k] = std::string("cannot convert ") + rec + ": " + e.what();
+      }
+      if (!out.finish() && errors[k].empty()) errors[k] = out.error();
+    }
+  };
+  unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < std::min<size_t>(n, hw); t++) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+  for (const std::string& e : errors)
+    if (!e.empty()) {
+      if (error) *error = e + " (the recordings " + m.base + "_<k>.qtr are kept)";
+      return false;
+    }
+  for (size_t k = 0; k < n; k++)
+    if (m.cores[k]) ::unlink(m.live_path(unsigned(k)).c_str());
+  return true;
 }
 
 std::string RunWriter::base() const { return impl_->base; }
@@ -233,7 +327,10 @@ std::vector<CoreTotals> RunWriter::totals() const {
   std::lock_guard<std::mutex> lk(impl_->mu);
   std::vector<CoreTotals> out(impl_->cores.size());
   for (size_t k = 0; k < impl_->cores.size(); k++)
-    if (impl_->cores[k]) out[k] = impl_->cores[k]->totals();
+    if (impl_->cores[k]) {
+      out[k] = impl_->cores[k]->totals();
+      if (impl_->converted) out[k].bytes = impl_->outputs[k]->bytes_written();
+    }
   return out;
 }
 

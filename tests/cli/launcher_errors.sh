@@ -61,6 +61,23 @@ expect "-q_trace needs file=BASE" "$legacy" -q_trace mode=file
 expect "bad -q_trace mode 'zip'" "$legacy" -q_trace mode=zip,file="$tmp/t"
 expect "disk image not found: $tmp/disk.img" "$legacy" -hda "$tmp/disk.img" -q_trace mode=file,file="$tmp/t"
 expect "bad --arch value 'sparc'" "$qt" guest build --arch sparc
+# The guest clock (run --clock, -q_trace clock=).
+expect "bad clock 'wall'" "$qt" run --clock wall
+expect "either --clock virtual or -icount" "$qt" run --clock virtual -- -icount shift=3
+expect "bad -q_trace clock 'fast'" "$legacy" -q_trace mode=binary,file="$tmp/t",clock=fast
+expect "either --clock virtual or -icount" "$legacy" -icount 1 -q_trace mode=binary,file="$tmp/t",clock=virtual
+# record/replay: what QEMU cannot replay is refused before anything runs.
+expect "cannot record --smp 2: QEMU's record/replay runs one core only" "$qt" record --smp 2 --out "$tmp/rec"
+expect "cannot record --hda" "$qt" record --hda "$tmp/fake.so" --out "$tmp/rec"
+expect "cannot record with -drive" "$qt" record --kernel "$tmp/fake.so" --out "$tmp/rec" -- -drive file=x
+expect "cannot record with -snapshot" "$qt" record --kernel "$tmp/fake.so" --out "$tmp/rec" -- -snapshot
+expect "cannot record with -netdev" "$qt" record --kernel "$tmp/fake.so" --out "$tmp/rec" -- -netdev user,id=n
+expect "cannot record with -icount" "$qt" record --kernel "$tmp/fake.so" --out "$tmp/rec" -- -icount 1
+expect "already exists" "$qt" record --kernel "$tmp/fake.so" --out "$tmp"
+expect "is not a recording" "$qt" replay "$tmp/norec" --trace "$tmp/r"
+mkdir -p "$tmp/badrec" && echo '{"qemutrace_recording": 1, "complete": false, "qemu_args": []}' >"$tmp/badrec/recording.json"
+expect "is incomplete" "$qt" replay "$tmp/badrec" --trace "$tmp/r"
+expect "bad --format value 'bogus'" "$qt" replay "$tmp/badrec" --trace "$tmp/r" --format bogus
 expect "QEMU not found" env QEMUTRACE_QEMU="$tmp/no-qemu" "$qt" run --kernel "$tmp/fake.so"
 expect "QEMU 7.2.0" env QEMUTRACE_QEMU="$tmp/oldqemu" "$qt" run --kernel "$tmp/fake.so"
 expect "too old" env QEMUTRACE_QEMU="$tmp/oldqemu" "$legacy" -q_trace mode=binary,file="$tmp/t"

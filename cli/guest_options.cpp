@@ -1,0 +1,85 @@
+#include "guest_options.h"
+
+#include "launcher/guest_image.h"
+#include "launcher/launch.h"
+#include "launcher/qemu.h"
+
+namespace qemutrace::cli {
+
+using namespace qemutrace::launcher;
+
+namespace {
+bool has_display_option(const std::vector<std::string>& a) {
+  for (const auto& w : a)
+    if (w == "-nographic" || w == "-display" || w == "-vnc" || w == "--nographic" || w == "--display" ||
+        w == "-curses" || w == "-sdl")
+      return true;
+  return false;
+}
+}  // namespace
+
+void add_guest_options(CLI::App* sub, GuestOptions& o) {
+  sub->add_option("--arch", o.arch, "Guest ISA: x86_64 or i386")->capture_default_str();
+  sub->add_option("--smp", o.smp, "Number of guest cores")->capture_default_str();
+  sub->add_option("-m,--memory", o.mem, "Guest RAM (QEMU -m)")->capture_default_str();
+  sub->add_option("--program", o.program, "Run FILE (or a built-in program such as qt-loop) in the built-in guest");
+  sub->add_option("--args", o.args, "Arguments of --program, one shell-quoted string");
+  sub->add_option("--kernel", o.kernel, "Your own kernel");
+  sub->add_option("--initrd", o.initrd, "Initrd for --kernel");
+  sub->add_option("--append", o.append, "Kernel command line for --kernel (default console=ttyS0)");
+  sub->add_option("--hda", o.hda, "Your own disk image");
+  sub->add_option("qemu_args", o.qemu_args, "-- QEMU_ARGS... passed to QEMU unchanged");
+}
+
+GuestCommand guest_command(const GuestOptions& o) {
+  GuestCommand g;
+  g.arch = check_arch(o.arch);
+  if (o.smp < 1 || o.smp > 255) throw LaunchError("bad --smp value '" + std::to_string(o.smp) + "': expected 1..255");
+  check_memory_size(o.mem);
+  if (!o.program.empty() && (!o.kernel.empty() || !o.hda.empty()))
+    throw LaunchError("--program runs in the built-in guest: give it without --kernel/--hda");
+  if (!o.args.empty() && o.program.empty()) throw LaunchError("--args needs --program");
+  if ((!o.initrd.empty() || !o.append.empty()) && o.kernel.empty()) throw LaunchError("--initrd/--append need --kernel");
+
+  auto& a = g.qemu_args;
+  a = {"-smp", std::to_string(o.smp), "-m", o.mem};
+  if (!o.kernel.empty()) {
+    if (!is_regular_file(o.kernel)) throw LaunchError("kernel not found: " + o.kernel);
+    if (!o.initrd.empty() && !is_regular_file(o.initrd)) throw LaunchError("initrd not found: " + o.initrd);
+    a.insert(a.end(), {"-kernel", o.kernel});
+    if (!o.initrd.empty()) a.insert(a.end(), {"-initrd", o.initrd});
+    a.insert(a.end(), {"-append", o.append.empty() ? "console=ttyS0" : o.append});
+  }
+  if (!o.hda.empty()) {
+    if (!file_exists(o.hda)) throw LaunchError("disk image not found: " + o.hda);
+    a.insert(a.end(), {"-hda", o.hda});
+  }
+  if (!o.kernel.empty() || !o.hda.empty()) {
+    if (!has_display_option(o.qemu_args)) a.push_back("-nographic");
+  } else {
+    // The built-in guest; with --program, FILE becomes its workload.
+    if (!o.program.empty() && o.program.find('/') != std::string::npos && !is_regular_file(o.program))
+      throw LaunchError("program not found: " + o.program);
+    if (!o.program.empty() && is_regular_file(o.program) && is_dynamic_elf(o.program))
+      throw LaunchError(o.program + " is dynamically linked; the built-in guest has no shared libraries: link it with -static");
+    std::string dir = ensure_guest(g.arch, false, true);
+    auto gargs = guest_qemu_args(g.arch, dir);
+    if (!o.program.empty()) {
+      std::string prog = resolve_program(o.program, dir);
+      g.work = std::make_unique<TempDir>();
+      std::string initrd = make_workload_initrd(dir, prog, shell_split(o.args), g.work->path());
+      for (size_t i = 0; i + 1 < gargs.size(); ++i)
+        if (gargs[i] == "-initrd") gargs[i + 1] = initrd;
+    }
+    a.insert(a.end(), gargs.begin(), gargs.end());
+    g.builtin_guest = true;
+  }
+  a.insert(a.end(), o.qemu_args.begin(), o.qemu_args.end());
+  for (size_t i = 0; i + 1 < a.size(); ++i) {
+    if (a[i] == "-kernel") g.kernel_value = int(i + 1);
+    if (a[i] == "-initrd") g.initrd_value = int(i + 1);
+  }
+  return g;
+}
+
+}  // namespace qemutrace::cli

@@ -53,10 +53,12 @@ struct alignas(64) RecordSeq {
   std::atomic<uint32_t> seq{0};
 };
 
-// skip= / every=: instructions skipped by all cores, and the target.
+// skip= / every=: instructions skipped by all cores, and the target, of the
+// skip period `epoch` (bumped by restart_skip, see CoreBudget::skip_epoch).
 struct SkipCount {
   std::atomic<uint64_t> done{0};
-  uint64_t target = 0;
+  std::atomic<uint64_t> target{0};
+  std::atomic<uint32_t> epoch{0};
 };
 
 struct Budgets {
@@ -301,22 +303,33 @@ void release_budget(unsigned k) {
   }
 }
 
+// Called before the phase moves to Skipping (release), which counting
+// cores read (acquire) before count_skipped; the other cores' skip_local are
+// theirs to write, so they are voided by the epoch, not cleared here.
 void restart_skip(uint64_t n) {
-  g_budgets.skip.target = n;
-  g_budgets.skip.done.store(0);
-  for (auto& v : g_plugin->vcpus) v.budget.skip_local = 0;
+  SkipCount& s = g_budgets.skip;
+  s.target.store(n, std::memory_order_relaxed);
+  s.done.store(0);
+  s.epoch.fetch_add(1);
 }
 
 bool count_skipped(Vcpu& v, uint64_t n) {
   SkipCount& s = g_budgets.skip;
-  v.budget.skip_local += n;
+  CoreBudget& cb = v.budget;
+  uint32_t e = s.epoch.load(std::memory_order_acquire);
+  if (cb.skip_epoch != e) {  // counted in an earlier skip period
+    cb.skip_epoch = e;
+    cb.skip_local = 0;
+  }
+  cb.skip_local += n;
+  uint64_t target = s.target.load(std::memory_order_relaxed);
   uint64_t done = s.done.load(std::memory_order_relaxed);
-  uint64_t remaining_guess = s.target > done ? s.target - done : 0;
+  uint64_t remaining_guess = target > done ? target - done : 0;
   uint64_t batch = std::min<uint64_t>(4096, remaining_guess / (2 * g_budgets.ncores) + 1);
-  if (v.budget.skip_local < batch) return false;
-  uint64_t total = s.done.fetch_add(v.budget.skip_local) + v.budget.skip_local;
-  v.budget.skip_local = 0;
-  return total >= s.target;
+  if (cb.skip_local < batch) return false;
+  uint64_t total = s.done.fetch_add(cb.skip_local) + cb.skip_local;
+  cb.skip_local = 0;
+  return total >= target;
 }
 
 }  // namespace qemutrace::plugin

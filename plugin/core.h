@@ -94,8 +94,12 @@ struct CoreBudget {
   std::vector<uint32_t> wait_seq;
   uint32_t wait_blocks = 0;
   uint64_t wait_since_ns = 0;
-  // skip= / every=: instructions skipped, not yet added to the shared count.
+  // skip= / every=: instructions skipped, not yet added to the shared count,
+  // of skip period skip_epoch. Only the owner writes them: a new period
+  // (restart_skip) bumps the shared epoch and each core drops its stale
+  // count when it next counts.
   uint64_t skip_local = 0;
+  uint32_t skip_epoch = 0;
 };
 
 // count_check bookkeeping (options: count_check=on).

@@ -133,7 +133,9 @@ struct alignas(64) Vcpu {
   TraceSink* sink = nullptr;
   ScoreEntry* score = nullptr;  // this core's entry; refetched after a flush
   bool tracing = false;         // ROI_BEGIN written, ROI_END not yet
-  bool skip_done_pending = false;  // write SKIP_DONE after the next ROI_BEGIN
+  // Write SKIP_DONE after the next ROI_BEGIN; set by whichever vCPU ends
+  // the skip, so accessed through std::atomic_ref.
+  bool skip_done_pending = false;
   uint32_t epoch = 0;           // the region (Roi::epoch) it records in
   OpenRecord rec;
   GuestContext ctx;

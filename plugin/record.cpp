@@ -264,10 +264,8 @@ void core_begin(Vcpu& v, unsigned k) {
   v.disc_pending = false;
   v.budget.starved = false;
   v.sink->marker(Marker{MarkerKind::RoiBegin, g_roi.start_source, g_roi.start_id, 0});
-  if (v.skip_done_pending) {
+  if (std::atomic_ref<bool>(v.skip_done_pending).exchange(false, std::memory_order_relaxed))
     v.sink->marker(Marker{MarkerKind::SkipDone, MarkerSource::None, 0, g_plugin->opt.skip});
-    v.skip_done_pending = false;
-  }
   if (g_plugin->opt.count_check) v.check.start = score(k)->count;
 }
 

@@ -64,10 +64,11 @@ void stop_at_site(Vcpu& v, unsigned k, Site* s) {
   Phase ph = phase();
   if (ph != Phase::Tracing && ph != Phase::Skipping) return;
   MarkerSource src = s->type == MarkerType::NopStop ? MarkerSource::MagicNop : MarkerSource::LegacyInt;
-  stop_condition(src, s->id, int(k));
+  bool stopped = stop_condition(src, s->id, int(k));
   if (v.rec.block && v.rec.exec == s->tb) close_record_before(v, k, s->idx);
   else if (v.rec.block) close_record(v, k, 0);
-  core_end(v, k, Marker{MarkerKind::RoiEnd, src, s->id, 0});
+  // Lost to a limit declared meanwhile: the region ends as the limit says.
+  core_end(v, k, stopped ? Marker{MarkerKind::RoiEnd, src, s->id, 0} : end_marker_for_phase());
   request_reset_vcpu();
 }
 

@@ -80,11 +80,15 @@ void start_condition(MarkerSource src, uint16_t id, int core) {
   }
 }
 
-void stop_condition(MarkerSource src, uint16_t id, int core) {
+bool stop_condition(MarkerSource src, uint16_t id, int core) {
+  // Set before the phase moves, for the cores that see Off (they read it in
+  // end_marker_for_phase). Compare-and-swap: a limit declared concurrently
+  // (Tracing -> Limit) must not be turned back into Off.
   g_roi.stop_source = src;
   g_roi.stop_id = id;
-  set_phase(Phase::Off);
+  if (!move_phase(Phase::Tracing, Phase::Off) && !move_phase(Phase::Skipping, Phase::Off)) return false;
   event("roi_end", src, id, core);
+  return true;
 }
 
 Marker end_marker_for_phase() {
@@ -114,11 +118,13 @@ void declare_window_end(unsigned k) {
   g_roi.first_window.store(false);
   event("roi_end", MarkerSource::Window, -1, int(k));
   stop_core_now(k);
-  if (gap == 0) begin_tracing_phase(MarkerSource::Window, 0, int(k));
+  if (gap == 0) begin_tracing_phase(MarkerSource::Window, 0, int(k));  // every == window: no gap
   request_reset_vcpu();
 }
 
 void end_skipping(unsigned k) {
+  // Off is only a claim: the one core that moves Skipping -> Off goes on to
+  // Tracing; the others, and stale skip blocks, see no Skipping any more.
   if (!move_phase(Phase::Skipping, Phase::Off)) return;
   bool first = g_roi.first_window.load();
   if (first && g_plugin->opt.skip)  // other vCPUs read theirs meanwhile

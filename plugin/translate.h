@@ -1,5 +1,7 @@
 // Translation: what the plugin instruments in each translated block, by
 // phase. The ISA's knowledge comes from arch/ (markers, branch classes).
+// The modes below (TransMode) are phase.h's phases: off = Off,
+// skip = Skipping, on = Tracing, dead = Limit or Failed.
 //
 //   off   - only marker instructions get a callback. A block holding a START
 //           marker (or the watched return point of an `int $100`) is also

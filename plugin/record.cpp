@@ -124,6 +124,16 @@ int32_t remap_io(Vcpu& v, const InsnRef* r) {
   return -1;
 }
 
+// The record index of the instruction making an access: from the
+// userdata's address in the executing block's InsnRef array, without
+// reading the (often cold) InsnRef itself; an InsnRef of another block is an
+// I/O re-run (remap_io). May be out of the record's range.
+inline int32_t record_index(Vcpu& v, const InsnRef* r) {
+  uintptr_t off = uintptr_t(r) - uintptr_t(v.rec.exec->ref0);
+  if (off < uintptr_t(v.rec.exec->n) * sizeof(InsnRef)) return int32_t(off / sizeof(InsnRef)) + v.rec.base;
+  return remap_io(v, r);
+}
+
 inline uint64_t physical_address(Vcpu& v, qemu_plugin_meminfo_t info, uint64_t vaddr) {
   uint64_t vpage = vaddr >> kPageBits;
   uint32_t mmu_idx = meminfo::mmu_idx(info);
@@ -330,17 +340,19 @@ void on_mem(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* ud) {
   k = running_vcpu(k);
   Vcpu& v = g_plugin->vcpus[k];
   if (!v.rec.block) return;
-  // The instruction follows from the userdata's address in the current
-  // block's InsnRef array, without reading the (often cold) InsnRef itself.
   const InsnRef* r = static_cast<const InsnRef*>(ud);
-  uintptr_t off = uintptr_t(r) - uintptr_t(v.rec.exec->ref0);
-  int32_t idx = int32_t(off / sizeof(InsnRef));
-  int32_t ri = off < uintptr_t(v.rec.exec->n) * sizeof(InsnRef) ? idx + v.rec.base : remap_io(v, r);
+  int32_t ri = record_index(v, r);
   if (ri < 0 || ri >= int32_t(v.rec.n)) return;
   if (v.rec.acc_count >= kMaxAccPerRecord) {
+    // Only a REP string instruction, always the last of its block, makes
+    // this many accesses. split_rep retires it and opens a record for its
+    // next instance with a new base, so the index is computed again. If no
+    // record could be opened (budget or region over), the access belongs to
+    // no record and is dropped, like any access outside one.
     split_rep(v, k, ri);
     if (!v.rec.block || v.rec.acc_count >= kMaxAccPerRecord) return;
-    ri = idx + v.rec.base;
+    ri = record_index(v, r);
+    if (ri < 0 || ri >= int32_t(v.rec.n)) return;
   }
   record_access(v, info, vaddr, ri);
 }

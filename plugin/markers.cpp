@@ -16,8 +16,7 @@ void start_at_site(Vcpu& v, unsigned k, Site* s, MarkerSource src) {
   if (ph != Phase::Off) return;  // already on / skipping / limit / failed
   start_condition(src, s->id, int(k));
   if (phase() == Phase::Tracing) {
-    if (v.rec.block) close_record(v, k, 0);
-    if (v.tracing) core_end(v, k, end_marker_for_phase());
+    end_region(v, k);
     core_begin(v, k);
     v.disc_pending = false;
     if (s->sub) open_record(v, k, s->tb, s->sub, s->sub_base);

@@ -41,13 +41,6 @@ void begin_tracing_phase(MarkerSource src, uint16_t id, int core) {
   event("roi_begin", src, id, core);
 }
 
-// Ends core k's region after its budget ran out.
-void stop_core_now(unsigned k) {
-  Vcpu& v = g_plugin->vcpus[k];
-  if (v.rec.block) close_record(v, k, 0);
-  core_end(v, k, end_marker_for_phase());
-}
-
 }  // namespace
 
 void request_reset_vcpu() {
@@ -100,7 +93,7 @@ Marker end_marker_for_phase() {
 void declare_limit(unsigned k) {
   if (!move_phase(Phase::Tracing, Phase::Limit)) return;
   const Options& opt = g_plugin->opt;
-  stop_core_now(k);
+  end_region(g_plugin->vcpus[k], k);  // its budget ran out
   event("limit_reached", MarkerSource::Limit, -1, int(k), std::to_string(opt.limit));
   say("instruction limit " + std::to_string(opt.limit) + " reached");
   request_reset_vcpu();
@@ -117,7 +110,7 @@ void declare_window_end(unsigned k) {
   restart_skip(gap);
   g_roi.first_window.store(false);
   event("roi_end", MarkerSource::Window, -1, int(k));
-  stop_core_now(k);
+  end_region(g_plugin->vcpus[k], k);  // its budget ran out
   if (gap == 0) begin_tracing_phase(MarkerSource::Window, 0, int(k));  // every == window: no gap
   request_reset_vcpu();
 }

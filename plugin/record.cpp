@@ -76,8 +76,6 @@ void check_successor(Vcpu& v, uint64_t pc) {
   v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Interrupt, 0, v.last_pc};
 }
 
-void core_stop_now(Vcpu& v, unsigned k) { core_end(v, k, end_marker_for_phase()); }
-
 // The common case of on_tb_exec: the open record ran whole into its
 // expected successor, which opens the next record in the same context.
 inline bool chain_record(Vcpu& v, unsigned k, TbInfo* tb) {
@@ -289,6 +287,16 @@ void core_end(Vcpu& v, unsigned k, const Marker& end) {
   if (g_plugin->opt.count_check) v.check.inline_count += score(k)->count - v.check.start;
 }
 
+void end_region(Vcpu& v, unsigned k, const Marker& end) {
+  if (v.rec.block) close_record(v, k, 0);
+  core_end(v, k, end);
+}
+
+void end_region(Vcpu& v, unsigned k) {
+  if (v.rec.block) close_record(v, k, 0);
+  core_end(v, k, end_marker_for_phase());
+}
+
 void on_tb_exec(unsigned k, void* ud) {
   TbInfo* tb = static_cast<TbInfo*>(ud);
   bool single = __builtin_expect(g_plugin->single_thread.on, 0);
@@ -316,7 +324,7 @@ void on_tb_exec(unsigned k, void* ud) {
   }
   Phase ph = phase();
   if (ph != Phase::Tracing) {
-    if (v.tracing) core_stop_now(v, k);
+    if (v.tracing) end_region(v, k);
     return;
   }
   if (v.tracing && v.epoch != g_roi.epoch.load(std::memory_order_relaxed))
@@ -330,8 +338,7 @@ void on_tb_skip(unsigned k, void* ud) {
   k = running_vcpu(k);
   Vcpu& v = g_plugin->vcpus[k];
   if (!v.sink && !attach_sink(k)) return;
-  if (v.rec.block) close_record(v, k, 0);
-  if (v.tracing) core_stop_now(v, k);
+  if (v.rec.block || v.tracing) end_region(v, k);
   if (phase() != Phase::Skipping) return;
   if (count_skipped(v, tb->n)) end_skipping(k);
 }

@@ -31,6 +31,11 @@ void core_begin(Vcpu& v, unsigned k);
 // Stops recording on this core with `end` (ROI_END, LIMIT_REACHED); the open
 // record must already be closed.
 void core_end(Vcpu& v, unsigned k, const Marker& end);
+// Ends this core's region: closes the open record, if any, then core_end
+// with `end`, or without it with the marker of the phase as it is after the
+// close (which may itself declare the limit).
+void end_region(Vcpu& v, unsigned k, const Marker& end);
+void end_region(Vcpu& v, unsigned k);
 
 // The vCPU a callback runs for: QEMU's index k, except in single-threaded
 // TCG (see SingleThreadTcg), where running_vcpu_lookup asks QEMU.

@@ -23,7 +23,7 @@ struct alignas(64) Lease {
 
 // A shared instruction budget (limit=, window=): a global counter plus one
 // stealable lease per core. Every instruction of the budget is in exactly
-// one place: `global`, a core's lease, or an open record (`Vcpu::cap`).
+// one place: `global`, a core's lease, or an open record (`Vcpu::rec.cap`).
 struct Pool {
   bool active = false;  // fixed after install
   std::atomic<int64_t> global{0};
@@ -72,12 +72,6 @@ Budgets g_budgets;
 Pool& pool(Budget b) { return g_budgets.pool[static_cast<int>(b)]; }
 constexpr Budget kAllBudgets[kBudgets] = {Budget::Limit, Budget::Window};
 
-
-// Cost per block while the budget is large: one uncontended compare-exchange
-// on the core's own lease word (its cache line is not shared). The global
-// counter is touched once per lease (at most 1/8 of what is left per core,
-// at most 65536), and other cores' leases only when the global counter is
-// empty.
 constexpr uint64_t kLeaseMask = 0xffffffffu;
 
 inline uint64_t lease_word(uint32_t epoch, uint64_t amount) { return (uint64_t(epoch) << 32) | amount; }
@@ -153,6 +147,11 @@ bool pool_exhausted(Pool& p) {
 }
 
 // Takes up to n instructions out of pool b for core k's next record.
+// Cost per block while the budget is large: one uncontended compare-exchange
+// on the core's own lease word (its cache line is not shared). The global
+// counter is touched once per lease (at most 1/8 of what is left per core,
+// at most 65536), and other cores' leases only when the global counter is
+// empty.
 uint32_t pool_take(Budget b, Vcpu& v, unsigned k, uint32_t n) {
   Pool& p = pool(b);
   uint32_t e = p.epoch.load(std::memory_order_acquire);
@@ -258,6 +257,11 @@ bool take_budget(Vcpu& v, unsigned k, uint32_t* cap_io) {
   *cap_io = cap;
   if (cap == 0) {
     v.budget.starved = true;
+    // declare_limit / declare_window_end end this core's region (end_region
+    // -> core_end -> release_budget) from inside open_record. Safe: no record
+    // is open while one is being opened, so only the end marker is written;
+    // release_budget only moves lease words; and open_record returns false
+    // right after, without touching the sink.
     if (pool(Budget::Limit).active && pool_exhausted(pool(Budget::Limit))) {
       if (may_end_budget(v, k)) declare_limit(k);
     } else if (pool(Budget::Window).active && pool_exhausted(pool(Budget::Window))) {

@@ -48,7 +48,8 @@ inline unsigned running_vcpu(unsigned k) {
 // same thread means single-threaded TCG.
 void note_vcpu_thread(unsigned k);
 
-// Execution callbacks (registered by translate.cpp).
+// Execution callbacks (registered per block by translate.cpp; on_idle by
+// main.cpp).
 void on_tb_exec(unsigned k, void* tb_info);
 void on_tb_skip(unsigned k, void* tb_info);
 void on_mem(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* insn_ref);

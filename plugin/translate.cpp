@@ -144,6 +144,9 @@ void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
     default: ti->any_next = true; break;
   }
   ti->plain_end = !lc.is_rep_string;
+  // Read at translation time, valid for every execution: on x86 the CPL is
+  // part of the block's flags (HF_CPL in hflags), so a block never runs at
+  // another privilege level than the one it was translated at.
   BlockMode bm = read_block_mode();
   ti->cpl = bm.cpl;
   ti->paging = bm.paging;

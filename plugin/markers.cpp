@@ -31,8 +31,8 @@ void watch_return_point(Site* s) {
   bool fresh;
   {
     std::lock_guard<std::mutex> lk(w.mu);
-    w.pending[s->pc + 2] = PendingInt{read_asid(), read_stack_pointer(), s->tb->cpl == 0};
-    fresh = w.points.insert(s->pc + 2).second;
+    w.pending[s->next_pc] = PendingInt{read_asid(), read_stack_pointer(), s->tb->cpl == 0};
+    fresh = w.points.insert(s->next_pc).second;
   }
   // Retranslate so that the return point gets its watch callback.
   if (fresh) request_reset_vcpu();

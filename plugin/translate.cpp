@@ -186,6 +186,7 @@ void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
       s.type = marks[i].type;
       s.id = marks[i].id;
       s.pc = ti->pcs[i];
+      s.next_pc = s.pc + lens[i];
       if (s.type == MarkerType::NopStart) {
         s.sub = intern_from(i + 1);
         s.sub_base = -int32_t(i + 1);

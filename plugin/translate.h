@@ -31,6 +31,7 @@ struct Site {  // userdata of a marker callback (markers.cpp)
   bool watch = false;  // return point of an `int $100`
   uint16_t id = 0;
   uint64_t pc = 0;
+  uint64_t next_pc = 0;  // after the instruction (an `int $100` returns there)
   const StaticBlock* sub = nullptr;  // block recorded when tracing starts here
   int32_t sub_base = 0;              // record index = tb index + sub_base
 };

@@ -38,9 +38,9 @@ class Immortal {
 
 struct TbInfo;
 
-// The page of the translation cache below (QEMU's TLB granule on x86).
-constexpr unsigned kPageBits = kPageShift;
-constexpr uint64_t kPageMask = (uint64_t(1) << kPageBits) - 1;
+// The page of the translation cache below: the format's page (kPageShift),
+// also QEMU's TLB granule on x86.
+constexpr uint64_t kPageMask = (uint64_t(1) << kPageShift) - 1;
 
 // One scoreboard entry per vCPU, one cache line each: every block stores
 // into its entry inline, and entries of different vCPUs on one line made the

@@ -133,7 +133,7 @@ inline int32_t record_index(Vcpu& v, const InsnRef* r) {
 }
 
 inline uint64_t physical_address(Vcpu& v, qemu_plugin_meminfo_t info, uint64_t vaddr) {
-  uint64_t vpage = vaddr >> kPageBits;
+  uint64_t vpage = vaddr >> kPageShift;
   uint32_t mmu_idx = meminfo::mmu_idx(info);
   XlatCache& x = v.xlat;
   if (!v.rec.exec->paging) x.gen++;  // no paging (e.g. after a reset): forget all

@@ -80,7 +80,7 @@ void check_successor(Vcpu& v, uint64_t pc) {
 // expected successor, which opens the next record in the same context.
 inline bool chain_record(Vcpu& v, unsigned k, TbInfo* tb) {
   TbInfo* ex = v.rec.exec;
-  if (!ex->plain_end || v.rec.base != 0 || v.rec.cap != ex->n || v.score->idx + 1 != ex->n) return false;
+  if (ex->last_rep || v.rec.base != 0 || v.rec.cap != ex->n || v.score->idx + 1 != ex->n) return false;
   if (ex->last_must_access && v.rec.last_acc != int32_t(ex->n) - 1) return false;  // it faulted
   if (!(ex->any_next || tb->vaddr == ex->next_a || tb->vaddr == ex->next_b)) return false;
   if (tb->cpl != v.ctx.cpl || v.ctx.asid_dirty || !v.ctx.valid || v.disc_pending || budgets_on()) return false;

@@ -143,7 +143,6 @@ void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
     case Flow::CondDirect: ti->next_a = lc.target; ti->next_b = ti->fallthrough; break;
     default: ti->any_next = true; break;
   }
-  ti->plain_end = !lc.is_rep_string;
   // Read at translation time, valid for every execution: on x86 the CPL is
   // part of the block's flags (HF_CPL in hflags), so a block never runs at
   // another privilege level than the one it was translated at.

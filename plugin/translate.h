@@ -55,10 +55,9 @@ struct alignas(64) TbInfo {
   uint32_t n = 0;
   uint8_t cpl = 0;
   bool any_next = false;
-  // A whole execution ends the record with nothing to check but the
-  // successor (and the last instruction's access, if it must make one): the
-  // last instruction is not a REP string.
-  bool plain_end = false;
+  // The last instruction is a REP string: a whole execution may not end the
+  // record (QEMU re-enters it, record.cpp); otherwise there is nothing to
+  // check but the successor (and the last access, if it must make one).
   bool last_rep = false;
   bool last_must_access = false;
   bool paging = false;  // translated with paging on (translation cache usable)

@@ -50,8 +50,6 @@ void find_guest_registers() {
         "recording CPL and ASID as 0");
 }
 
-bool have_guest_registers() { return g_regs.priv != nullptr; }
-
 uint64_t read_asid() { return g_plugin->arch->asid(read_reg(g_regs.asid)); }
 
 BlockMode read_block_mode() {

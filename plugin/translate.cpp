@@ -155,6 +155,9 @@ void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
     for (size_t j = 0; j < i; ++j) o += lens[j];
     return o;
   };
+  // Blocks are interned with paddr 0: the API gives no guest-physical
+  // address of a block's code at translation time, so blocks with the same
+  // vaddr and bytes are one block whatever their page.
   auto intern_from = [&](size_t s) -> const StaticBlock* {
     if (s >= n || !run) return nullptr;
     return run->intern_block(ti->pcs[s], 0, bytes.data() + offset_of(s), lens.data() + s,

@@ -38,7 +38,7 @@ class Immortal {
 
 struct TbInfo;
 
-// The page of the translation cache below: the format's page (kPageShift),
+// The page of the page cache below: the format's page (kPageShift),
 // also QEMU's TLB granule on x86.
 constexpr uint64_t kPageMask = (uint64_t(1) << kPageShift) - 1;
 
@@ -112,21 +112,23 @@ struct CountCheck {
   uint64_t rep_splits = 0;
 };
 
-// Recent virtual-to-physical page translations of one core, so that most
-// accesses skip QEMU's TLB lookup. An entry is valid while `gen` matches the
-// core's generation, which moves at every instruction that may change the
-// core's translations and when paging is off (reset); architecturally a
+// Recent virtual-to-physical page mappings of one core, so that most
+// accesses skip QEMU's TLB lookup. ("Translation" elsewhere in the plugin is
+// QEMU's translation of code into blocks.) An entry is valid while `gen`
+// matches the core's generation, which moves at every instruction that may
+// change the core's mappings (arch: InsnClass::changes_translation,
+// on_mapping_change) and when paging is off (reset); architecturally a
 // mapping change is not visible before such an instruction on this core.
-struct XlatEntry {
+struct PageEntry {
   uint64_t vpage = 0;
   uint64_t pframe = 0;
   uint32_t gen = 0;
   uint32_t mmu_idx = 0;
 };
-constexpr unsigned kXlatEntries = 64;
-struct XlatCache {
+constexpr unsigned kPageCacheEntries = 64;
+struct PageCache {
   uint32_t gen = 1;
-  XlatEntry entry[kXlatEntries];
+  PageEntry entry[kPageCacheEntries];
 };
 
 struct alignas(64) Vcpu {
@@ -146,7 +148,7 @@ struct alignas(64) Vcpu {
   uint64_t blocks = 0;  // records opened (sink failure is checked every 1024)
   CoreBudget budget;
   CountCheck check;
-  XlatCache xlat;
+  PageCache pages;
   // Single-threaded TCG: what score->idx holds otherwise (on_progress).
   uint64_t progress = 0;
 };

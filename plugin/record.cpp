@@ -46,7 +46,7 @@ void update_context(Vcpu& v, uint8_t cpl) {
   if (c.asid_dirty || !c.valid) {
     uint64_t a = read_asid();
     c.asid_dirty = false;
-    v.xlat.gen++;  // after the instruction that set asid_dirty took effect
+    v.pages.gen++;  // after the instruction that set asid_dirty took effect
     if (!c.valid || a != c.asid || cpl != c.cpl) {
       c.asid = a;
       c.cpl = cpl;
@@ -135,14 +135,14 @@ inline int32_t record_index(Vcpu& v, const InsnRef* r) {
 inline uint64_t physical_address(Vcpu& v, qemu_plugin_meminfo_t info, uint64_t vaddr) {
   uint64_t vpage = vaddr >> kPageShift;
   uint32_t mmu_idx = meminfo::mmu_idx(info);
-  XlatCache& x = v.xlat;
+  PageCache& x = v.pages;
   if (!v.rec.exec->paging) x.gen++;  // no paging (e.g. after a reset): forget all
-  XlatEntry& e = x.entry[(vpage ^ (vpage >> 6) ^ mmu_idx) % kXlatEntries];
+  PageEntry& e = x.entry[(vpage ^ (vpage >> 6) ^ mmu_idx) % kPageCacheEntries];
   if (e.gen == x.gen && e.vpage == vpage && e.mmu_idx == mmu_idx) return e.pframe | (vaddr & kPageMask);
   qemu_plugin_hwaddr* hw = qemu_plugin_get_hwaddr(info, vaddr);
   if (!hw) return 0;
   uint64_t paddr = qemu_plugin_hwaddr_phys_addr(hw);
-  e = XlatEntry{vpage, paddr & ~kPageMask, x.gen, mmu_idx};
+  e = PageEntry{vpage, paddr & ~kPageMask, x.gen, mmu_idx};
   return paddr;
 }
 
@@ -364,14 +364,14 @@ void on_mem(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* ud) {
   record_access(v, info, vaddr, ri);
 }
 
-// Before an instruction that may change translations (CR3 writes among
+// Before an instruction that may change page mappings (CR3 writes among
 // them); the next block start re-reads the address space and moves the
 // generation again, for what the instruction itself changed.
-void on_translation_change(unsigned k, void*) {
+void on_mapping_change(unsigned k, void*) {
   k = running_vcpu(k);
   Vcpu& v = g_plugin->vcpus[k];
   v.ctx.asid_dirty = true;
-  v.xlat.gen++;
+  v.pages.gen++;
 }
 
 void on_idle(qemu_plugin_id_t, unsigned int k) {

@@ -53,7 +53,7 @@ void note_vcpu_thread(unsigned k);
 void on_tb_exec(unsigned k, void* tb_info);
 void on_tb_skip(unsigned k, void* tb_info);
 void on_mem(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* insn_ref);
-void on_translation_change(unsigned k, void*);
+void on_mapping_change(unsigned k, void*);
 // Single-threaded TCG: the progress store, as a callback (userdata: index).
 void on_progress(unsigned k, void* idx);
 void on_idle(qemu_plugin_id_t, unsigned int k);

@@ -66,7 +66,7 @@ void instrument_insn(qemu_plugin_insn* insn, TbInfo* ti, uint32_t i, const InsnC
   qemu_plugin_register_vcpu_mem_cb(insn, on_mem, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW,
                                    &ti->refs[i]);
   if (c.changes_translation)  // CR3 writes included
-    qemu_plugin_register_vcpu_insn_exec_cb(insn, on_translation_change, QEMU_PLUGIN_CB_NO_REGS, nullptr);
+    qemu_plugin_register_vcpu_insn_exec_cb(insn, on_mapping_change, QEMU_PLUGIN_CB_NO_REGS, nullptr);
 }
 
 }  // namespace

@@ -60,7 +60,7 @@ struct alignas(64) TbInfo {
   // check but the successor (and the last access, if it must make one).
   bool last_rep = false;
   bool last_must_access = false;
-  bool paging = false;  // translated with paging on (translation cache usable)
+  bool paging = false;  // translated with paging on (page cache usable)
   // Cold.
   const StaticBlock* rep_sb = nullptr;  // the last instruction alone (REP split)
   uint64_t fallthrough = 0;

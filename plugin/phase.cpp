@@ -15,16 +15,18 @@ Roi g_roi;
 
 namespace {
 
-struct Flushes {
+// qemu_plugin_reset calls: requested and completed. (Each also flushes the
+// translations; translate.cpp's flushes() counts those, reset or not.)
+struct Resets {
   std::atomic<bool> from_idle{false};
   std::atomic<uint64_t> done{0};
   std::atomic<uint64_t> requests{0};
 };
-Flushes g_flushes;
+Resets g_resets;
 
 void on_reset_done(qemu_plugin_id_t) {
   register_callbacks();
-  g_flushes.done.fetch_add(1, std::memory_order_release);
+  g_resets.done.fetch_add(1, std::memory_order_release);
 }
 
 bool move_phase(Phase from, Phase to) {
@@ -44,20 +46,20 @@ void begin_tracing_phase(MarkerSource src, uint16_t id, int core) {
 }  // namespace
 
 void request_reset_vcpu() {
-  g_flushes.requests.fetch_add(1, std::memory_order_relaxed);
+  g_resets.requests.fetch_add(1, std::memory_order_relaxed);
   qemu_plugin_reset(g_plugin->id, on_reset_done);
 }
 
 void request_reset_any() {
-  if (!shim::run_on_vcpu0(request_reset_vcpu)) g_flushes.from_idle.store(true);
+  if (!shim::run_on_vcpu0(request_reset_vcpu)) g_resets.from_idle.store(true);
 }
 
 void reset_if_requested() {
-  if (g_flushes.from_idle.exchange(false)) request_reset_vcpu();
+  if (g_resets.from_idle.exchange(false)) request_reset_vcpu();
 }
 
-uint64_t resets_done() { return g_flushes.done.load(std::memory_order_acquire); }
-uint64_t reset_requests() { return g_flushes.requests.load(); }
+uint64_t resets_done() { return g_resets.done.load(std::memory_order_acquire); }
+uint64_t reset_requests() { return g_resets.requests.load(); }
 
 void start_condition(MarkerSource src, uint16_t id, int core) {
   const Options& opt = g_plugin->opt;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <type_traits>
 
 #include "phase.h"
 
@@ -68,6 +69,7 @@ struct Budgets {
   SkipCount skip;
 };
 Budgets g_budgets;
+static_assert(std::is_trivially_destructible_v<Budgets>, "see Immortal");
 
 Pool& pool(Budget b) { return g_budgets.pool[static_cast<int>(b)]; }
 constexpr Budget kAllBudgets[kBudgets] = {Budget::Limit, Budget::Window};

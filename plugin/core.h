@@ -25,6 +25,9 @@ namespace qemutrace::plugin {
 // Storage that is constructed at load and never destroyed: QEMU's atexit
 // callback runs after this library's static destructors. Its address is
 // fixed, so the hot path reaches it without loading a pointer first.
+// State with a non-trivial destructor lives in one; the plain globals
+// (g_roi, g_budgets, g_resets, g_regs) are trivially destructible, which
+// each asserts, so nothing of theirs is torn down before that callback.
 template <class T>
 class Immortal {
  public:

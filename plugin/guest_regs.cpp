@@ -3,6 +3,7 @@
 #include <glib.h>
 
 #include <cstring>
+#include <type_traits>
 
 #include "core.h"
 
@@ -18,6 +19,7 @@ struct GuestRegs {
   qemu_plugin_register* arg1 = nullptr;
 };
 GuestRegs g_regs;
+static_assert(std::is_trivially_destructible_v<GuestRegs>, "see Immortal");
 
 uint64_t read_reg(qemu_plugin_register* r) {
   if (!r) return 0;

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <type_traits>
 
 #include "budget.h"
 #include "core.h"
@@ -12,6 +13,7 @@
 namespace qemutrace::plugin {
 
 Roi g_roi;
+static_assert(std::is_trivially_destructible_v<Roi>, "see Immortal");
 
 namespace {
 
@@ -23,6 +25,7 @@ struct Resets {
   std::atomic<uint64_t> requests{0};
 };
 Resets g_resets;
+static_assert(std::is_trivially_destructible_v<Resets>, "see Immortal");
 
 void on_reset_done(qemu_plugin_id_t) {
   register_callbacks();

@@ -276,8 +276,8 @@ bool take_budget(Vcpu& v, unsigned k, uint32_t* cap_io) {
   if (v.budget.starved) {
     // Budget came back (another core returned it): the stream has a gap.
     v.budget.starved = false;
-    v.disc_pending = true;
-    v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Limit, 0, v.last_pc};
+    v.stream.disc_pending = true;
+    v.stream.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Limit, 0, v.stream.last_pc};
   }
   return true;
 }

@@ -91,7 +91,7 @@ struct CoreBudget {
   // The open record's instructions (cap) were taken out of each active pool
   // when it opened, in this pool epoch.
   uint32_t commit_epoch[kBudgets] = {0, 0};
-  bool starved = false;
+  bool starved = false;  // also cleared by core_begin (record.cpp): a new region
   // While starved with the budget all in other cores' open records: their
   // record counters when last seen, and starved blocks since one moved.
   std::vector<uint32_t> wait_seq;
@@ -134,23 +134,36 @@ struct PageCache {
   PageEntry entry[kPageCacheEntries];
 };
 
+// Whether this core is inside a region of interest (record.cpp: core_begin,
+// core_end).
+struct RegionState {
+  bool tracing = false;  // ROI_BEGIN written, ROI_END not yet
+  // Write SKIP_DONE after the next ROI_BEGIN; set by whichever vCPU ends
+  // the skip (phase.cpp), so accessed through std::atomic_ref.
+  bool skip_done_pending = false;
+  uint32_t epoch = 0;  // the region (Roi::epoch) it records in
+};
+
+// The continuity of this core's instruction stream (record.cpp; budget.cpp
+// queues a discontinuity when budget comes back after starving).
+struct StreamState {
+  uint64_t last_pc = 0;  // last retired instruction
+  bool disc_pending = false;
+  Marker disc;  // written before the next record when disc_pending
+  Successors succ;
+  uint64_t blocks = 0;  // records opened (sink failure is checked every 1024)
+};
+
+// One named part per concern (docs/architecture.md says which room owns it).
 struct alignas(64) Vcpu {
   TraceSink* sink = nullptr;
   ScoreEntry* score = nullptr;  // this core's entry; refetched after a flush
-  bool tracing = false;         // ROI_BEGIN written, ROI_END not yet
-  // Write SKIP_DONE after the next ROI_BEGIN; set by whichever vCPU ends
-  // the skip, so accessed through std::atomic_ref.
-  bool skip_done_pending = false;
-  uint32_t epoch = 0;           // the region (Roi::epoch) it records in
+  RegionState region;
   OpenRecord rec;
   GuestContext ctx;
-  uint64_t last_pc = 0;  // last retired instruction
-  bool disc_pending = false;
-  Marker disc;
-  Successors succ;
-  uint64_t blocks = 0;  // records opened (sink failure is checked every 1024)
+  StreamState stream;
   CoreBudget budget;
-  CountCheck check;
+  CountCheck check;  // record.cpp, when count_check=on
   PageCache pages;
   // Single-threaded TCG: what score->idx holds otherwise (on_progress).
   uint64_t progress = 0;

@@ -18,7 +18,7 @@ void start_at_site(Vcpu& v, unsigned k, Site* s, MarkerSource src) {
   if (phase() == Phase::Tracing) {
     end_region(v, k);
     core_begin(v, k);
-    v.disc_pending = false;
+    v.stream.disc_pending = false;
     if (s->sub) open_record(v, k, s->tb, s->sub, s->sub_base);
   }
   request_reset_vcpu();

@@ -38,7 +38,7 @@ inline void start_record(Vcpu& v, unsigned k, TbInfo* ex, const StaticBlock* sb,
   r.acc_count = 0;
   r.last_acc = -1;
   r.io_done = -1;
-  if ((++v.blocks & 1023) == 0) check_failure(k);
+  if ((++v.stream.blocks & 1023) == 0) check_failure(k);
 }
 
 void update_context(Vcpu& v, uint8_t cpl) {
@@ -66,14 +66,14 @@ uint64_t rec_pc(const StaticBlock* sb, uint32_t i) {
 }
 
 // The next block (at pc) after the record whose allowed successors are in
-// v.succ: at its close, or at the next block when it closed with
+// v.stream.succ: at its close, or at the next block when it closed with
 // kSuccessorLater.
 void check_successor(Vcpu& v, uint64_t pc) {
-  if (!v.succ.pending) return;
-  v.succ.pending = false;
-  if (v.succ.any || pc == v.succ.a || pc == v.succ.b || pc == v.succ.rep_pc) return;
-  v.disc_pending = true;
-  v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Interrupt, 0, v.last_pc};
+  if (!v.stream.succ.pending) return;
+  v.stream.succ.pending = false;
+  if (v.stream.succ.any || pc == v.stream.succ.a || pc == v.stream.succ.b || pc == v.stream.succ.rep_pc) return;
+  v.stream.disc_pending = true;
+  v.stream.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Interrupt, 0, v.stream.last_pc};
 }
 
 // The common case of on_tb_exec: the open record ran whole into its
@@ -83,9 +83,9 @@ inline bool chain_record(Vcpu& v, unsigned k, TbInfo* tb) {
   if (ex->last_rep || v.rec.base != 0 || v.rec.cap != ex->n || v.score->idx + 1 != ex->n) return false;
   if (ex->last_must_access && v.rec.last_acc != int32_t(ex->n) - 1) return false;  // it faulted
   if (!(ex->any_next || tb->vaddr == ex->next_a || tb->vaddr == ex->next_b)) return false;
-  if (tb->cpl != v.ctx.cpl || v.ctx.asid_dirty || !v.ctx.valid || v.disc_pending || budgets_on()) return false;
-  if (phase() != Phase::Tracing || v.epoch != g_roi.epoch.load(std::memory_order_relaxed)) return false;
-  v.last_pc = ex->last_pc;
+  if (tb->cpl != v.ctx.cpl || v.ctx.asid_dirty || !v.ctx.valid || v.stream.disc_pending || budgets_on()) return false;
+  if (phase() != Phase::Tracing || v.region.epoch != g_roi.epoch.load(std::memory_order_relaxed)) return false;
+  v.stream.last_pc = ex->last_pc;
   v.sink->chain_block(ex->n, tb->sb);
   start_record(v, k, tb, tb->sb, tb->n, 0, tb->n);
   return true;
@@ -99,7 +99,7 @@ void split_rep(Vcpu& v, unsigned k, int32_t ri) {
   uint32_t retired = std::min<uint32_t>(v.rec.block->insn_count, v.rec.cap);
   v.sink->end_block(retired);
   v.rec.block = nullptr;
-  v.last_pc = ex->last_pc;
+  v.stream.last_pc = ex->last_pc;
   Drained d = settle_budget(v, k, retired);
   bool drained = d.limit || d.window;
   v.check.rep_splits++;
@@ -182,9 +182,9 @@ bool open_record(Vcpu& v, unsigned k, TbInfo* ex, const StaticBlock* sb, int32_t
   uint32_t cap = sb->insn_count;
   if (budgets_on() && !take_budget(v, k, &cap)) return false;
   update_context(v, ex->cpl);
-  if (v.disc_pending) {
-    v.sink->marker(v.disc);
-    v.disc_pending = false;
+  if (v.stream.disc_pending) {
+    v.sink->marker(v.stream.disc);
+    v.stream.disc_pending = false;
   }
   v.sink->begin_block(sb);
   start_record(v, k, ex, sb, sb->insn_count, base, cap);
@@ -229,20 +229,20 @@ void close_record(Vcpu& v, unsigned k, uint64_t next_pc, bool may_declare) {
   v.sink->end_block(retired);
   v.rec.block = nullptr;
   if (faulted) v.check.faults++;
-  uint64_t last = retired == rec_n ? ex->last_pc : (retired ? rec_pc(sb, retired - 1) : v.last_pc);
-  v.last_pc = last;
+  uint64_t last = retired == rec_n ? ex->last_pc : (retired ? rec_pc(sb, retired - 1) : v.stream.last_pc);
+  v.stream.last_pc = last;
   if (faulted) {
-    v.disc_pending = true;
-    v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Exception, 0, last};
+    v.stream.disc_pending = true;
+    v.stream.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Exception, 0, last};
   } else if (!cut && next_pc) {
     // The successors this execution allows; anything else is an interrupt.
     if (io_rerun) {
       // Execution went on after the re-run instruction: its fall-through.
       uint32_t j = uint32_t(kidx);
       uint64_t ft = j + 1 < ex->n ? ex->pcs[j + 1] : ex->fallthrough;
-      v.succ = {true, false, ft, ft, ft};
+      v.stream.succ = {true, false, ft, ft, ft};
     } else {
-      v.succ = {true, ex->any_next, ex->next_a, ex->next_b, ex->last_rep ? ex->last_pc : ex->next_a};
+      v.stream.succ = {true, ex->any_next, ex->next_a, ex->next_b, ex->last_rep ? ex->last_pc : ex->next_a};
     }
     if (next_pc != kSuccessorLater) check_successor(v, next_pc);
   }
@@ -258,31 +258,31 @@ void close_record_before(Vcpu& v, unsigned k, uint32_t idx) {
   v.sink->end_block(retired);
   const StaticBlock* sb = v.rec.block;
   v.rec.block = nullptr;
-  if (retired) v.last_pc = rec_pc(sb, retired - 1);
+  if (retired) v.stream.last_pc = rec_pc(sb, retired - 1);
   settle_budget(v, k, retired);
 }
 
 void core_begin(Vcpu& v, unsigned k) {
-  if (v.tracing) return;
-  v.tracing = true;
-  v.succ.pending = false;
-  v.epoch = g_roi.epoch.load(std::memory_order_acquire);
+  if (v.region.tracing) return;
+  v.region.tracing = true;
+  v.stream.succ.pending = false;
+  v.region.epoch = g_roi.epoch.load(std::memory_order_acquire);
   v.ctx.valid = false;
   v.ctx.asid_dirty = true;
-  v.disc_pending = false;
+  v.stream.disc_pending = false;
   v.budget.starved = false;
   v.sink->marker(Marker{MarkerKind::RoiBegin, g_roi.start_source, g_roi.start_id, 0});
-  if (std::atomic_ref<bool>(v.skip_done_pending).exchange(false, std::memory_order_relaxed))
+  if (std::atomic_ref<bool>(v.region.skip_done_pending).exchange(false, std::memory_order_relaxed))
     v.sink->marker(Marker{MarkerKind::SkipDone, MarkerSource::None, 0, g_plugin->opt.skip});
   if (g_plugin->opt.count_check) v.check.start = score(k)->count;
 }
 
 void core_end(Vcpu& v, unsigned k, const Marker& end) {
-  if (!v.tracing) return;
-  v.disc_pending = false;
-  v.succ.pending = false;
+  if (!v.region.tracing) return;
+  v.stream.disc_pending = false;
+  v.stream.succ.pending = false;
   v.sink->marker(end);
-  v.tracing = false;
+  v.region.tracing = false;
   release_budget(k);
   if (g_plugin->opt.count_check) v.check.inline_count += score(k)->count - v.check.start;
 }
@@ -324,12 +324,12 @@ void on_tb_exec(unsigned k, void* ud) {
   }
   Phase ph = phase();
   if (ph != Phase::Tracing) {
-    if (v.tracing) end_region(v, k);
+    if (v.region.tracing) end_region(v, k);
     return;
   }
-  if (v.tracing && v.epoch != g_roi.epoch.load(std::memory_order_relaxed))
+  if (v.region.tracing && v.region.epoch != g_roi.epoch.load(std::memory_order_relaxed))
     core_end(v, k, Marker{MarkerKind::RoiEnd, g_roi.stop_source, g_roi.stop_id, 0});
-  if (!v.tracing) core_begin(v, k);
+  if (!v.region.tracing) core_begin(v, k);
   open_record(v, k, tb, tb->sb, 0);
 }
 
@@ -338,7 +338,7 @@ void on_tb_skip(unsigned k, void* ud) {
   k = running_vcpu(k);
   Vcpu& v = g_plugin->vcpus[k];
   if (!v.sink && !attach_sink(k)) return;
-  if (v.rec.block || v.tracing) end_region(v, k);
+  if (v.rec.block || v.region.tracing) end_region(v, k);
   if (phase() != Phase::Skipping) return;
   if (count_skipped(v, tb->n)) end_skipping(k);
 }

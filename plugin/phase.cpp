@@ -126,7 +126,8 @@ void end_skipping(unsigned k) {
   if (!move_phase(Phase::Skipping, Phase::Off)) return;
   bool first = g_roi.first_window.load();
   if (first && g_plugin->opt.skip)  // other vCPUs read theirs meanwhile
-    for (auto& w : g_plugin->vcpus) std::atomic_ref<bool>(w.region.skip_done_pending).store(true, std::memory_order_relaxed);
+    for (auto& w : g_plugin->vcpus)
+      std::atomic_ref<bool>(w.region.skip_done_pending).store(true, std::memory_order_relaxed);
   begin_tracing_phase(first ? g_roi.start_source : MarkerSource::Window, first ? g_roi.start_id : 0,
                       int(k));
   request_reset_vcpu();

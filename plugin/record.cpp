@@ -69,9 +69,10 @@ uint64_t rec_pc(const StaticBlock* sb, uint32_t i) {
 // v.stream.succ: at its close, or at the next block when it closed with
 // kSuccessorLater.
 void check_successor(Vcpu& v, uint64_t pc) {
-  if (!v.stream.succ.pending) return;
-  v.stream.succ.pending = false;
-  if (v.stream.succ.any || pc == v.stream.succ.a || pc == v.stream.succ.b || pc == v.stream.succ.rep_pc) return;
+  Successors& s = v.stream.succ;
+  if (!s.pending) return;
+  s.pending = false;
+  if (s.any || pc == s.a || pc == s.b || pc == s.rep_pc) return;
   v.stream.disc_pending = true;
   v.stream.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Interrupt, 0, v.stream.last_pc};
 }
@@ -83,7 +84,8 @@ inline bool chain_record(Vcpu& v, unsigned k, TbInfo* tb) {
   if (ex->last_rep || v.rec.base != 0 || v.rec.cap != ex->n || v.score->idx + 1 != ex->n) return false;
   if (ex->last_must_access && v.rec.last_acc != int32_t(ex->n) - 1) return false;  // it faulted
   if (!(ex->any_next || tb->vaddr == ex->next_a || tb->vaddr == ex->next_b)) return false;
-  if (tb->cpl != v.ctx.cpl || v.ctx.asid_dirty || !v.ctx.valid || v.stream.disc_pending || budgets_on()) return false;
+  if (tb->cpl != v.ctx.cpl || v.ctx.asid_dirty || !v.ctx.valid || v.stream.disc_pending || budgets_on())
+    return false;
   if (phase() != Phase::Tracing || v.region.epoch != g_roi.epoch.load(std::memory_order_relaxed)) return false;
   v.stream.last_pc = ex->last_pc;
   v.sink->chain_block(ex->n, tb->sb);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <type_traits>
 
 #include "phase.h"
 
@@ -23,7 +24,7 @@ struct alignas(64) Lease {
 
 // A shared instruction budget (limit=, window=): a global counter plus one
 // stealable lease per core. Every instruction of the budget is in exactly
-// one place: `global`, a core's lease, or an open record (`Vcpu::cap`).
+// one place: `global`, a core's lease, or an open record (`Vcpu::rec.cap`).
 struct Pool {
   bool active = false;  // fixed after install
   std::atomic<int64_t> global{0};
@@ -53,10 +54,12 @@ struct alignas(64) RecordSeq {
   std::atomic<uint32_t> seq{0};
 };
 
-// skip= / every=: instructions skipped by all cores, and the target.
+// skip= / every=: instructions skipped by all cores, and the target, of the
+// skip period `epoch` (bumped by restart_skip, see CoreBudget::skip_epoch).
 struct SkipCount {
   std::atomic<uint64_t> done{0};
-  uint64_t target = 0;
+  std::atomic<uint64_t> target{0};
+  std::atomic<uint32_t> epoch{0};
 };
 
 struct Budgets {
@@ -66,16 +69,11 @@ struct Budgets {
   SkipCount skip;
 };
 Budgets g_budgets;
+static_assert(std::is_trivially_destructible_v<Budgets>, "see Immortal");
 
 Pool& pool(Budget b) { return g_budgets.pool[static_cast<int>(b)]; }
 constexpr Budget kAllBudgets[kBudgets] = {Budget::Limit, Budget::Window};
 
-
-// Cost per block while the budget is large: one uncontended compare-exchange
-// on the core's own lease word (its cache line is not shared). The global
-// counter is touched once per lease (at most 1/8 of what is left per core,
-// at most 65536), and other cores' leases only when the global counter is
-// empty.
 constexpr uint64_t kLeaseMask = 0xffffffffu;
 
 inline uint64_t lease_word(uint32_t epoch, uint64_t amount) { return (uint64_t(epoch) << 32) | amount; }
@@ -151,6 +149,11 @@ bool pool_exhausted(Pool& p) {
 }
 
 // Takes up to n instructions out of pool b for core k's next record.
+// Cost per block while the budget is large: one uncontended compare-exchange
+// on the core's own lease word (its cache line is not shared). The global
+// counter is touched once per lease (at most 1/8 of what is left per core,
+// at most 65536), and other cores' leases only when the global counter is
+// empty.
 uint32_t pool_take(Budget b, Vcpu& v, unsigned k, uint32_t n) {
   Pool& p = pool(b);
   uint32_t e = p.epoch.load(std::memory_order_acquire);
@@ -256,6 +259,11 @@ bool take_budget(Vcpu& v, unsigned k, uint32_t* cap_io) {
   *cap_io = cap;
   if (cap == 0) {
     v.budget.starved = true;
+    // declare_limit / declare_window_end end this core's region (end_region
+    // -> core_end -> release_budget) from inside open_record. Safe: no record
+    // is open while one is being opened, so only the end marker is written;
+    // release_budget only moves lease words; and open_record returns false
+    // right after, without touching the sink.
     if (pool(Budget::Limit).active && pool_exhausted(pool(Budget::Limit))) {
       if (may_end_budget(v, k)) declare_limit(k);
     } else if (pool(Budget::Window).active && pool_exhausted(pool(Budget::Window))) {
@@ -268,8 +276,8 @@ bool take_budget(Vcpu& v, unsigned k, uint32_t* cap_io) {
   if (v.budget.starved) {
     // Budget came back (another core returned it): the stream has a gap.
     v.budget.starved = false;
-    v.disc_pending = true;
-    v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Limit, 0, v.last_pc};
+    v.stream.disc_pending = true;
+    v.stream.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Limit, 0, v.stream.last_pc};
   }
   return true;
 }
@@ -301,22 +309,33 @@ void release_budget(unsigned k) {
   }
 }
 
+// Called before the phase moves to Skipping (release), which counting
+// cores read (acquire) before count_skipped; the other cores' skip_local are
+// theirs to write, so they are voided by the epoch, not cleared here.
 void restart_skip(uint64_t n) {
-  g_budgets.skip.target = n;
-  g_budgets.skip.done.store(0);
-  for (auto& v : g_plugin->vcpus) v.budget.skip_local = 0;
+  SkipCount& s = g_budgets.skip;
+  s.target.store(n, std::memory_order_relaxed);
+  s.done.store(0);
+  s.epoch.fetch_add(1);
 }
 
 bool count_skipped(Vcpu& v, uint64_t n) {
   SkipCount& s = g_budgets.skip;
-  v.budget.skip_local += n;
+  CoreBudget& cb = v.budget;
+  uint32_t e = s.epoch.load(std::memory_order_acquire);
+  if (cb.skip_epoch != e) {  // counted in an earlier skip period
+    cb.skip_epoch = e;
+    cb.skip_local = 0;
+  }
+  cb.skip_local += n;
+  uint64_t target = s.target.load(std::memory_order_relaxed);
   uint64_t done = s.done.load(std::memory_order_relaxed);
-  uint64_t remaining_guess = s.target > done ? s.target - done : 0;
+  uint64_t remaining_guess = target > done ? target - done : 0;
   uint64_t batch = std::min<uint64_t>(4096, remaining_guess / (2 * g_budgets.ncores) + 1);
-  if (v.budget.skip_local < batch) return false;
-  uint64_t total = s.done.fetch_add(v.budget.skip_local) + v.budget.skip_local;
-  v.budget.skip_local = 0;
-  return total >= s.target;
+  if (cb.skip_local < batch) return false;
+  uint64_t total = s.done.fetch_add(cb.skip_local) + cb.skip_local;
+  cb.skip_local = 0;
+  return total >= target;
 }
 
 }  // namespace qemutrace::plugin

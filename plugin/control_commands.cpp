@@ -42,7 +42,10 @@ std::string status() {
 }
 
 // Phase changes requested by the socket run on vCPU 0 (through
-// async_run_on_cpu), so they never race with the vCPU-side transitions.
+// async_run_on_cpu), so they do not race with vCPU 0's transitions. Without
+// that function (qemu_shim.cpp), start_or_stop applies them on the socket
+// thread: a stop still compares and swaps, but a start may then race with a
+// marker or a budget transition on a vCPU.
 void start_on_vcpu() {
   if (phase() == Phase::Off) start_condition(MarkerSource::Console, 0, -1);
   request_reset_vcpu();

@@ -25,6 +25,9 @@ namespace qemutrace::plugin {
 // Storage that is constructed at load and never destroyed: QEMU's atexit
 // callback runs after this library's static destructors. Its address is
 // fixed, so the hot path reaches it without loading a pointer first.
+// State with a non-trivial destructor lives in one; the plain globals
+// (g_roi, g_budgets, g_resets, g_regs) are trivially destructible, which
+// each asserts, so nothing of theirs is torn down before that callback.
 template <class T>
 class Immortal {
  public:
@@ -38,9 +41,9 @@ class Immortal {
 
 struct TbInfo;
 
-// The page of the translation cache below (QEMU's TLB granule on x86).
-constexpr unsigned kPageBits = kPageShift;
-constexpr uint64_t kPageMask = (uint64_t(1) << kPageBits) - 1;
+// The page of the page cache below: the format's page (kPageShift),
+// also QEMU's TLB granule on x86.
+constexpr uint64_t kPageMask = (uint64_t(1) << kPageShift) - 1;
 
 // One scoreboard entry per vCPU, one cache line each: every block stores
 // into its entry inline, and entries of different vCPUs on one line made the
@@ -88,14 +91,18 @@ struct CoreBudget {
   // The open record's instructions (cap) were taken out of each active pool
   // when it opened, in this pool epoch.
   uint32_t commit_epoch[kBudgets] = {0, 0};
-  bool starved = false;
+  bool starved = false;  // also cleared by core_begin (record.cpp): a new region
   // While starved with the budget all in other cores' open records: their
   // record counters when last seen, and starved blocks since one moved.
   std::vector<uint32_t> wait_seq;
   uint32_t wait_blocks = 0;
   uint64_t wait_since_ns = 0;
-  // skip= / every=: instructions skipped, not yet added to the shared count.
+  // skip= / every=: instructions skipped, not yet added to the shared count,
+  // of skip period skip_epoch. Only the owner writes them: a new period
+  // (restart_skip) bumps the shared epoch and each core drops its stale
+  // count when it next counts.
   uint64_t skip_local = 0;
+  uint32_t skip_epoch = 0;
 };
 
 // count_check bookkeeping (options: count_check=on).
@@ -108,39 +115,56 @@ struct CountCheck {
   uint64_t rep_splits = 0;
 };
 
-// Recent virtual-to-physical page translations of one core, so that most
-// accesses skip QEMU's TLB lookup. An entry is valid while `gen` matches the
-// core's generation, which moves at every instruction that may change the
-// core's translations and when paging is off (reset); architecturally a
+// Recent virtual-to-physical page mappings of one core, so that most
+// accesses skip QEMU's TLB lookup. ("Translation" elsewhere in the plugin is
+// QEMU's translation of code into blocks.) An entry is valid while `gen`
+// matches the core's generation, which moves at every instruction that may
+// change the core's mappings (arch: InsnClass::changes_translation,
+// on_mapping_change) and when paging is off (reset); architecturally a
 // mapping change is not visible before such an instruction on this core.
-struct XlatEntry {
+struct PageEntry {
   uint64_t vpage = 0;
   uint64_t pframe = 0;
   uint32_t gen = 0;
   uint32_t mmu_idx = 0;
 };
-constexpr unsigned kXlatEntries = 64;
-struct XlatCache {
+constexpr unsigned kPageCacheEntries = 64;
+struct PageCache {
   uint32_t gen = 1;
-  XlatEntry entry[kXlatEntries];
+  PageEntry entry[kPageCacheEntries];
 };
 
+// Whether this core is inside a region of interest (record.cpp: core_begin,
+// core_end).
+struct RegionState {
+  bool tracing = false;  // ROI_BEGIN written, ROI_END not yet
+  // Write SKIP_DONE after the next ROI_BEGIN; set by whichever vCPU ends
+  // the skip (phase.cpp), so accessed through std::atomic_ref.
+  bool skip_done_pending = false;
+  uint32_t epoch = 0;  // the region (Roi::epoch) it records in
+};
+
+// The continuity of this core's instruction stream (record.cpp; budget.cpp
+// queues a discontinuity when budget comes back after starving).
+struct StreamState {
+  uint64_t last_pc = 0;  // last retired instruction
+  bool disc_pending = false;
+  Marker disc;  // written before the next record when disc_pending
+  Successors succ;
+  uint64_t blocks = 0;  // records opened (sink failure is checked every 1024)
+};
+
+// One named part per concern (docs/architecture.md says which room owns it).
 struct alignas(64) Vcpu {
   TraceSink* sink = nullptr;
   ScoreEntry* score = nullptr;  // this core's entry; refetched after a flush
-  bool tracing = false;         // ROI_BEGIN written, ROI_END not yet
-  bool skip_done_pending = false;  // write SKIP_DONE after the next ROI_BEGIN
-  uint32_t epoch = 0;           // the region (Roi::epoch) it records in
+  RegionState region;
   OpenRecord rec;
   GuestContext ctx;
-  uint64_t last_pc = 0;  // last retired instruction
-  bool disc_pending = false;
-  Marker disc;
-  Successors succ;
-  uint64_t blocks = 0;  // records opened (sink failure is checked every 1024)
+  StreamState stream;
   CoreBudget budget;
-  CountCheck check;
-  XlatCache xlat;
+  CountCheck check;  // record.cpp, when count_check=on
+  PageCache pages;
   // Single-threaded TCG: what score->idx holds otherwise (on_progress).
   uint64_t progress = 0;
 };

@@ -3,6 +3,7 @@
 #include <glib.h>
 
 #include <cstring>
+#include <type_traits>
 
 #include "core.h"
 
@@ -18,6 +19,7 @@ struct GuestRegs {
   qemu_plugin_register* arg1 = nullptr;
 };
 GuestRegs g_regs;
+static_assert(std::is_trivially_destructible_v<GuestRegs>, "see Immortal");
 
 uint64_t read_reg(qemu_plugin_register* r) {
   if (!r) return 0;
@@ -49,8 +51,6 @@ void find_guest_registers() {
     say("warning: guest registers for privilege level / address space not found; "
         "recording CPL and ASID as 0");
 }
-
-bool have_guest_registers() { return g_regs.priv != nullptr; }
 
 uint64_t read_asid() { return g_plugin->arch->asid(read_reg(g_regs.asid)); }
 

@@ -8,8 +8,6 @@ namespace qemutrace::plugin {
 
 // Resolves the register handles (first vCPU init; they are the same for all).
 void find_guest_registers();
-// The register handles were found (else CPL and ASID are recorded as 0).
-bool have_guest_registers();
 // Of the current vCPU.
 uint64_t read_asid();
 struct BlockMode {

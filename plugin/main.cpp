@@ -66,8 +66,7 @@ void finish_run() {
   for (unsigned k = 0; k < p.vcpus.size(); ++k) {
     Vcpu& v = p.vcpus[k];
     if (!v.sink) continue;
-    if (v.rec.block) close_record(v, k, 0);
-    if (v.tracing) core_end(v, k, Marker{MarkerKind::RoiEnd, MarkerSource::EndOfRun, 0, 0});
+    end_region(v, k, Marker{MarkerKind::RoiEnd, MarkerSource::EndOfRun, 0, 0});
   }
   if (p.opt.count_check && p.run) report_count_check();
   if (p.run) {

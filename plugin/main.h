@@ -7,7 +7,8 @@
 
 namespace qemutrace::plugin {
 
-// (Re-)registers the callbacks that survive a translation flush.
+// Registers the plugin-wide callbacks; again after every flush, because
+// qemu_plugin_reset drops all of them (phase.cpp, on_reset_done).
 void register_callbacks();
 
 }  // namespace qemutrace::plugin

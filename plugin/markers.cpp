@@ -16,10 +16,9 @@ void start_at_site(Vcpu& v, unsigned k, Site* s, MarkerSource src) {
   if (ph != Phase::Off) return;  // already on / skipping / limit / failed
   start_condition(src, s->id, int(k));
   if (phase() == Phase::Tracing) {
-    if (v.rec.block) close_record(v, k, 0);
-    if (v.tracing) core_end(v, k, end_marker_for_phase());
+    end_region(v, k);
     core_begin(v, k);
-    v.disc_pending = false;
+    v.stream.disc_pending = false;
     if (s->sub) open_record(v, k, s->tb, s->sub, s->sub_base);
   }
   request_reset_vcpu();
@@ -32,8 +31,8 @@ void watch_return_point(Site* s) {
   bool fresh;
   {
     std::lock_guard<std::mutex> lk(w.mu);
-    w.pending[s->pc + 2] = PendingInt{read_asid(), read_stack_pointer(), s->tb->cpl == 0};
-    fresh = w.points.insert(s->pc + 2).second;
+    w.pending[s->next_pc] = PendingInt{read_asid(), read_stack_pointer(), s->tb->cpl == 0};
+    fresh = w.points.insert(s->next_pc).second;
   }
   // Retranslate so that the return point gets its watch callback.
   if (fresh) request_reset_vcpu();
@@ -64,10 +63,11 @@ void stop_at_site(Vcpu& v, unsigned k, Site* s) {
   Phase ph = phase();
   if (ph != Phase::Tracing && ph != Phase::Skipping) return;
   MarkerSource src = s->type == MarkerType::NopStop ? MarkerSource::MagicNop : MarkerSource::LegacyInt;
-  stop_condition(src, s->id, int(k));
+  bool stopped = stop_condition(src, s->id, int(k));
   if (v.rec.block && v.rec.exec == s->tb) close_record_before(v, k, s->idx);
   else if (v.rec.block) close_record(v, k, 0);
-  core_end(v, k, Marker{MarkerKind::RoiEnd, src, s->id, 0});
+  // Lost to a limit declared meanwhile: the region ends as the limit says.
+  core_end(v, k, stopped ? Marker{MarkerKind::RoiEnd, src, s->id, 0} : end_marker_for_phase());
   request_reset_vcpu();
 }
 

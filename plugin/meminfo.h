@@ -3,7 +3,9 @@
 // access cost a lot on memory-heavy code (a library call each, on the
 // hottest path). The layout (QEMU's MemOpIdx = MemOp << 4 | mmu_idx in the
 // low 16 bits, the access kind above) is checked against those two calls
-// once at install, so a QEMU that changes it is refused, not misread.
+// once at install, so a QEMU that changes it is refused, not misread. The
+// API has no call for mmu_idx, so that field is not checked; it is only
+// part of the page cache's key (record.cpp, physical_address).
 #pragma once
 
 #include <cstdint>

@@ -10,6 +10,9 @@
 
 namespace qemutrace::plugin {
 
+// Marker and Console both start off and behave alike (markers and the control
+// socket work in every mode); Console is kept because start=console is a
+// documented option value that says what the user intends.
 enum class StartMode { Now, Marker, Console };
 
 struct Options {

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <type_traits>
 
 #include "budget.h"
 #include "core.h"
@@ -12,19 +13,23 @@
 namespace qemutrace::plugin {
 
 Roi g_roi;
+static_assert(std::is_trivially_destructible_v<Roi>, "see Immortal");
 
 namespace {
 
-struct Flushes {
+// qemu_plugin_reset calls: requested and completed. (Each also flushes the
+// translations; translate.cpp's flushes() counts those, reset or not.)
+struct Resets {
   std::atomic<bool> from_idle{false};
   std::atomic<uint64_t> done{0};
   std::atomic<uint64_t> requests{0};
 };
-Flushes g_flushes;
+Resets g_resets;
+static_assert(std::is_trivially_destructible_v<Resets>, "see Immortal");
 
 void on_reset_done(qemu_plugin_id_t) {
   register_callbacks();
-  g_flushes.done.fetch_add(1, std::memory_order_release);
+  g_resets.done.fetch_add(1, std::memory_order_release);
 }
 
 bool move_phase(Phase from, Phase to) {
@@ -41,30 +46,23 @@ void begin_tracing_phase(MarkerSource src, uint16_t id, int core) {
   event("roi_begin", src, id, core);
 }
 
-// Ends core k's region after its budget ran out.
-void stop_core_now(unsigned k) {
-  Vcpu& v = g_plugin->vcpus[k];
-  if (v.rec.block) close_record(v, k, 0);
-  core_end(v, k, end_marker_for_phase());
-}
-
 }  // namespace
 
 void request_reset_vcpu() {
-  g_flushes.requests.fetch_add(1, std::memory_order_relaxed);
+  g_resets.requests.fetch_add(1, std::memory_order_relaxed);
   qemu_plugin_reset(g_plugin->id, on_reset_done);
 }
 
 void request_reset_any() {
-  if (!shim::run_on_vcpu0(request_reset_vcpu)) g_flushes.from_idle.store(true);
+  if (!shim::run_on_vcpu0(request_reset_vcpu)) g_resets.from_idle.store(true);
 }
 
 void reset_if_requested() {
-  if (g_flushes.from_idle.exchange(false)) request_reset_vcpu();
+  if (g_resets.from_idle.exchange(false)) request_reset_vcpu();
 }
 
-uint64_t resets_done() { return g_flushes.done.load(std::memory_order_acquire); }
-uint64_t reset_requests() { return g_flushes.requests.load(); }
+uint64_t resets_done() { return g_resets.done.load(std::memory_order_acquire); }
+uint64_t reset_requests() { return g_resets.requests.load(); }
 
 void start_condition(MarkerSource src, uint16_t id, int core) {
   const Options& opt = g_plugin->opt;
@@ -80,11 +78,15 @@ void start_condition(MarkerSource src, uint16_t id, int core) {
   }
 }
 
-void stop_condition(MarkerSource src, uint16_t id, int core) {
+bool stop_condition(MarkerSource src, uint16_t id, int core) {
+  // Set before the phase moves, for the cores that see Off (they read it in
+  // end_marker_for_phase). Compare-and-swap: a limit declared concurrently
+  // (Tracing -> Limit) must not be turned back into Off.
   g_roi.stop_source = src;
   g_roi.stop_id = id;
-  set_phase(Phase::Off);
+  if (!move_phase(Phase::Tracing, Phase::Off) && !move_phase(Phase::Skipping, Phase::Off)) return false;
   event("roi_end", src, id, core);
+  return true;
 }
 
 Marker end_marker_for_phase() {
@@ -96,7 +98,7 @@ Marker end_marker_for_phase() {
 void declare_limit(unsigned k) {
   if (!move_phase(Phase::Tracing, Phase::Limit)) return;
   const Options& opt = g_plugin->opt;
-  stop_core_now(k);
+  end_region(g_plugin->vcpus[k], k);  // its budget ran out
   event("limit_reached", MarkerSource::Limit, -1, int(k), std::to_string(opt.limit));
   say("instruction limit " + std::to_string(opt.limit) + " reached");
   request_reset_vcpu();
@@ -113,16 +115,19 @@ void declare_window_end(unsigned k) {
   restart_skip(gap);
   g_roi.first_window.store(false);
   event("roi_end", MarkerSource::Window, -1, int(k));
-  stop_core_now(k);
-  if (gap == 0) begin_tracing_phase(MarkerSource::Window, 0, int(k));
+  end_region(g_plugin->vcpus[k], k);  // its budget ran out
+  if (gap == 0) begin_tracing_phase(MarkerSource::Window, 0, int(k));  // every == window: no gap
   request_reset_vcpu();
 }
 
 void end_skipping(unsigned k) {
+  // Off is only a claim: the one core that moves Skipping -> Off goes on to
+  // Tracing; the others, and stale skip blocks, see no Skipping any more.
   if (!move_phase(Phase::Skipping, Phase::Off)) return;
   bool first = g_roi.first_window.load();
-  if (first && g_plugin->opt.skip)
-    for (auto& w : g_plugin->vcpus) w.skip_done_pending = true;
+  if (first && g_plugin->opt.skip)  // other vCPUs read theirs meanwhile
+    for (auto& w : g_plugin->vcpus)
+      std::atomic_ref<bool>(w.region.skip_done_pending).store(true, std::memory_order_relaxed);
   begin_tracing_phase(first ? g_roi.start_source : MarkerSource::Window, first ? g_roi.start_id : 0,
                       int(k));
   request_reset_vcpu();

@@ -5,8 +5,18 @@
 //
 //   Off --start--> Skipping --skip done--> Tracing --stop--> Off
 //     \___________start (no skip=)________/  |  \--window end--> Skipping
+//                                            |       (every=window: straight
+//                                            |        back to Tracing)
 //                                            \--limit--> Limit
+//   Skipping --stop--> Off
 //   any --write error--> Failed
+//
+// Transitions between vCPU-side states compare and swap (move_phase), so two
+// cores cannot both take one; "skip done" passes through Off, which the
+// winner holds as a claim until it sets Tracing (phase.cpp, end_skipping).
+//
+// translate.cpp names the same states by what blocks get (TransMode):
+// Off = off, Skipping = skip, Tracing = on, Limit and Failed = dead.
 #pragma once
 
 #include <atomic>
@@ -38,7 +48,9 @@ inline void set_phase(Phase p) { g_roi.phase.store(static_cast<int>(p), std::mem
 
 // Transitions, from vCPU threads (or from the control socket through vCPU 0).
 void start_condition(MarkerSource src, uint16_t id, int core);  // marker, console, start=now
-void stop_condition(MarkerSource src, uint16_t id, int core);
+// False if the phase was no longer Tracing or Skipping (a limit, a failure
+// or another stop came first).
+bool stop_condition(MarkerSource src, uint16_t id, int core);
 void declare_limit(unsigned k);       // the limit= budget is spent
 void declare_window_end(unsigned k);  // the window= budget is spent
 void end_skipping(unsigned k);        // skip= (or every=) instructions went by

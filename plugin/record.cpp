@@ -38,7 +38,7 @@ inline void start_record(Vcpu& v, unsigned k, TbInfo* ex, const StaticBlock* sb,
   r.acc_count = 0;
   r.last_acc = -1;
   r.io_done = -1;
-  if ((++v.blocks & 1023) == 0) check_failure(k);
+  if ((++v.stream.blocks & 1023) == 0) check_failure(k);
 }
 
 void update_context(Vcpu& v, uint8_t cpl) {
@@ -46,7 +46,7 @@ void update_context(Vcpu& v, uint8_t cpl) {
   if (c.asid_dirty || !c.valid) {
     uint64_t a = read_asid();
     c.asid_dirty = false;
-    v.xlat.gen++;  // after the instruction that set asid_dirty took effect
+    v.pages.gen++;  // after the instruction that set asid_dirty took effect
     if (!c.valid || a != c.asid || cpl != c.cpl) {
       c.asid = a;
       c.cpl = cpl;
@@ -66,28 +66,28 @@ uint64_t rec_pc(const StaticBlock* sb, uint32_t i) {
 }
 
 // The next block (at pc) after the record whose allowed successors are in
-// v.succ: at its close, or at the next block when it closed with
+// v.stream.succ: at its close, or at the next block when it closed with
 // kSuccessorLater.
 void check_successor(Vcpu& v, uint64_t pc) {
-  if (!v.succ.pending) return;
-  v.succ.pending = false;
-  if (v.succ.any || pc == v.succ.a || pc == v.succ.b || pc == v.succ.rep_pc) return;
-  v.disc_pending = true;
-  v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Interrupt, 0, v.last_pc};
+  Successors& s = v.stream.succ;
+  if (!s.pending) return;
+  s.pending = false;
+  if (s.any || pc == s.a || pc == s.b || pc == s.rep_pc) return;
+  v.stream.disc_pending = true;
+  v.stream.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Interrupt, 0, v.stream.last_pc};
 }
-
-void core_stop_now(Vcpu& v, unsigned k) { core_end(v, k, end_marker_for_phase()); }
 
 // The common case of on_tb_exec: the open record ran whole into its
 // expected successor, which opens the next record in the same context.
 inline bool chain_record(Vcpu& v, unsigned k, TbInfo* tb) {
   TbInfo* ex = v.rec.exec;
-  if (!ex->plain_end || v.rec.base != 0 || v.rec.cap != ex->n || v.score->idx + 1 != ex->n) return false;
+  if (ex->last_rep || v.rec.base != 0 || v.rec.cap != ex->n || v.score->idx + 1 != ex->n) return false;
   if (ex->last_must_access && v.rec.last_acc != int32_t(ex->n) - 1) return false;  // it faulted
   if (!(ex->any_next || tb->vaddr == ex->next_a || tb->vaddr == ex->next_b)) return false;
-  if (tb->cpl != v.ctx.cpl || v.ctx.asid_dirty || !v.ctx.valid || v.disc_pending || budgets_on()) return false;
-  if (phase() != Phase::Tracing || v.epoch != g_roi.epoch.load(std::memory_order_relaxed)) return false;
-  v.last_pc = ex->last_pc;
+  if (tb->cpl != v.ctx.cpl || v.ctx.asid_dirty || !v.ctx.valid || v.stream.disc_pending || budgets_on())
+    return false;
+  if (phase() != Phase::Tracing || v.region.epoch != g_roi.epoch.load(std::memory_order_relaxed)) return false;
+  v.stream.last_pc = ex->last_pc;
   v.sink->chain_block(ex->n, tb->sb);
   start_record(v, k, tb, tb->sb, tb->n, 0, tb->n);
   return true;
@@ -101,7 +101,7 @@ void split_rep(Vcpu& v, unsigned k, int32_t ri) {
   uint32_t retired = std::min<uint32_t>(v.rec.block->insn_count, v.rec.cap);
   v.sink->end_block(retired);
   v.rec.block = nullptr;
-  v.last_pc = ex->last_pc;
+  v.stream.last_pc = ex->last_pc;
   Drained d = settle_budget(v, k, retired);
   bool drained = d.limit || d.window;
   v.check.rep_splits++;
@@ -124,17 +124,27 @@ int32_t remap_io(Vcpu& v, const InsnRef* r) {
   return -1;
 }
 
+// The record index of the instruction making an access: from the
+// userdata's address in the executing block's InsnRef array, without
+// reading the (often cold) InsnRef itself; an InsnRef of another block is an
+// I/O re-run (remap_io). May be out of the record's range.
+inline int32_t record_index(Vcpu& v, const InsnRef* r) {
+  uintptr_t off = uintptr_t(r) - uintptr_t(v.rec.exec->ref0);
+  if (off < uintptr_t(v.rec.exec->n) * sizeof(InsnRef)) return int32_t(off / sizeof(InsnRef)) + v.rec.base;
+  return remap_io(v, r);
+}
+
 inline uint64_t physical_address(Vcpu& v, qemu_plugin_meminfo_t info, uint64_t vaddr) {
-  uint64_t vpage = vaddr >> kPageBits;
+  uint64_t vpage = vaddr >> kPageShift;
   uint32_t mmu_idx = meminfo::mmu_idx(info);
-  XlatCache& x = v.xlat;
+  PageCache& x = v.pages;
   if (!v.rec.exec->paging) x.gen++;  // no paging (e.g. after a reset): forget all
-  XlatEntry& e = x.entry[(vpage ^ (vpage >> 6) ^ mmu_idx) % kXlatEntries];
+  PageEntry& e = x.entry[(vpage ^ (vpage >> 6) ^ mmu_idx) % kPageCacheEntries];
   if (e.gen == x.gen && e.vpage == vpage && e.mmu_idx == mmu_idx) return e.pframe | (vaddr & kPageMask);
   qemu_plugin_hwaddr* hw = qemu_plugin_get_hwaddr(info, vaddr);
   if (!hw) return 0;
   uint64_t paddr = qemu_plugin_hwaddr_phys_addr(hw);
-  e = XlatEntry{vpage, paddr & ~kPageMask, x.gen, mmu_idx};
+  e = PageEntry{vpage, paddr & ~kPageMask, x.gen, mmu_idx};
   return paddr;
 }
 
@@ -174,9 +184,9 @@ bool open_record(Vcpu& v, unsigned k, TbInfo* ex, const StaticBlock* sb, int32_t
   uint32_t cap = sb->insn_count;
   if (budgets_on() && !take_budget(v, k, &cap)) return false;
   update_context(v, ex->cpl);
-  if (v.disc_pending) {
-    v.sink->marker(v.disc);
-    v.disc_pending = false;
+  if (v.stream.disc_pending) {
+    v.sink->marker(v.stream.disc);
+    v.stream.disc_pending = false;
   }
   v.sink->begin_block(sb);
   start_record(v, k, ex, sb, sb->insn_count, base, cap);
@@ -221,20 +231,20 @@ void close_record(Vcpu& v, unsigned k, uint64_t next_pc, bool may_declare) {
   v.sink->end_block(retired);
   v.rec.block = nullptr;
   if (faulted) v.check.faults++;
-  uint64_t last = retired == rec_n ? ex->last_pc : (retired ? rec_pc(sb, retired - 1) : v.last_pc);
-  v.last_pc = last;
+  uint64_t last = retired == rec_n ? ex->last_pc : (retired ? rec_pc(sb, retired - 1) : v.stream.last_pc);
+  v.stream.last_pc = last;
   if (faulted) {
-    v.disc_pending = true;
-    v.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Exception, 0, last};
+    v.stream.disc_pending = true;
+    v.stream.disc = Marker{MarkerKind::Discontinuity, MarkerSource::Exception, 0, last};
   } else if (!cut && next_pc) {
     // The successors this execution allows; anything else is an interrupt.
     if (io_rerun) {
       // Execution went on after the re-run instruction: its fall-through.
       uint32_t j = uint32_t(kidx);
       uint64_t ft = j + 1 < ex->n ? ex->pcs[j + 1] : ex->fallthrough;
-      v.succ = {true, false, ft, ft, ft};
+      v.stream.succ = {true, false, ft, ft, ft};
     } else {
-      v.succ = {true, ex->any_next, ex->next_a, ex->next_b, ex->last_rep ? ex->last_pc : ex->next_a};
+      v.stream.succ = {true, ex->any_next, ex->next_a, ex->next_b, ex->last_rep ? ex->last_pc : ex->next_a};
     }
     if (next_pc != kSuccessorLater) check_successor(v, next_pc);
   }
@@ -250,35 +260,43 @@ void close_record_before(Vcpu& v, unsigned k, uint32_t idx) {
   v.sink->end_block(retired);
   const StaticBlock* sb = v.rec.block;
   v.rec.block = nullptr;
-  if (retired) v.last_pc = rec_pc(sb, retired - 1);
+  if (retired) v.stream.last_pc = rec_pc(sb, retired - 1);
   settle_budget(v, k, retired);
 }
 
 void core_begin(Vcpu& v, unsigned k) {
-  if (v.tracing) return;
-  v.tracing = true;
-  v.succ.pending = false;
-  v.epoch = g_roi.epoch.load(std::memory_order_acquire);
+  if (v.region.tracing) return;
+  v.region.tracing = true;
+  v.stream.succ.pending = false;
+  v.region.epoch = g_roi.epoch.load(std::memory_order_acquire);
   v.ctx.valid = false;
   v.ctx.asid_dirty = true;
-  v.disc_pending = false;
+  v.stream.disc_pending = false;
   v.budget.starved = false;
   v.sink->marker(Marker{MarkerKind::RoiBegin, g_roi.start_source, g_roi.start_id, 0});
-  if (v.skip_done_pending) {
+  if (std::atomic_ref<bool>(v.region.skip_done_pending).exchange(false, std::memory_order_relaxed))
     v.sink->marker(Marker{MarkerKind::SkipDone, MarkerSource::None, 0, g_plugin->opt.skip});
-    v.skip_done_pending = false;
-  }
   if (g_plugin->opt.count_check) v.check.start = score(k)->count;
 }
 
 void core_end(Vcpu& v, unsigned k, const Marker& end) {
-  if (!v.tracing) return;
-  v.disc_pending = false;
-  v.succ.pending = false;
+  if (!v.region.tracing) return;
+  v.stream.disc_pending = false;
+  v.stream.succ.pending = false;
   v.sink->marker(end);
-  v.tracing = false;
+  v.region.tracing = false;
   release_budget(k);
   if (g_plugin->opt.count_check) v.check.inline_count += score(k)->count - v.check.start;
+}
+
+void end_region(Vcpu& v, unsigned k, const Marker& end) {
+  if (v.rec.block) close_record(v, k, 0);
+  core_end(v, k, end);
+}
+
+void end_region(Vcpu& v, unsigned k) {
+  if (v.rec.block) close_record(v, k, 0);
+  core_end(v, k, end_marker_for_phase());
 }
 
 void on_tb_exec(unsigned k, void* ud) {
@@ -308,12 +326,12 @@ void on_tb_exec(unsigned k, void* ud) {
   }
   Phase ph = phase();
   if (ph != Phase::Tracing) {
-    if (v.tracing) core_stop_now(v, k);
+    if (v.region.tracing) end_region(v, k);
     return;
   }
-  if (v.tracing && v.epoch != g_roi.epoch.load(std::memory_order_relaxed))
+  if (v.region.tracing && v.region.epoch != g_roi.epoch.load(std::memory_order_relaxed))
     core_end(v, k, Marker{MarkerKind::RoiEnd, g_roi.stop_source, g_roi.stop_id, 0});
-  if (!v.tracing) core_begin(v, k);
+  if (!v.region.tracing) core_begin(v, k);
   open_record(v, k, tb, tb->sb, 0);
 }
 
@@ -322,8 +340,7 @@ void on_tb_skip(unsigned k, void* ud) {
   k = running_vcpu(k);
   Vcpu& v = g_plugin->vcpus[k];
   if (!v.sink && !attach_sink(k)) return;
-  if (v.rec.block) close_record(v, k, 0);
-  if (v.tracing) core_stop_now(v, k);
+  if (v.rec.block || v.region.tracing) end_region(v, k);
   if (phase() != Phase::Skipping) return;
   if (count_skipped(v, tb->n)) end_skipping(k);
 }
@@ -332,29 +349,31 @@ void on_mem(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* ud) {
   k = running_vcpu(k);
   Vcpu& v = g_plugin->vcpus[k];
   if (!v.rec.block) return;
-  // The instruction follows from the userdata's address in the current
-  // block's InsnRef array, without reading the (often cold) InsnRef itself.
   const InsnRef* r = static_cast<const InsnRef*>(ud);
-  uintptr_t off = uintptr_t(r) - uintptr_t(v.rec.exec->ref0);
-  int32_t idx = int32_t(off / sizeof(InsnRef));
-  int32_t ri = off < uintptr_t(v.rec.exec->n) * sizeof(InsnRef) ? idx + v.rec.base : remap_io(v, r);
+  int32_t ri = record_index(v, r);
   if (ri < 0 || ri >= int32_t(v.rec.n)) return;
   if (v.rec.acc_count >= kMaxAccPerRecord) {
+    // Only a REP string instruction, always the last of its block, makes
+    // this many accesses. split_rep retires it and opens a record for its
+    // next instance with a new base, so the index is computed again. If no
+    // record could be opened (budget or region over), the access belongs to
+    // no record and is dropped, like any access outside one.
     split_rep(v, k, ri);
     if (!v.rec.block || v.rec.acc_count >= kMaxAccPerRecord) return;
-    ri = idx + v.rec.base;
+    ri = record_index(v, r);
+    if (ri < 0 || ri >= int32_t(v.rec.n)) return;
   }
   record_access(v, info, vaddr, ri);
 }
 
-// Before an instruction that may change translations (CR3 writes among
+// Before an instruction that may change page mappings (CR3 writes among
 // them); the next block start re-reads the address space and moves the
 // generation again, for what the instruction itself changed.
-void on_translation_change(unsigned k, void*) {
+void on_mapping_change(unsigned k, void*) {
   k = running_vcpu(k);
   Vcpu& v = g_plugin->vcpus[k];
   v.ctx.asid_dirty = true;
-  v.xlat.gen++;
+  v.pages.gen++;
 }
 
 void on_idle(qemu_plugin_id_t, unsigned int k) {

@@ -31,6 +31,11 @@ void core_begin(Vcpu& v, unsigned k);
 // Stops recording on this core with `end` (ROI_END, LIMIT_REACHED); the open
 // record must already be closed.
 void core_end(Vcpu& v, unsigned k, const Marker& end);
+// Ends this core's region: closes the open record, if any, then core_end
+// with `end`, or without it with the marker of the phase as it is after the
+// close (which may itself declare the limit).
+void end_region(Vcpu& v, unsigned k, const Marker& end);
+void end_region(Vcpu& v, unsigned k);
 
 // The vCPU a callback runs for: QEMU's index k, except in single-threaded
 // TCG (see SingleThreadTcg), where running_vcpu_lookup asks QEMU.
@@ -43,11 +48,12 @@ inline unsigned running_vcpu(unsigned k) {
 // same thread means single-threaded TCG.
 void note_vcpu_thread(unsigned k);
 
-// Execution callbacks (registered by translate.cpp).
+// Execution callbacks (registered per block by translate.cpp; on_idle by
+// main.cpp).
 void on_tb_exec(unsigned k, void* tb_info);
 void on_tb_skip(unsigned k, void* tb_info);
 void on_mem(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* insn_ref);
-void on_translation_change(unsigned k, void*);
+void on_mapping_change(unsigned k, void*);
 // Single-threaded TCG: the progress store, as a callback (userdata: index).
 void on_progress(unsigned k, void* idx);
 void on_idle(qemu_plugin_id_t, unsigned int k);

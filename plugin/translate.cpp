@@ -66,7 +66,7 @@ void instrument_insn(qemu_plugin_insn* insn, TbInfo* ti, uint32_t i, const InsnC
   qemu_plugin_register_vcpu_mem_cb(insn, on_mem, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW,
                                    &ti->refs[i]);
   if (c.changes_translation)  // CR3 writes included
-    qemu_plugin_register_vcpu_insn_exec_cb(insn, on_translation_change, QEMU_PLUGIN_CB_NO_REGS, nullptr);
+    qemu_plugin_register_vcpu_insn_exec_cb(insn, on_mapping_change, QEMU_PLUGIN_CB_NO_REGS, nullptr);
 }
 
 }  // namespace
@@ -143,7 +143,9 @@ void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
     case Flow::CondDirect: ti->next_a = lc.target; ti->next_b = ti->fallthrough; break;
     default: ti->any_next = true; break;
   }
-  ti->plain_end = !lc.is_rep_string;
+  // Read at translation time, valid for every execution: on x86 the CPL is
+  // part of the block's flags (HF_CPL in hflags), so a block never runs at
+  // another privilege level than the one it was translated at.
   BlockMode bm = read_block_mode();
   ti->cpl = bm.cpl;
   ti->paging = bm.paging;
@@ -153,6 +155,9 @@ void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
     for (size_t j = 0; j < i; ++j) o += lens[j];
     return o;
   };
+  // Blocks are interned with paddr 0: the API gives no guest-physical
+  // address of a block's code at translation time, so blocks with the same
+  // vaddr and bytes are one block whatever their page.
   auto intern_from = [&](size_t s) -> const StaticBlock* {
     if (s >= n || !run) return nullptr;
     return run->intern_block(ti->pcs[s], 0, bytes.data() + offset_of(s), lens.data() + s,
@@ -183,6 +188,7 @@ void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
       s.type = marks[i].type;
       s.id = marks[i].id;
       s.pc = ti->pcs[i];
+      s.next_pc = s.pc + lens[i];
       if (s.type == MarkerType::NopStart) {
         s.sub = intern_from(i + 1);
         s.sub_base = -int32_t(i + 1);

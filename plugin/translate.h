@@ -1,5 +1,7 @@
 // Translation: what the plugin instruments in each translated block, by
 // phase. The ISA's knowledge comes from arch/ (markers, branch classes).
+// The modes below (TransMode) are phase.h's phases: off = Off,
+// skip = Skipping, on = Tracing, dead = Limit or Failed.
 //
 //   off   - only marker instructions get a callback. A block holding a START
 //           marker (or the watched return point of an `int $100`) is also
@@ -29,6 +31,7 @@ struct Site {  // userdata of a marker callback (markers.cpp)
   bool watch = false;  // return point of an `int $100`
   uint16_t id = 0;
   uint64_t pc = 0;
+  uint64_t next_pc = 0;  // after the instruction (an `int $100` returns there)
   const StaticBlock* sub = nullptr;  // block recorded when tracing starts here
   int32_t sub_base = 0;              // record index = tb index + sub_base
 };
@@ -52,13 +55,12 @@ struct alignas(64) TbInfo {
   uint32_t n = 0;
   uint8_t cpl = 0;
   bool any_next = false;
-  // A whole execution ends the record with nothing to check but the
-  // successor (and the last instruction's access, if it must make one): the
-  // last instruction is not a REP string.
-  bool plain_end = false;
+  // The last instruction is a REP string: a whole execution may not end the
+  // record (QEMU re-enters it, record.cpp); otherwise there is nothing to
+  // check but the successor (and the last access, if it must make one).
   bool last_rep = false;
   bool last_must_access = false;
-  bool paging = false;  // translated with paging on (translation cache usable)
+  bool paging = false;  // translated with paging on (page cache usable)
   // Cold.
   const StaticBlock* rep_sb = nullptr;  // the last instruction alone (REP split)
   uint64_t fallthrough = 0;

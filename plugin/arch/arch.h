@@ -49,7 +49,8 @@ struct InsnClass {
   bool changes_translation = false;
 };
 
-// Registers the plugin reads, by gdb name; resolved once per vCPU.
+// Registers the plugin reads, by gdb name; resolved once, at the first vCPU
+// init (guest_regs.cpp): the handles are the same for every vCPU.
 struct ContextRegs {
   const char* priv = nullptr;   // x86: "cs"
   const char* asid = nullptr;   // x86: "cr3"

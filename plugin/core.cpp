@@ -31,8 +31,7 @@ bool attach_sink(unsigned k) {
   PluginState& p = *g_plugin;
   if (!p.run || k >= p.vcpus.size()) return false;
   if (phase() == Phase::Failed) return false;
-  p.vcpus[k].sink = p.run->core(k);
-  if (!p.vcpus[k].sink) {
+  if (!set_sink(p.vcpus[k], p.run->core(k))) {
     fail_trace(k, p.run->error(), EIO);
     return false;
   }

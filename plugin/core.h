@@ -18,6 +18,7 @@ extern "C" {
 
 #include "arch/arch.h"
 #include "options.h"
+#include "format/lent_window.h"
 #include "qemutrace/writer.h"
 
 namespace qemutrace::plugin {
@@ -157,6 +158,7 @@ struct StreamState {
 // One named part per concern (docs/architecture.md says which room owns it).
 struct alignas(64) Vcpu {
   TraceSink* sink = nullptr;
+  LentWindow* win = nullptr;  // sink's fast path (lent_window.h); set with sink
   ScoreEntry* score = nullptr;  // this core's entry; refetched after a flush
   RegionState region;
   OpenRecord rec;
@@ -218,5 +220,11 @@ void fail_trace(unsigned k, const std::string& why, int err);
 void check_failure(unsigned k);
 // The sink of a core that was not there at start (hotplug).
 bool attach_sink(unsigned k);
+// Gives vCPU v its sink and the sink's fast-path window; false for nullptr.
+inline bool set_sink(Vcpu& v, TraceSink* sink) {
+  v.sink = sink;
+  v.win = sink ? &lent_window_of(*sink) : nullptr;
+  return sink != nullptr;
+}
 
 }  // namespace qemutrace::plugin

@@ -147,8 +147,7 @@ int install(qemu_plugin_id_t id, const qemu_info_t* info, int argc, char** argv)
   if (!p.run) return run_untraced(err);
   for (unsigned k = 0; k < p.ncores; ++k) {
     if (int(k) >= info->system.smp_vcpus) break;
-    p.vcpus[k].sink = p.run->core(k);
-    if (!p.vcpus[k].sink) return run_untraced(p.run->error());
+    if (!set_sink(p.vcpus[k], p.run->core(k))) return run_untraced(p.run->error());
   }
   p.score = qemu_plugin_scoreboard_new(sizeof(ScoreEntry));
   init_budgets(p.ncores, opt.limit, opt.window);

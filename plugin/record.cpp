@@ -88,7 +88,7 @@ inline bool chain_record(Vcpu& v, unsigned k, TbInfo* tb) {
     return false;
   if (phase() != Phase::Tracing || v.region.epoch != g_roi.epoch.load(std::memory_order_relaxed)) return false;
   v.stream.last_pc = ex->last_pc;
-  v.sink->chain_block(ex->n, tb->sb);
+  chain_block(*v.sink, *v.win, ex->n, tb->sb);
   start_record(v, k, tb, tb->sb, tb->n, 0, tb->n);
   return true;
 }
@@ -172,7 +172,7 @@ inline void record_access(Vcpu& v, qemu_plugin_meminfo_t info, uint64_t vaddr, i
   } else {
     bool store = rw == meminfo::kWrite;
     if (opt.values) v.sink->access(uint32_t(ri), vaddr, paddr, size_log2, store, lo, hi);
-    else v.sink->append_access(uint32_t(ri), vaddr, paddr, size_log2, store);
+    else append_access(*v.sink, *v.win, uint32_t(ri), vaddr, paddr, size_log2, store);
     v.rec.acc_count++;
   }
   v.rec.last_acc = ri;

@@ -61,19 +61,8 @@ struct WriterOptions {
 
 class CompressionPool;
 
-// What a tracer appends in memory for an execution and for an access (not
-// the file format: encoding happens later, off the tracer's thread).
-struct RawAccess {
-  uint64_t vaddr, paddr;
-  uint32_t insn;  // index within its block
-  uint8_t size_log2;
-  bool store;
-};
-struct RawExec {
-  const StaticBlock* block;  // nullptr: another event (writer-internal)
-  uint32_t retired;
-  uint32_t n;  // accesses of this execution
-};
+// The tracer's fast path into a sink's buffers (lib/format/lent_window.h).
+struct LentWindow;
 
 struct CoreTotals {
   uint64_t instructions = 0;
@@ -109,34 +98,9 @@ class TraceSink {
   virtual bool in_block() const = 0;
   virtual void marker(const Marker& m) = 0;
 
-  // Hot-path forms of access() and next_block() for the tracer's callbacks:
-  // while the sink lends windows into its buffers they append there without
-  // a call; otherwise they are the virtual calls. Same results either way,
-  // provided chain_block's `retired` does not exceed the open block's
-  // instruction count (end_block clamps it; the fast path takes it as given).
-  void append_access(uint32_t insn, uint64_t vaddr, uint64_t paddr, unsigned size_log2, bool store) {
-    if (win_.acc != win_.acc_end) {
-      *win_.acc++ = RawAccess{vaddr, paddr, insn, uint8_t(size_log2), store};
-      return;
-    }
-    access(insn, vaddr, paddr, size_log2, store);
-  }
-  void chain_block(uint32_t retired, const StaticBlock* next) {
-    // The block itself is not read here (a cache miss per block on kernel
-    // code): a partial execution's accesses are trimmed where it is encoded.
-    if (win_.exec != win_.exec_end && win_.open && retired != 0 && retired < win_.insns_left &&
-        size_t(win_.acc - win_.acc_open) <= kMaxAccessesPerExec) {
-      *win_.exec++ = RawExec{win_.open, retired, uint32_t(win_.acc - win_.acc_open)};
-      win_.acc_open = win_.acc;
-      win_.insns_left -= retired;
-      // totals() is read by other threads (live status) while a core runs.
-      win_.insns_done->store(win_.insns_done->load(std::memory_order_relaxed) + retired,
-                             std::memory_order_relaxed);
-      win_.open = next;
-      return;
-    }
-    next_block(retired, next);
-  }
+  // The buffer windows this sink lends to the tracer's hot path
+  // (lib/format/lent_window.h); nullptr for sinks that lend none.
+  virtual LentWindow* lent_window() { return nullptr; }
   // Everything so far goes out to the file(s); then finish() writes any
   // trailer. finish() is idempotent and returns false on an I/O error.
   virtual void flush() = 0;
@@ -146,23 +110,6 @@ class TraceSink {
   // Safe to call from any thread (approximate while running).
   virtual CoreTotals totals() const = 0;
 
- protected:
-  // The lent windows: [exec, exec_end) for executions, the next one of
-  // `open` (its accesses start at acc_open); [acc, acc_end) for accesses.
-  // Only while insns_left > retired: the sink's next timestamp or chunk end
-  // is further.
-  // Empty (all null) for sinks that lend none.
-  struct Window {
-    RawExec* exec = nullptr;
-    RawExec* exec_end = nullptr;
-    RawAccess* acc = nullptr;
-    RawAccess* acc_end = nullptr;
-    RawAccess* acc_open = nullptr;
-    const StaticBlock* open = nullptr;
-    uint64_t insns_left = 0;
-    std::atomic<uint64_t>* insns_done = nullptr;  // the sink's published instruction count
-  };
-  Window win_;
 };
 
 class BinaryCoreWriter final : public TraceSink {
@@ -188,6 +135,7 @@ class BinaryCoreWriter final : public TraceSink {
   bool failed() const override;
   std::string error() const override;
   CoreTotals totals() const override;
+  LentWindow* lent_window() override;
 
   struct Impl;
 

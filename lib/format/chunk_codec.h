@@ -13,6 +13,7 @@
 
 #include "qemutrace/format.h"
 #include "qemutrace/types.h"
+#include "lent_window.h"
 #include "qemutrace/writer.h"
 
 namespace qemutrace::detail {

@@ -48,7 +48,7 @@ using RawEvent = RawExec;
 static_assert(sizeof(RawEvent) == 16);
 
 // A growable array of trivially copyable T whose free tail the writer lends
-// to TraceSink's fast path (see Window): the lent part is taken back with
+// to the tracer's fast path (lent_window.h): the lent part is taken back with
 // set_end().
 template <class T>
 class PodBuffer {
@@ -170,9 +170,9 @@ struct BinaryCoreWriter::Impl {
   ZSTD_CCtx* cctx = nullptr;  // only without a pool
 
   // vCPU-thread state.
-  BinaryCoreWriter* self;  // whose TraceSink::Window this lends
+  LentWindow win;  // what this writer lends to the fast path (lent_window())
   bool lent = false;
-  uint64_t lent_insns = 0;  // win_.insns_left when lent
+  uint64_t lent_insns = 0;  // win.insns_left when lent
   const StaticBlock* cur = nullptr;
   // The open block's accesses go straight into raw.accesses from here on:
   // no second copy per block.
@@ -202,9 +202,9 @@ struct BinaryCoreWriter::Impl {
   std::atomic<bool> failed{false};
   std::atomic<uint64_t> a_insns{0}, a_kernel{0}, a_loads{0}, a_stores{0}, a_chunks{0}, a_bytes{0};
 
-  Impl(BinaryCoreWriter* w, std::unique_ptr<ByteSink> s, const WriterOptions& o, uint16_t c,
+  Impl(std::unique_ptr<ByteSink> s, const WriterOptions& o, uint16_t c,
        CompressionPool* p)
-      : sink(std::move(s)), opts(o), core(c), pool(p), enc(o.features, kPageShift), self(w),
+      : sink(std::move(s)), opts(o), core(c), pool(p), enc(o.features, kPageShift),
       with_values(o.features & feature::kValues) {}
   ~Impl() {
     if (cctx) ZSTD_freeCCtx(cctx);
@@ -264,7 +264,7 @@ struct BinaryCoreWriter::Impl {
     size_t ev_room = std::min(raw.events.capacity() - raw.events.size(), budget / sizeof(RawEvent));
     size_t acc_room = std::min(raw.accesses.capacity() - raw.accesses.size(), budget / sizeof(RawAccess));
     if (ev_room == 0) return;
-    auto& w = self->win_;
+    auto& w = win;
     w.exec = raw.events.end();
     w.exec_end = w.exec + ev_room;
     w.acc = raw.accesses.end();
@@ -279,7 +279,7 @@ struct BinaryCoreWriter::Impl {
   // Takes back what the fast path appended; every virtual entry starts here.
   void absorb() {
     if (!lent) return;
-    auto& w = self->win_;
+    auto& w = win;
     raw.events.set_end(w.exec);
     raw.accesses.set_end(w.acc);
     acc_begin = size_t(w.acc_open - raw.accesses.data());
@@ -291,7 +291,7 @@ struct BinaryCoreWriter::Impl {
       kernel_insns += added;
       a_kernel.store(kernel_insns, std::memory_order_relaxed);
     }
-    w = TraceSink::Window{};
+    w = LentWindow{};
     lent = false;
   }
 
@@ -532,7 +532,7 @@ struct BinaryCoreWriter::Impl {
 
 BinaryCoreWriter::BinaryCoreWriter(std::unique_ptr<ByteSink> sink, const WriterOptions& opts,
                                    uint16_t core, CompressionPool* pool)
-    : impl_(std::make_unique<Impl>(this, std::move(sink), opts, core, pool)) {
+    : impl_(std::make_unique<Impl>(std::move(sink), opts, core, pool)) {
   impl_->write_header();
 }
 
@@ -569,7 +569,9 @@ void BinaryCoreWriter::access(uint32_t insn, uint64_t vaddr, uint64_t paddr, uns
   m.lend();
 }
 
-bool BinaryCoreWriter::in_block() const { return impl_->lent ? win_.open != nullptr : impl_->cur != nullptr; }
+bool BinaryCoreWriter::in_block() const { return impl_->lent ? impl_->win.open != nullptr : impl_->cur != nullptr; }
+
+LentWindow* BinaryCoreWriter::lent_window() { return &impl_->win; }
 
 void BinaryCoreWriter::end_block(uint32_t retired) {
   impl_->absorb();

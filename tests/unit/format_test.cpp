@@ -346,11 +346,11 @@ TEST(FastPath, OutOfOrderAccessesComeOutInProgramOrder) {
   {
     auto wp = writer_lending(&bytes, &b);
     BinaryCoreWriter& w = *wp;
-    w.append_access(2, 0x8000, 0x18000, 3, true);
-    w.append_access(0, 0x9000, 0x19000, 2, false);
-    w.append_access(1, 0xa000, 0x1a000, 4, false);
+    append_access(w, lent_window_of(w), 2, 0x8000, 0x18000, 3, true);
+    append_access(w, lent_window_of(w), 0, 0x9000, 0x19000, 2, false);
+    append_access(w, lent_window_of(w), 1, 0xa000, 0x1a000, 4, false);
     EXPECT_FALSE(w.failed());
-    w.chain_block(3, &b);
+    chain_block(w, lent_window_of(w), 3, &b);
     w.end_block(1);
     ASSERT_TRUE(w.finish());
   }
@@ -368,13 +368,13 @@ TEST(FastPath, ChainingIntoNoBlockDropsWhatFollows) {
   {
     auto wp = writer_lending(&bytes, &b);
     BinaryCoreWriter& w = *wp;
-    w.append_access(0, 0x9000, 0x19000, 3, false);
-    w.chain_block(3, nullptr);
+    append_access(w, lent_window_of(w), 0, 0x9000, 0x19000, 3, false);
+    chain_block(w, lent_window_of(w), 3, nullptr);
     EXPECT_FALSE(w.in_block());
     EXPECT_EQ(w.totals().instructions, 6u);  // live status sees fast-path executions
-    w.append_access(1, 0xdead000, 0x1dead000, 3, false);
-    w.chain_block(2, &b);
-    w.append_access(2, 0xa000, 0x1a000, 3, true);
+    append_access(w, lent_window_of(w), 1, 0xdead000, 0x1dead000, 3, false);
+    chain_block(w, lent_window_of(w), 2, &b);
+    append_access(w, lent_window_of(w), 2, 0xa000, 0x1a000, 3, true);
     w.end_block(3);
     ASSERT_TRUE(w.finish());
   }

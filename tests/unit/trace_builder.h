@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "qemutrace/reader.h"
+#include "format/lent_window.h"
 #include "qemutrace/writer.h"
 
 namespace qemutrace::test {
@@ -26,8 +27,8 @@ struct ExpectedInsn {
 struct BuilderOptions {
   uint32_t chunk_insns = 1000;
   uint64_t seed = 1;
-  // Drive the writer through TraceSink's fast path (append_access without
-  // values, chain_block) as the tracer does: the bytes must not change.
+  // Drive the writer through the tracer's fast path (append_access without
+  // values, chain_block of lent_window.h) as the tracer does: the bytes must not change.
   bool fast_path = false;
   uint32_t chunk_raw_bytes = WriterOptions{}.chunk_raw_bytes;
   bool fixed_clock = false;  // reproducible bytes
@@ -77,7 +78,7 @@ class TraceBuilder {
   template <class F>
   void exec(const StaticBlock* b, uint32_t retired, F make) {
     if (pending_) {
-      writer_->chain_block(pending_retired_, b);
+      chain_block(*writer_, lent_window_of(*writer_), pending_retired_, b);
       pending_ = false;
     } else {
       writer_->begin_block(b);
@@ -90,7 +91,7 @@ class TraceBuilder {
                      cpl_, (opts_.features & feature::kAsid) ? asid_ : 0, {}, {}};
       MemAccess a;
       for (unsigned k = 0; make(i, k, &a); k++) {
-        if (append) writer_->append_access(i, a.vaddr, a.paddr, __builtin_ctz(a.size), a.is_store);
+        if (append) append_access(*writer_, lent_window_of(*writer_), i, a.vaddr, a.paddr, __builtin_ctz(a.size), a.is_store);
         else writer_->access(i, a.vaddr, a.paddr, __builtin_ctz(a.size), a.is_store, a.value_lo, a.value_hi);
         if (!(opts_.features & feature::kPhysAddr)) a.paddr = 0;
         if (!(opts_.features & feature::kValues)) a.value_lo = a.value_hi = 0;

@@ -56,7 +56,8 @@ class FormatSink final : public TraceSink {
     if (opts_.features & feature::kPhysAddr) {
       // The binary format stores the physical frame; the page offset is the
       // virtual one. Do the same so both paths agree.
-      p.a.paddr = (paddr & ~uint64_t{0xfff}) | (vaddr & 0xfff);
+      const uint64_t offset_mask = (uint64_t{1} << kPageShift) - 1;
+      p.a.paddr = (paddr & ~offset_mask) | (vaddr & offset_mask);
     }
     p.a.size = static_cast<uint8_t>(1u << size_log2);
     p.a.is_store = store;

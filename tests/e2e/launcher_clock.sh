@@ -2,7 +2,7 @@
 # run --clock virtual: QEMU gets -icount shift=0,sleep=off, the manifest names
 # the clock, and guest time follows instructions: two runs of qt-loop give the
 # same trace (equal `dump` checksums) with exactly 1+4N user instructions.
-# -smp 1 here: under -icount the plugin is being fixed for several cores.
+# -smp 1 here; tests/e2e/plugin_icount.sh checks two cores (a pinned loop).
 source "$(dirname "$0")/launcher_lib.sh"
 [ -x "$qt" ] || { echo "FAIL: $qt missing" >&2; exit 1; }
 "$qt" guest build --arch x86_64 >/dev/null || { echo "FAIL: qemutrace guest build" >&2; exit 1; }

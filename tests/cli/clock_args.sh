@@ -4,18 +4,7 @@
 #   run --clock virtual, -q_trace ...,clock=virtual  -> -icount shift=0,sleep=off
 #   run (default), --clock host                      -> no -icount
 #   record                                           -> -icount shift=auto,rr=record,..., -nic none, no -plugin
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-src=${QEMUTRACE_SRC:-$(cd "$here/../.." && pwd)}
-build=${QEMUTRACE_BUILD:-$src/build}
-export QEMUTRACE_SRC=$src
-qt=$build/bin/qemutrace
-legacy=$build/bin/qemutrace-system-x86_64
-tmp=$(mktemp -d /tmp/qt-clock-args.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
+source "$(dirname "$0")/launcher_cli_lib.sh"
 
 : >"$tmp/fake.so"
 : >"$tmp/kernel"

@@ -2,17 +2,7 @@
 # Bad launcher input: each case must fail with exactly one line on stderr,
 # starting "qemutrace: " and naming the problem, and a non-zero exit.
 # Fast: no guest boots. The plugin-load case needs QEMU (skipped without it).
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-src=${QEMUTRACE_SRC:-$(cd "$here/../.." && pwd)}
-build=${QEMUTRACE_BUILD:-$src/build}
-export QEMUTRACE_SRC=$src
-qt=$build/bin/qemutrace
-legacy=$build/bin/qemutrace-system-x86_64
-tmp=$(mktemp -d /tmp/qt-launcher-err.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+source "$(dirname "$0")/launcher_cli_lib.sh"
 [ -x "$qt" ] && [ -x "$legacy" ] || { echo "FAIL: $qt or $legacy missing" >&2; exit 1; }
 
 # A plugin file that exists, so checks after the plugin lookup are reached.

@@ -24,4 +24,8 @@ chmod 0755 "$tmp/qt/workload"
 } >"$tmp/qt/run.sh"
 chmod 0755 "$tmp/qt/run.sh"
 outabs=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
-(cd "$tmp" && printf '%s\n' qt qt/workload qt/run.sh | cpio -o -H newc -R 0:0 --quiet >"$outabs")
+# Byte-identical archives for the same workload: the kernel parses every
+# header field (mtime, inode) while unpacking, so a fresh timestamp or inode
+# changes the guest's instruction stream from run to run.
+touch -h -d @0 "$tmp/qt" "$tmp/qt/workload" "$tmp/qt/run.sh"
+(cd "$tmp" && printf '%s\n' qt qt/workload qt/run.sh | cpio -o -H newc -R 0:0 --reproducible --quiet >"$outabs")

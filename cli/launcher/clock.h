@@ -15,12 +15,17 @@ constexpr int kVirtualClockShift = 0;
 // The -icount value of the virtual clock.
 std::string virtual_clock_icount();
 
+// The -rtc value of the virtual clock: the guest's wall clock starts at a
+// fixed date and advances with guest time, so reading it is no outside input.
+std::string virtual_clock_rtc();
+
 // The -icount value of QEMU's record/replay; `mode` is "record" or "replay".
 std::string record_replay_icount(const std::string& mode, const std::string& rrfile);
 
-// QEMU options for --clock CLOCK ("host": none; "virtual": -icount ...).
-// `other_args` are the user's own QEMU options: an -icount there conflicts
-// with --clock virtual. Throws LaunchError naming the bad value.
+// QEMU options for --clock CLOCK ("host": none; "virtual": -icount ... and,
+// unless the user gives -rtc, -rtc ...). `other_args` are the user's own QEMU
+// options: an -icount there conflicts with --clock virtual. Throws LaunchError
+// naming the bad value.
 std::vector<std::string> clock_qemu_args(const std::string& clock, const std::vector<std::string>& other_args);
 
 // True if `args` contain a QEMU option `name` (-name or --name).

@@ -2,6 +2,7 @@
 # The QEMU command line of each clock, seen by a stand-in QEMU that records
 # its arguments (no guest boots):
 #   run --clock virtual, -q_trace ...,clock=virtual  -> -icount shift=0,sleep=off
+#                                                       and a guest-time RTC, unless the user gives -rtc
 #   run (default), --clock host                      -> no -icount
 #   record                                           -> -icount shift=auto,rr=record,..., -nic none, no -plugin
 source "$(dirname "$0")/launcher_cli_lib.sh"
@@ -33,6 +34,13 @@ check() { # NAME WANT(regex) NOT(regex or -) CMD...
   else ok "$name"; fi
 }
 check "run --clock virtual" "-icount shift=0,sleep=off " - "$qt" run --clock virtual --kernel "$tmp/kernel" --trace "$tmp/a"
+check "run --clock virtual: guest-time RTC" "-rtc base=2020-01-01T00:00:00,clock=vm " - \
+  "$qt" run --clock virtual --kernel "$tmp/kernel" --trace "$tmp/a"
+check "run --clock virtual: the user's -rtc wins" "-rtc clock=host " "clock=vm" \
+  "$qt" run --clock virtual --kernel "$tmp/kernel" --trace "$tmp/a" -- -rtc clock=host
+check "run --clock host: no -rtc" "-plugin " "-rtc" "$qt" run --kernel "$tmp/kernel" --trace "$tmp/b"
+check "legacy clock=virtual: guest-time RTC" "-rtc base=2020-01-01T00:00:00,clock=vm " - \
+  "$legacy" -kernel "$tmp/kernel" -q_trace mode=file,file="$tmp/d",clock=virtual
 check "run (host clock by default)" "-plugin " "-icount" "$qt" run --kernel "$tmp/kernel" --trace "$tmp/b"
 check "run --clock host" "-plugin " "-icount" "$qt" run --clock host --kernel "$tmp/kernel" --trace "$tmp/c"
 check "legacy clock=virtual" "-icount shift=0,sleep=off " - "$legacy" -kernel "$tmp/kernel" -q_trace mode=file,file="$tmp/d",clock=virtual

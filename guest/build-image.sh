@@ -124,7 +124,10 @@ cp "$here/init.sh" "$root/init"
 cp "$work/programs"/* "$root/bin/"
 chmod 0755 "$root/init" "$root/bin"/*
 rmdir "$root/qt"   # /qt comes from an appended workload cpio
-(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -6 -n >"$work/initrd.img"
+# Fixed mtimes and inode numbers: the kernel parses every cpio header, so an
+# image built on another day or machine would run other instructions.
+find "$root" -exec touch -h -d @0 {} +
+(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --reproducible --quiet) | gzip -6 -n >"$work/initrd.img"
 # Zero-pad to 512 bytes: the kernel only accepts an uncompressed cpio
 # appended after a compressed one at a 4-byte aligned offset, and skips zeros.
 size=$(stat -c %s "$work/initrd.img")

@@ -9,6 +9,9 @@
 # host load, by several points between two runs on a busy machine; the 2-point
 # target is measured by bench/formats.sh.) The text run delivers BASE_<k>.txt only: no
 # recording is left behind and the manifest names the text files.
+# Under the virtual clock the format cannot change anything at all: the text
+# a --format text run writes equals `convert --to text` of a binary run, byte
+# for byte, with a loop long enough to hold a timer tick (4N > 4M).
 source "$(dirname "$0")/launcher_lib.sh"
 [ -x "$qt" ] || { echo "FAIL: $qt missing" >&2; exit 1; }
 "$qt" guest build --arch x86_64 >/dev/null || { echo "FAIL: qemutrace guest build" >&2; exit 1; }
@@ -46,5 +49,22 @@ for f in m["files"]:
     elif os.path.getsize(os.path.join(d, f["path"])) != f["bytes"]: bad.append("bytes of " + f["path"])
 print("; ".join(bad) or "none")' "$tmp/txt.json")
 [ "$problems" = none ] && ok "manifest: format text, complete, names the .txt files" || fail "manifest: $problems"
+
+vn=1100000
+for f in binary text; do
+  "$qt" run --quiet --smp 2 --clock virtual --program qt-loop --args $vn --format $f --trace "$tmp/v$f" \
+    >"$tmp/v$f.out" 2>"$tmp/v$f.err" || fail "virtual-clock $f run: $(tail -n1 "$tmp/v$f.err")"
+done
+"$qt" convert --to text "$tmp/vbinary" -o "$tmp/vconv" >/dev/null 2>"$tmp/vconv.err" || fail "convert: $(tail -n1 "$tmp/vconv.err")"
+vk=$("$qt" stats --json "$tmp/vbinary" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"]["kernel_instructions"])')
+[ "${vk:-0}" -gt 0 ] && ok "virtual clock: the ROI holds kernel code ($vk instructions)" ||
+  fail "virtual clock: no kernel code in the ROI, so the comparison checks no interrupt"
+for c in 0 1; do
+  if [ -f "$tmp/vtext_$c.txt" ] && cmp -s "$tmp/vconv_$c.txt" "$tmp/vtext_$c.txt"; then
+    ok "virtual clock core $c: --format text = convert --to text of --format binary"
+  else
+    fail "virtual clock core $c: --format text differs from the converted binary run"
+  fi
+done
 
 [ $fails -eq 0 ] && echo "PASS launcher_format_same" || { echo "$fails failure(s)" >&2; exit 1; }

@@ -46,6 +46,12 @@ int execute(LaunchPlan plan) {
     if (plan.trace) unlink(plan.settings.ctl.c_str());
     throw LaunchError(r.startup_error);
   }
+  if (r.no_bootable_device) {
+    if (plan.trace) unlink(plan.settings.ctl.c_str());
+    throw LaunchError(
+        "nothing to boot: the firmware found no bootable device (a disk image needs a bootloader; "
+        "or boot a kernel with --kernel/--initrd and console=ttyS0 in --append to see its console)");
+  }
   if (plan.trace) unlink(plan.settings.ctl.c_str());  // the plugin normally removes it
 
   if (plan.trace && plan.settings.limit > 0 && !r.limit_reached &&

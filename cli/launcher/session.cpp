@@ -208,6 +208,8 @@ void Session::scan_line(const std::string& raw) {
     long v = std::strtol(rest.c_str(), &end, 10);
     if (end != rest.c_str()) res_.workload_exit = static_cast<int>(v);
   }
+  // SeaBIOS's last words when nothing boots; it then waits forever.
+  if (line.find("No bootable device.") != std::string::npos) res_.no_bootable_device = true;
   if (res_.panic_line.empty()) {
     auto k = line.find("Kernel panic - not syncing");
     if (k != std::string::npos) res_.panic_line = line.substr(k);
@@ -435,6 +437,10 @@ SessionResult Session::run() {
     if (g_signal && !forwarded_signal) {
       res_.interrupted = true;
       forwarded_signal = true;
+      kill(pid_, SIGTERM);
+    }
+    if (res_.no_bootable_device && !forwarded_signal) {
+      forwarded_signal = true;  // nothing will ever run: end QEMU (files are finished)
       kill(pid_, SIGTERM);
     }
     std::vector<pollfd> fds;

@@ -35,6 +35,7 @@ struct SessionResult {
   bool guest_ready = false;   // "qemutrace-guest: ready"
   std::optional<int> workload_exit;  // "qemutrace-guest: exit N"
   std::string panic_line;     // "Kernel panic - not syncing: ..."
+  bool no_bootable_device = false;  // the firmware gave up ("No bootable device."); QEMU was ended
   std::optional<TraceStatus> last_status;
   bool limit_reached = false;
   double wall_seconds = 0;     // QEMU lifetime

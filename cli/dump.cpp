@@ -9,6 +9,7 @@
 #include "qemutrace/disasm.h"
 #include "qemutrace/reader.h"
 #include "qemutrace/trace_paths.h"
+#include "parse_errors.h"
 #include "subcommand.h"
 
 namespace qemutrace::cli {
@@ -57,8 +58,10 @@ QEMUTRACE_SUBCOMMAND(dump, ([](CLI::App& app) -> std::function<int()> {
   auto count = std::make_shared<uint64_t>(UINT64_MAX);
   cmd->add_option("file", *file, "A per-core trace file (or a run base / BASE.json: every core)")
       ->required();
-  cmd->add_option("--from", *from, "First instruction index to print (seeks through the index)");
-  cmd->add_option("--count", *count, "Print at most this many instructions (per core)");
+  cmd->add_option("--from", *from, "First instruction index to print (seeks through the index)")
+      ->check(non_negative_count());
+  cmd->add_option("--count", *count, "Print at most this many instructions (per core)")
+      ->check(non_negative_count());
   return [file, from, count] { return run_dump(*file, *from, *count); };
 }));
 

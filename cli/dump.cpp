@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "convert/foreign_trace.h"
 #include "qemutrace/convert.h"
 #include "qemutrace/disasm.h"
 #include "qemutrace/reader.h"
@@ -25,6 +26,7 @@ int run_dump(const std::string& file, uint64_t from, uint64_t count) {
     return true;
   };
   for (const std::string& path : paths) {
+    if (auto foreign = recognise_foreign_trace(path)) return fail(foreign_trace_advice(path, *foreign, "dump"));
     std::unique_ptr<CoreReader> r = CoreReader::open(path);
     if (!r->state().damage.empty())
       std::fprintf(stderr, "qemutrace: warning: %s: %s\n", path.c_str(), r->state().damage.c_str());

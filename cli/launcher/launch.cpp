@@ -33,6 +33,7 @@ int execute(LaunchPlan plan) {
     cfg.qemu_argv.push_back(arg);
     cfg.ctl_socket = plan.settings.ctl;
     cfg.trace_base = plan.settings.base;
+    cfg.limit = plan.settings.limit;
   }
   cfg.console = plan.console;
   cfg.monitor_socket = tmp.path() + "/monitor.sock";

@@ -23,6 +23,7 @@ struct SessionConfig {
   bool status_line = true;             // live status on stderr if it is a terminal
   StdinMode stdin_mode = StdinMode::Inherit;
   bool echo_guest = true;              // copy the guest console to stdout
+  int64_t limit = -1;                  // --limit / -ST, for the limit notice
 };
 
 struct SessionResult {

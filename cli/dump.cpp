@@ -5,10 +5,12 @@
 #include <memory>
 #include <string>
 
+#include "convert/foreign_trace.h"
 #include "qemutrace/convert.h"
 #include "qemutrace/disasm.h"
 #include "qemutrace/reader.h"
 #include "qemutrace/trace_paths.h"
+#include "parse_errors.h"
 #include "subcommand.h"
 
 namespace qemutrace::cli {
@@ -24,6 +26,7 @@ int run_dump(const std::string& file, uint64_t from, uint64_t count) {
     return true;
   };
   for (const std::string& path : paths) {
+    if (auto foreign = recognise_foreign_trace(path)) return fail(foreign_trace_advice(path, *foreign, "dump"));
     std::unique_ptr<CoreReader> r = CoreReader::open(path);
     if (!r->state().damage.empty())
       std::fprintf(stderr, "qemutrace: warning: %s: %s\n", path.c_str(), r->state().damage.c_str());
@@ -57,8 +60,10 @@ QEMUTRACE_SUBCOMMAND(dump, ([](CLI::App& app) -> std::function<int()> {
   auto count = std::make_shared<uint64_t>(UINT64_MAX);
   cmd->add_option("file", *file, "A per-core trace file (or a run base / BASE.json: every core)")
       ->required();
-  cmd->add_option("--from", *from, "First instruction index to print (seeks through the index)");
-  cmd->add_option("--count", *count, "Print at most this many instructions (per core)");
+  cmd->add_option("--from", *from, "First instruction index to print (seeks through the index)")
+      ->check(non_negative_count());
+  cmd->add_option("--count", *count, "Print at most this many instructions (per core)")
+      ->check(non_negative_count());
   return [file, from, count] { return run_dump(*file, *from, *count); };
 }));
 

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "legacy/front_end.h"
+#include "parse_errors.h"
 #include "qemutrace/reader.h"
 #include "subcommand.h"
 
@@ -41,8 +42,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "qemutrace: %s\n", e.what());
-    return 2;
+    return fail(plain_parse_error(e, app));  // exit status 1, like every other error
   }
   for (CLI::App* sub : app.get_subcommands()) {
     auto it = runners.find(sub->get_name());

@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "convert/foreign_trace.h"
 #include "qemutrace/reader.h"
 #include "qemutrace/trace_paths.h"
 #include "subcommand.h"
@@ -46,6 +47,7 @@ struct Counts {
   std::map<std::string, uint64_t> markers;
   U64Set pcs, lines;
   bool complete = true;
+  bool privilege_known = true;  // false for formats without it (Tejas, din, ChampSim)
 };
 
 void count_marker(Counts& c, const Marker& m) { c.markers[std::string(marker_kind_name(m.kind))]++; }
@@ -55,8 +57,8 @@ nlohmann::json to_json(const Counts& c) {
   j["instructions"] = c.instructions;
   j["loads"] = c.loads;
   j["stores"] = c.stores;
-  j["kernel_instructions"] = c.kernel;
-  j["user_instructions"] = c.user;
+  j["kernel_instructions"] = c.privilege_known ? nlohmann::json(c.kernel) : nlohmann::json(nullptr);
+  j["user_instructions"] = c.privilege_known ? nlohmann::json(c.user) : nlohmann::json(nullptr);
   j["distinct_pcs"] = c.pcs.size();
   j["distinct_data_lines"] = c.lines.size();
   j["markers"] = c.markers;
@@ -66,12 +68,65 @@ nlohmann::json to_json(const Counts& c) {
   return j;
 }
 
+// A trace in a simulator format: counted from its records, with the
+// core number taken from the file name (BASE_<k>...).
+Counts count_foreign(const std::string& p, const ForeignTrace& t, Counts& total) {
+  Counts c;
+  struct stat st{};
+  c.bytes = ::stat(p.c_str(), &st) == 0 ? uint64_t(st.st_size) : 0;
+  ForeignTraceVisitor v;
+  v.instruction = [&](uint64_t pc, int cpl) {
+    c.instructions++;
+    if (cpl < 0) c.privilege_known = false;
+    else (cpl == 0 ? c.kernel : c.user)++;
+    c.pcs.insert(pc);
+    total.pcs.insert(pc);
+  };
+  v.access = [&](uint64_t vaddr, unsigned size, bool store) {
+    (store ? c.stores : c.loads)++;
+    c.lines.insert(vaddr >> 6);
+    if (size && ((vaddr + size - 1) >> 6) != (vaddr >> 6)) c.lines.insert((vaddr >> 6) + 1);
+    total.lines.insert(vaddr >> 6);
+  };
+  v.marker = [&](std::string_view kind) { c.markers[std::string(kind)]++; };
+  std::string problem = scan_foreign_trace(p, t, v);
+  std::fprintf(stderr, "qemutrace: note: %s is %s; counted from its records%s\n", p.c_str(), t.what.c_str(),
+               c.privilege_known ? "" : " (the format has no kernel/user split)");
+  if (!problem.empty()) {
+    c.complete = false;
+    std::fprintf(stderr, "qemutrace: warning: %s: %s\n", p.c_str(), problem.c_str());
+  }
+  return c;
+}
+
+int core_from_name(const std::string& p, int fallback) {
+  auto us = p.rfind('_');
+  if (us == std::string::npos) return fallback;
+  char* end = nullptr;
+  long k = std::strtol(p.c_str() + us + 1, &end, 10);
+  return end != p.c_str() + us + 1 && (*end == '\0' || *end == '.') ? int(k) : fallback;
+}
+
 int run_stats(const std::vector<std::string>& args, bool json) {
   std::vector<std::string> paths;
   for (const auto& a : args) for (auto& p : expand_trace_paths(a)) paths.push_back(p);
   std::vector<std::pair<int, Counts>> per_core;
   Counts total;
   for (const auto& p : paths) {
+    if (auto foreign = recognise_foreign_trace(p)) {
+      Counts c = count_foreign(p, *foreign, total);
+      total.instructions += c.instructions;
+      total.loads += c.loads;
+      total.stores += c.stores;
+      total.kernel += c.kernel;
+      total.user += c.user;
+      total.bytes += c.bytes;
+      total.complete = total.complete && c.complete;
+      total.privilege_known = total.privilege_known && c.privilege_known;
+      for (auto& [k, v] : c.markers) total.markers[k] += v;
+      per_core.emplace_back(core_from_name(p, int(per_core.size())), std::move(c));
+      continue;
+    }
     auto r = CoreReader::open(p);
     Counts c;
     struct stat st{};
@@ -119,8 +174,9 @@ int run_stats(const std::vector<std::string>& args, bool json) {
     return 0;
   }
   auto row = [](const std::string& who, const Counts& c) {
+    auto priv = [&](uint64_t n) { return c.privilege_known ? std::to_string(n) : std::string("-"); };
     std::printf("%s\n", fmt::format("{:>6} {:>14} {:>12} {:>12} {:>14} {:>14} {:>10} {:>12} {:>12} {:>8.3f}", who,
-                                    c.instructions, c.loads, c.stores, c.kernel, c.user, c.pcs.size(),
+                                    c.instructions, c.loads, c.stores, priv(c.kernel), priv(c.user), c.pcs.size(),
                                     c.lines.size(), c.bytes,
                                     c.instructions ? double(c.bytes) / double(c.instructions) : 0.0)
                             .c_str());

@@ -1,6 +1,7 @@
 // qemutrace verify FILE...: checks every chunk; exit 0 only if all files are intact.
 #include <fmt/format.h>
 
+#include "convert/foreign_trace.h"
 #include "qemutrace/reader.h"
 #include "qemutrace/trace_paths.h"
 #include "subcommand.h"
@@ -11,6 +12,10 @@ namespace {
 // Returns true if the file is intact. Prints one line per file (plus one per
 // damaged chunk).
 bool verify_file(const std::string& path) {
+  if (auto foreign = recognise_foreign_trace(path)) {  // not ours to check: say what it is
+    std::printf("%s\n", foreign_trace_advice(path, *foreign, "verify").c_str());
+    return false;
+  }
   std::unique_ptr<CoreReader> r;
   try {
     r = CoreReader::open(path);

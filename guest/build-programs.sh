@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# guest/build-programs.sh --arch x86_64|i386 OUTDIR
-# Builds the static guest test programs and qemutrace-guest-run into OUTDIR.
+# guest/build-programs.sh --arch x86_64|i386 OUTDIR [NAME...]
+# Builds the static guest test programs and qemutrace-guest-run into OUTDIR;
+# with NAMEs, only those (the build puts qemutrace-guest-run in build/bin).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-arch=x86_64 out=
+arch=x86_64 out= names=()
 while [ $# -gt 0 ]; do
   case $1 in
     --arch) arch=${2:?}; shift 2 ;;
     --arch=*) arch=${1#*=}; shift ;;
     -*) echo "build-programs: unknown option $1" >&2; exit 2 ;;
-    *) out=$1; shift ;;
+    *) if [ -z "$out" ]; then out=$1; else names+=("$1"); fi; shift ;;
   esac
 done
-[ -n "$out" ] || { echo "usage: build-programs.sh --arch x86_64|i386 OUTDIR" >&2; exit 2; }
+[ -n "$out" ] || { echo "usage: build-programs.sh --arch x86_64|i386 OUTDIR [NAME...]" >&2; exit 2; }
 case $arch in
   x86_64) cc=${CC_X86_64:-gcc} ;;
   i386) cc=${CC_I386:-i686-linux-gnu-gcc} ;;
@@ -31,7 +32,17 @@ mkdir -p "$out"
 # -O2 for realistic code; the ROI bodies that tests count are inline asm, so
 # their instruction counts do not depend on the optimiser.
 cflags=(-static -O2 -g -Wall -Wextra -Werror -std=gnu11 -pthread)
-for src in "$here"/programs/*.c "$here"/qemutrace-guest-run.c; do
+srcs=("$here"/programs/*.c "$here"/qemutrace-guest-run.c)
+if [ ${#names[@]} -gt 0 ]; then
+  srcs=()
+  for name in "${names[@]}"; do
+    if [ -f "$here/programs/$name.c" ]; then srcs+=("$here/programs/$name.c")
+    elif [ -f "$here/$name.c" ]; then srcs+=("$here/$name.c")
+    else echo "build-programs: no program named $name (guest/programs/$name.c)" >&2; exit 2
+    fi
+  done
+fi
+for src in "${srcs[@]}"; do
   name=$(basename "$src" .c)
   "$cc" "${cflags[@]}" -o "$out/$name.tmp" "$src" || { echo "build-programs: failed to compile $name for $arch" >&2; exit 1; }
   mv "$out/$name.tmp" "$out/$name"

@@ -44,6 +44,11 @@ void begin_tracing_phase(MarkerSource src, uint16_t id, int core) {
   g_roi.epoch.fetch_add(1, std::memory_order_acq_rel);
   set_phase(Phase::Tracing);
   event("roi_begin", src, id, core);
+  // The guest started it: say so, as the console does for its own starts.
+  if (src == MarkerSource::LegacyInt)
+    say("tracing started by int $100 on core " + std::to_string(core));
+  else if (src == MarkerSource::MagicNop)
+    say("tracing started by marker " + std::to_string(id) + " on core " + std::to_string(core));
 }
 
 }  // namespace

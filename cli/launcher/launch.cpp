@@ -33,6 +33,7 @@ int execute(LaunchPlan plan) {
     cfg.qemu_argv.push_back(arg);
     cfg.ctl_socket = plan.settings.ctl;
     cfg.trace_base = plan.settings.base;
+    cfg.limit = plan.settings.limit;
   }
   cfg.console = plan.console;
   cfg.monitor_socket = tmp.path() + "/monitor.sock";
@@ -45,6 +46,12 @@ int execute(LaunchPlan plan) {
   if (!r.started && !r.startup_error.empty()) {
     if (plan.trace) unlink(plan.settings.ctl.c_str());
     throw LaunchError(r.startup_error);
+  }
+  if (r.no_bootable_device) {
+    if (plan.trace) unlink(plan.settings.ctl.c_str());
+    throw LaunchError(
+        "nothing to boot: the firmware found no bootable device (a disk image needs a bootloader; "
+        "or boot a kernel with --kernel/--initrd and console=ttyS0 in --append to see its console)");
   }
   if (plan.trace) unlink(plan.settings.ctl.c_str());  // the plugin normally removes it
 

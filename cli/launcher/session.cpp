@@ -208,6 +208,8 @@ void Session::scan_line(const std::string& raw) {
     long v = std::strtol(rest.c_str(), &end, 10);
     if (end != rest.c_str()) res_.workload_exit = static_cast<int>(v);
   }
+  // SeaBIOS's last words when nothing boots; it then waits forever.
+  if (line.find("No bootable device.") != std::string::npos) res_.no_bootable_device = true;
   if (res_.panic_line.empty()) {
     auto k = line.find("Kernel panic - not syncing");
     if (k != std::string::npos) res_.panic_line = line.substr(k);
@@ -388,8 +390,12 @@ void Session::tick() {
   last_insns_time_ = now;
   if (st->state == "limit" && last_state_ != "limit") {
     res_.limit_reached = true;
-    err_line("qemutrace: instruction limit reached after " + std::to_string(st->instructions) +
-             " instructions; tracing stopped");
+    // The live count can still lack a halted vCPU's open record (the plugin
+    // declares the limit without waiting for a stalled core; its record's
+    // instructions are published when it runs again), so it may read a few
+    // short. The files hold exactly the limit.
+    uint64_t n = cfg_.limit > 0 ? uint64_t(cfg_.limit) : st->instructions;
+    err_line("qemutrace: instruction limit reached after " + std::to_string(n) + " instructions; tracing stopped");
   }
   last_state_ = st->state;
   res_.last_status = st;
@@ -435,6 +441,10 @@ SessionResult Session::run() {
     if (g_signal && !forwarded_signal) {
       res_.interrupted = true;
       forwarded_signal = true;
+      kill(pid_, SIGTERM);
+    }
+    if (res_.no_bootable_device && !forwarded_signal) {
+      forwarded_signal = true;  // nothing will ever run: end QEMU (files are finished)
       kill(pid_, SIGTERM);
     }
     std::vector<pollfd> fds;

@@ -23,6 +23,7 @@ struct SessionConfig {
   bool status_line = true;             // live status on stderr if it is a terminal
   StdinMode stdin_mode = StdinMode::Inherit;
   bool echo_guest = true;              // copy the guest console to stdout
+  int64_t limit = -1;                  // --limit / -ST, for the limit notice
 };
 
 struct SessionResult {
@@ -35,6 +36,7 @@ struct SessionResult {
   bool guest_ready = false;   // "qemutrace-guest: ready"
   std::optional<int> workload_exit;  // "qemutrace-guest: exit N"
   std::string panic_line;     // "Kernel panic - not syncing: ..."
+  bool no_bootable_device = false;  // the firmware gave up ("No bootable device."); QEMU was ended
   std::optional<TraceStatus> last_status;
   bool limit_reached = false;
   double wall_seconds = 0;     // QEMU lifetime

@@ -82,7 +82,10 @@ int legacy_main(int argc, char** argv) {
       } else if (is_opt(a, "ST")) {
         st = value("ST");
         st_given = true;
-      } else if (is_opt(a, "monitor") && i + 1 < argc && std::string(argv[i + 1]) == "stdio") {
+      } else if (is_opt(a, "monitor") && (i + 1 >= argc || argv[i + 1][0] == '-' || !argv[i + 1][0])) {
+        throw LaunchError(a + " needs a value: stdio for the console (qqq_* commands and QEMU's monitor), "
+                          "or a QEMU character device such as unix:PATH,server=on,wait=off");
+      } else if (is_opt(a, "monitor") && std::string(argv[i + 1]) == "stdio") {
         plan.console = true;
         ++i;
       } else {

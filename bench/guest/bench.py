@@ -330,7 +330,7 @@ def profile_groups(data, t0, t1):
     groups["other"] = 0.0
     top = []
     for line in out.splitlines():
-        m = re.match(r"\s*([\d.]+)%\s+(\S+)\s+\[.\]\s+(.*)", line)
+        m = re.match(r"\s*([\d.]+)%\s+(.+?)\s+\[.\]\s+(.*)", line)  # dso "[JIT] tid N" has a space
         if not m:
             continue
         pct, dso, sym = float(m.group(1)), m.group(2), m.group(3).strip()
@@ -519,7 +519,7 @@ def main():
                 if name in spans and os.path.exists(data):
                     t0, t1, roi = spans[name]
                     g, top = profile_groups(data, t0, t1)
-                    prof[name] = {"roi_ns": roi, "groups": g, "top": top}
+                    prof[name] = {"roi_ns": roi, "groups": g, "top": top, "span": [t0, t1]}
                     log("profile", name, json.dumps(prof[name]))
 
     # ------------------------------------------------------------ peer ----

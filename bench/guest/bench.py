@@ -38,7 +38,7 @@ REPS_NATIVE = envint("REPS_NATIVE", 5, 1)
 TIMEOUT = envint("TIMEOUT", 1800, 600)
 FORMATS = os.environ.get("FORMATS", "tejas champsim din text").split()
 ONLY = os.environ.get("WORKLOADS", "").split()
-SECTIONS = set(os.environ.get("SECTIONS", "main formats decode scale peer").split())
+SECTIONS = set(os.environ.get("SECTIONS", "main formats decode scale real profile peer").split())
 
 PLUGIN = os.path.join(BUILD, "lib", "libqemutrace.so")
 CLI = os.path.join(BUILD, "bin", "qemutrace")
@@ -75,6 +75,35 @@ ATTR_CONFIGS = [
     ("floor:ring", "@floor:mode=ring"),  # + copying the captured data out, no logic
 ]
 FLOOR = [None]
+
+# Real programs (section "real"): busybox applets in the built-in guest, run
+# by bench/guest/qt-roi.c, which makes the input in the guest (outside the
+# ROI, deterministic: seq + awk) and times the command between NOP markers.
+REAL_LINES = envint("REAL_LINES", 30000, 10000)  # ~54 bytes a line: 1.6 MB of text
+REAL_GEN = ("seq 1 %d | awk '{x=($1*7919)%%100003; printf \"%%05d %%s line %%d of the text, "
+            "field %%x, word%%d\\n\", x, (x%%3?\"alpha\":\"beta\"), $1, x*31%%65536, $1%%97}' "
+            "> /tmp/in.txt" % REAL_LINES)
+REAL_TREE = ("mkdir -p /tmp/tree && cd /tmp/tree && for d in $(seq 20); do mkdir $d; "
+             "for f in $(seq 25); do dd if=/tmp/in.txt of=$d/$f bs=1k count=2 skip=$((d*25+f)) "
+             "2>/dev/null; done; done")
+# name, setup (outside the ROI), measured command
+REAL_PROGS = [
+    ("gzip", REAL_GEN, "gzip -9 -c /tmp/in.txt > /tmp/out.gz"),
+    ("sha256sum", REAL_GEN, "sha256sum /tmp/in.txt /tmp/in.txt /tmp/in.txt /tmp/in.txt > /tmp/out"),
+    ("sort", REAL_GEN, "sort /tmp/in.txt > /tmp/out"),
+    ("awk", REAL_GEN, "awk '{s[$5]+=$1; n++} END{for(k in s) t+=s[k]; print n, t}' /tmp/in.txt > /tmp/out"),
+    ("fsmix", REAL_GEN + " && " + REAL_TREE,
+     "find /tmp/tree -type f | wc -l > /tmp/n && tar -cf /tmp/t.tar -C /tmp tree && mkdir /tmp/x && "
+     "tar -xf /tmp/t.tar -C /tmp/x && dd if=/tmp/t.tar of=/tmp/t2 bs=512 2>/dev/null && "
+     "rm -rf /tmp/x /tmp/t2 /tmp/t.tar"),
+]
+REAL_ONLY = os.environ.get("REAL_PROGS", "").split()
+if REAL_ONLY:
+    REAL_PROGS = [r for r in REAL_PROGS if r[0] in REAL_ONLY]
+REPS_REAL = envint("REPS_REAL", 3, 1)
+REAL_CONFIGS = [("a", None), ("b", "markers=int"), ("c", "format=binary"), ("floor:ring", "@floor:mode=ring")]
+if os.environ.get("REAL_LABELS"):
+    REAL_CONFIGS = [c for c in REAL_CONFIGS if c[0] in os.environ["REAL_LABELS"].split()]
 if os.environ.get("ATTR", "1") == "0":
     ATTR_CONFIGS = []
 
@@ -135,6 +164,11 @@ def setup():
         helpers["qt-par"] = f"{work}/qt-par"
     except subprocess.CalledProcessError as e:
         failures.append(("build qt-par", e.stderr.strip()[-300:]))
+    try:
+        sh(["gcc", "-O2", "-static", "-Iguest", "-o", f"{work}/qt-roi", "bench/guest/qt-roi.c"])
+        helpers["qt-roi"] = f"{work}/qt-roi"
+    except subprocess.CalledProcessError as e:
+        failures.append(("build qt-roi", e.stderr.strip()[-300:]))
     try:
         sh(["g++", "-O2", "-std=c++20", "-Iinclude", "-o", f"{work}/decode", "bench/guest/decode.cpp",
             os.path.join(BUILD, "lib", "libqemutrace-trace.a"), "-lzstd", "-pthread"])
@@ -202,12 +236,16 @@ def run_guest(qargs, initrd, opts, tag, smp=2, keep=None, count=False, roi_prefi
          if roi_prefix is None or x[0] == roi_prefix]
     if m:
         r["roi_ns"] = int(m[-1][1])
+    # qt-roi: one ROI per program, by name
+    r["rois"] = {k: int(v) for k, v in re.findall(r"^qt-roi: name=(\S+) roi_ns=(\d+)", con, re.M)}
     good = rc == 0 and "qemutrace-guest: exit 0" in con and r["roi_ns"] is not None
     if not good:
         tail = " | ".join([l.strip() for l in (con + "\n" + errtxt).strip().splitlines()[-4:]])
         r["err"] = f"rc={rc}: {tail}"[:400]
         failures.append((tag, r["err"]))
         log("FAILED", tag, r["err"])
+        with open(os.path.join(work, "failed-" + tag.replace("/", "_") + ".log"), "w") as fh:
+            fh.write(con + "\n--- stderr\n" + errtxt)
     else:
         r["ok"] = True
         if opts is not None and "format=" in (opts or ""):
@@ -228,6 +266,84 @@ def run_guest(qargs, initrd, opts, tag, smp=2, keep=None, count=False, roi_prefi
     else:
         shutil.rmtree(d, ignore_errors=True)
     return r
+
+
+def run_profiled(qargs, initrd, opts, tag, data):
+    """One run under `perf record` of the QEMU process (clock: CLOCK_MONOTONIC,
+    so that samples can be sliced by time). Returns {name: (t0, t1, roi_ns)},
+    t0/t1 the host times of qt-roi's "begin" and roi_ns lines."""
+    args = list(qargs)
+    for i, a in enumerate(args):
+        if a == "-initrd":
+            args[i + 1] = initrd
+    d = tempfile.mkdtemp(prefix="prof.", dir=work)
+    args += ["-plugin", f"{PLUGIN},base={os.path.join(d, 't')},quiet=on,{opts}"]
+    cmd = ["perf", "record", "-q", "-k", "CLOCK_MONOTONIC", "-F", "999", "-o", data, "--"] + args
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    spans, begin = {}, None
+    for line in p.stdout:
+        line = line.decode(errors="replace")
+        now = time.clock_gettime(time.CLOCK_MONOTONIC)
+        if line.startswith("qt-roi: begin"):
+            begin = now
+        m = re.search(r"qt-roi: name=(\S+) roi_ns=(\d+)", line)
+        if m and begin is not None:
+            spans[m.group(1)] = (begin, now, int(m.group(2)))
+            begin = None
+    err = p.stderr.read().decode(errors="replace")
+    if p.wait() != 0 or not spans:
+        failures.append((tag, f"rc={p.returncode} {err.strip()[-300:]}"))
+    shutil.rmtree(d, ignore_errors=True)
+    return spans
+
+
+# Where traced time goes: leaf symbols of the QEMU process, grouped. First
+# match wins; patterns are on "dso symbol".
+PROFILE_GROUPS = [
+    ("page faults, zeroing", r"kernel.*(page_fault|clear_page|folio_zero|do_anonymous|handle_mm_fault|"
+     r"__handle_mm|alloc_pages|get_page_from_freelist|rmqueue|lru_|free_unref|release_pages|zap_|"
+     r"unmap_page|__mem_cgroup|memcg|mmap|munmap|madvise|_raw_spin)"),
+    ("kernel, other (write, futex, scheduling)", r"^\[kernel"),
+    ("compression (zstd)", r"libzstd"),
+    ("encoder (lib/format)", r"libqemutrace\.so .*(Encoder|encode|Chunk|BinaryCoreWriter|CoreWriter|"
+     r"varint|crc|Frame|Compress|ZstdSink|FileSink)"),
+    ("plugin callbacks (record, translate)", r"libqemutrace\.so"),
+    ("malloc, free, mutex", r"libc.*(malloc|free|_int_|cfree|pthread_mutex|lll_lock|lll_unlock|"
+     r"pthread_cond|memalign|tcache)"),
+    ("libc, other (memcpy, ...)", r"libc"),
+    ("translation (tcg, incl. retranslation)", r"(tcg_|translat|tb_gen_code|gen_intermediate|disas_insn|"
+     r"x86_tr_|gen_|liveness|la_|reachable|plugin_gen|qemu_plugin_tb|tb_flush|tb_phys|page_collection|"
+     r"tb_invalidate|tcg)"),
+    ("plugin glue in QEMU", r"qemu.* .*(plugin)"),
+    ("JIT code", r"(\[unknown\]|perf-|\[JIT\]|\[anon)"),
+    ("QEMU, other (helpers, softmmu, lookup)", r"qemu"),
+]
+
+
+def profile_groups(data, t0, t1):
+    """perf report of one profile between host times t0..t1 -> {group: percent}, top symbols."""
+    out = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio", "-q",
+                          "--time", f"{t0:.6f},{t1:.6f}",
+                          "--sort", "dso,sym", "--percent-limit", "0", "-F", "overhead,dso,sym"],
+                         capture_output=True, text=True).stdout
+    groups = {g: 0.0 for g, _ in PROFILE_GROUPS}
+    groups["other"] = 0.0
+    top = []
+    for line in out.splitlines():
+        m = re.match(r"\s*([\d.]+)%\s+(.+?)\s+\[.\]\s+(.*)", line)  # dso "[JIT] tid N" has a space
+        if not m:
+            continue
+        pct, dso, sym = float(m.group(1)), m.group(2), m.group(3).strip()
+        key = f"{dso} {sym}"
+        for g, pat in PROFILE_GROUPS:
+            if re.search(pat, key):
+                groups[g] += pct
+                break
+        else:
+            groups["other"] += pct
+        top.append((pct, key[:90]))
+    top.sort(reverse=True)
+    return groups, top[:8]
 
 
 def run_native(cmd, cwd=None):
@@ -373,6 +489,39 @@ def main():
                         scale.setdefault((wl, label, smp), []).append(r)
                         log(f"{tag}: roi={fmt(r['roi_ns'] and r['roi_ns'] / 1e9, '.3f')} s insns={r['insns']}")
 
+    # ----------------------------------------------------- real programs ----
+    real = {}
+    prof = {}
+    if ("real" in SECTIONS or "profile" in SECTIONS) and "qt-roi" in helpers:
+        rinit = {}
+        for (name, setup_cmd, cmd) in REAL_PROGS:
+            rinit[name] = make_initrd(gdir, "real-" + name, helpers["qt-roi"], [name, setup_cmd, cmd])
+        # All programs in one boot (boot takes longer than most ROIs), each
+        # between its own markers.
+        allargs = [x for prog in REAL_PROGS for x in prog]
+        rall = make_initrd(gdir, "real-all", helpers["qt-roi"], allargs)
+        if "real" in SECTIONS:
+            for rep in range(REPS_REAL):
+                for (label, opts) in REAL_CONFIGS:
+                    tag = f"real/{label}/rep{rep + 1}"
+                    r = run_guest(qargs, rall, opts, tag, count=(label == "c"), roi_prefix="qt-roi")
+                    for (name, *_r) in REAL_PROGS:
+                        ns = r["rois"].get(name)
+                        real.setdefault((name, label), []).append(
+                            {"ok": r["ok"] and ns is not None, "roi_ns": ns, "insns": None, "wall": r["wall"]})
+                    if label == "c":
+                        real.setdefault(("*", "c"), []).append(r)
+                    log(f"{tag}: rois={r['rois']} wall={r['wall']:.1f} s insns={r['insns']}")
+        if "profile" in SECTIONS and shutil.which("perf"):
+            data = os.path.join(work, "perf-real.data")
+            spans = run_profiled(qargs, rall, "format=binary", "profile-real", data)
+            for (name, *_r) in REAL_PROGS:
+                if name in spans and os.path.exists(data):
+                    t0, t1, roi = spans[name]
+                    g, top = profile_groups(data, t0, t1)
+                    prof[name] = {"roi_ns": roi, "groups": g, "top": top, "span": [t0, t1]}
+                    log("profile", name, json.dumps(prof[name]))
+
     # ------------------------------------------------------------ peer ----
     peer = {}
     if "peer" in SECTIONS and shutil.which("valgrind"):
@@ -407,7 +556,7 @@ def main():
 
     load1 = open("/proc/loadavg").read().split()[:3]
     raw = {"res": enc(res), "fres": enc(fres), "native": native, "dec": dec, "scale": enc(scale),
-           "peer": peer, "load0": load0, "load1": load1, "qemu_ver": qemu_ver, "t_start": t_start,
+           "peer": peer, "real": enc(real), "prof": prof, "load0": load0, "load1": load1, "qemu_ver": qemu_ver, "t_start": t_start,
            "t_end": time.time(), "copies": copies, "failures": failures,
            "commit": sh(['git', 'rev-parse', '--short', 'HEAD']).strip(),
            "plugin": os.path.relpath(PLUGIN, ROOT)}
@@ -416,7 +565,7 @@ def main():
         json.dump(raw, fh)
     log("raw results in", rawp, "(REPORT_FROM=that file regenerates the markdown)")
     report(res, fres, native, dec, scale, peer, load0, load1, qemu_ver, t_start, copies,
-           raw["commit"], raw["plugin"])
+           raw["commit"], raw["plugin"], real, prof)
 
 
 def enc(d):
@@ -435,7 +584,7 @@ def report_from(path):
            raw["peer"], raw["load0"], raw["load1"], raw["qemu_ver"],
            raw["t_start"] + time.time() - t_end, raw["copies"],
            raw.get("commit", "unknown") + f" (reprinted from {os.path.basename(path)})",
-           raw.get("plugin", "unknown"))
+           raw.get("plugin", "unknown"), dec_(raw.get("real", [])), raw.get("prof", {}))
 
 
 # ---------------------------------------------------------- reporting ----
@@ -484,7 +633,7 @@ def ratio_tables(rs, labels, wls):
 
 
 def report(res, fres, native, dec, scale, peer, load0, load1, qemu_ver, t_start, copies,
-           commit, plugin):
+           commit, plugin, real=None, prof=None):
     P = print
     wls = [w[0] for w in WORKLOADS]
     P("## Guest workloads (bench/guest.sh)")
@@ -509,6 +658,7 @@ def report(res, fres, native, dec, scale, peer, load0, load1, qemu_ver, t_start,
     P("  the workloads' NOP markers are not recognised, so nothing is instrumented); (c) `format=binary`")
     P("  (virtual + physical addresses, zstd 1, 1 compression thread: the defaults); (d) `format=X`.")
     P()
+    report_real(real or {}, prof or {})
     if not res:
         return report_rest(native, dec, scale, peer, copies)
 
@@ -601,6 +751,69 @@ def report(res, fres, native, dec, scale, peer, load0, load1, qemu_ver, t_start,
     P()
     targets(ratios, gm, bpi, dec, scale)
     report_rest(native, dec, scale, peer, copies)
+
+
+def report_real(real, prof):
+    P = print
+    if real:
+        P(f"### Real programs (busybox in the guest), `-smp 2`, {REPS_REAL} interleaved reps")
+        P()
+        P("bench/guest/qt-roi.c runs the setup in the guest (text made by `seq` + `awk`, "
+          f"{REAL_LINES} lines, ~{REAL_LINES * 54 / 1e6:.1f} MB; fsmix also writes 500 files of 2 KiB),")
+        P("then the command between NOP markers, timed by the guest (`roi_ns`). Programs (`sh -c`):")
+        P()
+        for (name, _s, cmd) in REAL_PROGS:
+            P(f"- {name}: `{cmd}`")
+        P()
+        P("ROI seconds, median [min–max]; (a) plain QEMU, (b) tracing off, (c) full binary trace, floor:ring:")
+        P()
+        names = [r[0] for r in REAL_PROGS]
+        labels = [c[0] for c in REAL_CONFIGS]
+        tot = median([r["insns"] for r in real.get(("*", "c"), []) if r["ok"] and r["insns"]])
+        P(f"Instructions traced in (c), all five ROIs, all cores: {fmt(tot and tot / 1e6, '.0f')} M.")
+        P()
+        P("| program | " + " | ".join(labels) + " | b/a | c/a | ring/a | **c/ring** |")
+        P("|---|" + "---|" * (len(labels) + 4))
+        rat = {}
+        for n in names:
+            cells = [cell_of(real, n, lb) for lb in labels]
+            med = {lb: c[1] for lb, c in zip(labels, cells)}
+            a = med.get("a")
+            for lb, key in (("b", "b/a"), ("c", "c/a"), ("floor:ring", "ring/a")):
+                if a and med.get(lb):
+                    rat[(n, key)] = med[lb] / a
+            if med.get("c") and med.get("floor:ring"):
+                rat[(n, "c/ring")] = med["c"] / med["floor:ring"]
+            P(f"| {n} | " + " | ".join(c[0] for c in cells) + " | " +
+              " | ".join(fmt(rat.get((n, k))) + "×" for k in ("b/a", "c/a", "ring/a", "c/ring")) + " |")
+        P("| **geomean** | " + " | " * len(labels) + " | ".join(
+            fmt(geomean([rat.get((n, k)) for n in names])) + "×" for k in ("b/a", "c/a", "ring/a", "c/ring")) + " |")
+        P()
+        worst = max([rat.get((n, "c/ring")) or 0 for n in names] or [0])
+        worst_b = max([rat.get((n, "b/a")) or 0 for n in names] or [0])
+        P(f"Targets: full trace ≤ 2× floor:ring on every program: worst {worst:.2f}× "
+          f"({'met' if worst and worst <= 2.0 else 'MISSED'}); tracing off ≤ 1.05× no plugin: worst {worst_b:.3f}×, "
+          f"geomean {fmt(geomean([rat.get((n, 'b/a')) for n in names]), '.3f')}×.")
+        P()
+    if prof:
+        P("### Where the traced time goes (perf, (c), ROI only)")
+        P()
+        P("`perf record -F 999 -k CLOCK_MONOTONIC` of the QEMU process (all its threads: vCPUs, compression,")
+        P("I/O) in one boot running all programs, sliced (`perf report --time`) from qt-roi's `begin` line to")
+        P("its `roi_ns` line as the host saw them; leaf samples grouped by DSO and symbol")
+        P("(bench.py `PROFILE_GROUPS`; \"translation\" cannot tell first translations from retranslations).")
+        P()
+        gnames = [g for g, _ in PROFILE_GROUPS] + ["other"]
+        P("| group | " + " | ".join(prof) + " |")
+        P("|---|" + "---|" * len(prof))
+        for g in gnames:
+            P(f"| {g} | " + " | ".join(f"{prof[n]['groups'].get(g, 0):.1f}%" for n in prof) + " |")
+        P()
+        P("Top leaf symbols:")
+        P()
+        for n, e in prof.items():
+            P(f"- {n}: " + "; ".join(f"{pct:.1f}% `{k}`" for pct, k in e["top"][:6]))
+        P()
 
 
 def targets(ratios, gm, bpi, dec, scale):

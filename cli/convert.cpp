@@ -31,8 +31,12 @@ int run_convert(const std::string& to, const std::vector<std::string>& inputs,
   // Open every input first so that a bad one fails before anything is written.
   std::vector<std::unique_ptr<CoreReader>> readers;
   std::map<unsigned, std::string> seen;
+  std::vector<std::string> input_files;  // trace files and manifests: never written
   for (const std::string& in : inputs) {
+    input_files.push_back(in);
+    input_files.push_back(in + ".json");
     for (const std::string& path : expand_trace_paths(in)) {
+      input_files.push_back(path);
       std::unique_ptr<CoreReader> r = CoreReader::open(path);
       unsigned core = r->header().core;
       auto [it, fresh] = seen.emplace(core, path);
@@ -42,6 +46,11 @@ int run_convert(const std::string& to, const std::vector<std::string>& inputs,
       readers.push_back(std::move(r));
     }
   }
+  // An output that is an input would be truncated before it is read.
+  std::vector<std::string> outputs;
+  for (auto& r : readers) outputs.push_back(core_file_path(out_base, r->header().core, f));
+  if (std::string same = output_overwrites_input(outputs, input_files); !same.empty())
+    return fail("output " + same + " is an input: give another output base (-o)");
   for (auto& r : readers) {
     const std::string& in = r->name();
     if (!r->state().damage.empty())

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "qemutrace/trace_paths.h"
+
 namespace qemutrace::plugin {
 namespace {
 
@@ -99,6 +101,10 @@ bool parse_options(int argc, char** argv, Options* o, std::string* error) {
   }
   if (o->base.empty()) {
     *error = "missing option 'base' (base=PATH: files PATH_<core> and PATH.json)";
+    return false;
+  }
+  if (std::string why = trace_base_problem(o->base); !why.empty()) {
+    *error = "bad value '" + o->base + "' for 'base' (" + why + ")";
     return false;
   }
   if (have_window != have_every) {

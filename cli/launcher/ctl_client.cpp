@@ -51,6 +51,28 @@ int connect_unix(const std::string& path, std::string* why) {
 }
 }  // namespace
 
+std::optional<SocketFileId> socket_served_by(const std::string& path, pid_t server) {
+  struct stat before{}, after{};
+  if (lstat(path.c_str(), &before) != 0 || !S_ISSOCK(before.st_mode)) return std::nullopt;
+  std::string why;
+  int fd = connect_unix(path, &why);
+  if (fd < 0) return std::nullopt;
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  bool ours = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid == server;
+  close(fd);
+  // The file must not have been replaced while we asked.
+  if (!ours || lstat(path.c_str(), &after) != 0 || after.st_dev != before.st_dev || after.st_ino != before.st_ino)
+    return std::nullopt;
+  return SocketFileId{uint64_t(before.st_dev), uint64_t(before.st_ino)};
+}
+
+void remove_socket_file(const std::string& path, const std::optional<SocketFileId>& id) {
+  struct stat st{};
+  if (!id || lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return;
+  if (uint64_t(st.st_dev) == id->dev && uint64_t(st.st_ino) == id->ino) unlink(path.c_str());
+}
+
 std::string ctl_request(const std::string& socket_path, const std::string& command, int timeout_ms) {
   std::string why;
   int fd = connect_unix(socket_path, &why);

@@ -2,12 +2,28 @@
 // status; see docs/plugin.md).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace qemutrace::launcher {
+
+// The socket file at a path, by device and inode.
+struct SocketFileId {
+  uint64_t dev = 0, ino = 0;
+};
+
+// The identity of the socket file at path if process `server` is the one
+// answering there (SO_PEERCRED), else nullopt.
+std::optional<SocketFileId> socket_served_by(const std::string& path, pid_t server);
+
+// Removes path only if it is still the socket file `id` (nothing if id is
+// unset): a run removes the socket its QEMU served and never one another
+// run serves at the same path.
+void remove_socket_file(const std::string& path, const std::optional<SocketFileId>& id);
 
 // Sends one command line and returns the one-line reply (without newline).
 // Throws LaunchError if the socket cannot be reached or does not answer

@@ -22,8 +22,12 @@ struct LaunchPlan {
   bool summary = true;
 };
 
+// The exit code of a run whose trace files are not complete (docs/guide.md).
+constexpr int kIncompleteTraceExit = 3;
+
 // Checks QEMU and the plugin, starts QEMU, drives it, prints the summary.
-// Returns the process exit code. Throws LaunchError for set-up problems.
+// Returns the process exit code (kIncompleteTraceExit whenever the files
+// are unfinished or damaged). Throws LaunchError for set-up problems.
 int execute(LaunchPlan plan);
 
 // Lines for `-m`: "512M", "2G", "1024" (MiB). Throws LaunchError.

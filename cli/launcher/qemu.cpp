@@ -1,6 +1,7 @@
 #include "launcher/qemu.h"
 
 #include "qemutrace/socket_path.h"
+#include "qemutrace/trace_paths.h"
 
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -109,11 +110,12 @@ void claim_socket_path(const std::string& path) {
 }
 
 void prepare_trace_dir(const std::string& base) {
+  if (std::string why = trace_base_problem(base); !why.empty()) throw LaunchError(why);
   std::string dir = dirname_of(base);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw LaunchError("cannot create trace directory " + dir + ": " + ec.message());
-  if (access(dir.c_str(), W_OK) != 0) throw LaunchError("trace directory " + dir + " is not writable");
+  if (std::string why = trace_base_problem(base); !why.empty()) throw LaunchError(why);
 }
 
 }  // namespace qemutrace::launcher

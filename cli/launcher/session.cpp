@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <algorithm>
@@ -122,9 +124,16 @@ void Session::spawn() {
     argv.push_back("-monitor");
     argv.push_back("unix:" + cfg_.monitor_socket + ",server=on,wait=off");
   }
+  pid_t launcher = getpid();
   pid_ = fork();
   if (pid_ < 0) throw LaunchError(std::string("fork: ") + std::strerror(errno));
   if (pid_ == 0) {
+    // QEMU must not outlive its launcher (kill -9 of qemutrace): the kernel
+    // sends it SIGTERM, on which QEMU shuts down and the plugin finishes the
+    // files. The signal follows the thread that forked, so the launcher
+    // forks from the thread that lives until it exits (the main thread).
+    // A launcher that died before prctl leaves us adopted: give up.
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != launcher) _exit(127);
     dup2(o[1], 1);
     dup2(e[1], 2);
     if (i[0] >= 0) dup2(i[0], 0);
@@ -245,6 +254,14 @@ void Session::on_guest_output(const char* p, size_t n) {
 }
 
 void Session::on_qemu_stderr(const char* p, size_t n) {
+  // "qemu-system-x86_64: terminating on signal 15 from pid 123 (kill)":
+  // someone stopped QEMU; it shuts down cleanly and the plugin finishes.
+  std::string chunk(p, n);
+  if (auto k = chunk.find("terminating on signal "); k != std::string::npos && !res_.qemu_stop_signal) {
+    res_.qemu_stop_signal = std::atoi(chunk.c_str() + k + 22);
+    auto e = chunk.find('\n', k);
+    res_.qemu_stop_line = trim(chunk.substr(k, e == std::string::npos ? std::string::npos : e - k));
+  }
   if (!res_.started) {
     startup_stderr_.append(p, n);
     return;
@@ -374,6 +391,10 @@ void Session::tick() {
     return;
   }
   if (!st) return;
+  if (!res_.ctl_socket_id) {
+    res_.ctl_socket_id = socket_served_by(cfg_.ctl_socket, pid_);
+    if (!res_.ctl_socket_id) return;  // another run serves this path: not our status
+  }
   if (now - start_time_ > 1.0) mark_started();
   if (st->state == "tracing") {
     if (last_tracing_at_ > 0) res_.tracing_seconds += now - last_tracing_at_;

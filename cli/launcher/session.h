@@ -42,6 +42,9 @@ struct SessionResult {
   double wall_seconds = 0;     // QEMU lifetime
   double tracing_seconds = 0;  // time we saw the state "tracing"
   std::string guest_output_tail;  // last few KiB of console output
+  int qemu_stop_signal = 0;    // QEMU said "terminating on signal N" (a clean shutdown)
+  std::string qemu_stop_line;  // that line
+  std::optional<SocketFileId> ctl_socket_id;  // the control socket our QEMU served
 };
 
 SessionResult run_session(const SessionConfig& cfg);

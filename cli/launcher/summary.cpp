@@ -1,5 +1,7 @@
 #include "launcher/summary.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -8,6 +10,7 @@
 #include <sstream>
 
 #include "launcher/util.h"
+#include "qemutrace/reader.h"
 
 namespace qemutrace::launcher {
 
@@ -79,12 +82,68 @@ std::vector<std::string> trace_files(const std::string& base) {
   return files;
 }
 
+TraceCheck check_trace(const std::string& base) {
+  TraceCheck c;
+  auto m = read_json_file(base + ".json");
+  c.have_manifest = m.is_object();
+  bool says_complete = c.have_manifest && m.value("complete", false);
+  // Binary files can be read back; a finished simulator-format run has
+  // only its outputs, and the manifest's word for them.
+  bool binary_files = !c.have_manifest || m.value("format", std::string()) == "binary" ||
+                      m.value("files_format", std::string()) == "binary";
+  if (binary_files) {
+    int k = 0;
+    for (const std::string& p : trace_files(base)) {
+      CoreFileCheck f;
+      f.path = p;
+      f.core = k++;
+      try {
+        auto r = CoreReader::open(p);
+        f.core = r->header().core;
+        f.instructions = static_cast<long long>(r->total_instructions());
+        f.damage = r->state().damage;
+      } catch (const TraceError& e) {
+        f.damage = e.what();
+      }
+      if (f.instructions >= 0) c.recoverable = std::max(0LL, c.recoverable) + f.instructions;
+      c.files.push_back(f);
+    }
+  }
+  if (!c.have_manifest) {
+    c.problem = "no manifest " + base + ".json was written";
+  } else if (!says_complete) {
+    c.problem = "the manifest says the run did not finish its files";
+  } else {
+    for (const auto& f : c.files)
+      if (!f.damage.empty()) {
+        c.problem = f.path + ": " + f.damage;
+        break;
+      }
+  }
+  c.complete = c.problem.empty();
+  return c;
+}
+
 long long print_summary(const SummaryInput& in) {
   std::map<int, CoreRow> rows;
   auto m = read_json_file(in.base + ".json");
   bool have_manifest = m.is_object();
   long long total_insns = -1, total_bytes = -1;
-  if (have_manifest && m.contains("files") && m["files"].is_array()) {
+  bool from_files = in.check && !in.check->complete && !in.check->files.empty();
+  if (from_files) {
+    // The manifest of an unfinished run lags the files: count what the
+    // reader recovers from them instead.
+    total_insns = total_bytes = 0;
+    for (const auto& f : in.check->files) {
+      auto& r = rows[f.core];
+      r.insns = std::max(0LL, f.instructions);
+      r.path = f.path;
+      struct stat st{};
+      r.bytes = ::stat(f.path.c_str(), &st) == 0 ? static_cast<long long>(st.st_size) : 0;
+      total_insns += r.insns;
+      total_bytes += r.bytes;
+    }
+  } else if (have_manifest && m.contains("files") && m["files"].is_array()) {
     for (const auto& f : m["files"]) {
       if (!f.is_object()) continue;
       int core = static_cast<int>(get_ll(f, "core"));
@@ -142,8 +201,16 @@ long long print_summary(const SummaryInput& in) {
   }
 
   std::printf("\nqemutrace summary: %s\n", in.base.c_str());
+  if (in.check && !in.check->complete) {
+    std::printf("  INCOMPLETE trace: %s\n", in.check->problem.c_str());
+    if (from_files)
+      std::printf("  recoverable: %lld instructions in complete chunks (qemutrace verify %s; convert, dump and "
+                  "stats read them)\n",
+                  std::max(0LL, in.check->recoverable), in.base.c_str());
+  }
   if (rows.empty()) {
     std::printf("  no trace files were written\n");
+    std::fflush(stdout);
     return total_insns;
   }
   auto pct = [](long long part, long long whole) {

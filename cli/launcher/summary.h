@@ -3,15 +3,35 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "launcher/session.h"
 
 namespace qemutrace::launcher {
 
+// What the files of a run hold once QEMU is gone: the manifest's word, and
+// for binary files (a binary run, or the recordings of a simulator-format
+// run that was not converted) what the reader recovers from each.
+struct CoreFileCheck {
+  int core = 0;
+  std::string path;
+  long long instructions = -1;  // readable (checksummed complete chunks); -1: unreadable
+  std::string damage;           // "" when the file is finished and intact
+};
+struct TraceCheck {
+  bool have_manifest = false;
+  bool complete = false;     // the manifest says complete and every file read is intact
+  std::string problem;       // why not complete (one phrase), "" when complete
+  std::vector<CoreFileCheck> files;  // binary files read (empty for finished simulator formats)
+  long long recoverable = -1;        // sum over files, -1 if none was read
+};
+TraceCheck check_trace(const std::string& base);
+
 struct SummaryInput {
   std::string base;     // BASE (manifest BASE.json)
   std::string format;   // plugin format (binary: stats gives kernel/user split)
   const SessionResult* session = nullptr;
+  const TraceCheck* check = nullptr;  // incomplete runs: rows from the files
 };
 
 // Prints the summary to stdout. Returns the total instructions traced (from

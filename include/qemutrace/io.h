@@ -32,6 +32,8 @@ class ByteSink {
 };
 
 // Creates or truncates the file. Returns nullptr and sets *err (errno).
+// A write that fails part way (a full disk) is taken back: the file ends
+// where the last successful write ended.
 std::unique_ptr<ByteSink> open_file_sink(const std::string& path, int* err);
 
 // Appends to a vector owned by the caller (tests).

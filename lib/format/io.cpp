@@ -62,14 +62,21 @@ class FileSink : public ByteSink {
   ~FileSink() override { ::close(fd_); }
   bool write(const void* data, size_t n, int* err) override {
     const auto* p = static_cast<const uint8_t*>(data);
+    const size_t total = n;
     while (n > 0) {
       ssize_t w = ::write(fd_, p, n);
       if (w < 0 && errno == EINTR) continue;
-      if (w < 0) { *err = errno; return false; }
-      if (w == 0) { *err = ENOSPC; return false; }
+      if (w <= 0) {
+        *err = w < 0 ? errno : ENOSPC;
+        // Take back the part that fit (a full disk): callers write whole
+        // records, so the file ends on the last complete one.
+        if (total != n && ::ftruncate(fd_, off_t(size_)) == 0) ::lseek(fd_, off_t(size_), SEEK_SET);
+        return false;
+      }
       p += w;
       n -= size_t(w);
     }
+    size_ += total;
     return true;
   }
   const std::string& name() const override { return name_; }
@@ -77,6 +84,7 @@ class FileSink : public ByteSink {
  private:
   int fd_;
   std::string name_;
+  uint64_t size_ = 0;  // bytes written by complete writes (the file was truncated at open)
 };
 
 }  // namespace

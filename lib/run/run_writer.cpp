@@ -244,7 +244,7 @@ bool RunWriter::finish() {
   std::unique_lock<std::mutex> lk(m.mu);
   if (m.finished) return m.error.empty();
   m.finished = true;
-  bool ok = true;
+  bool ok = m.error.empty();  // a core whose file could not be created is not a complete run
   for (auto& c : m.cores) {
     if (!c) continue;
     if (!c->finish()) {

@@ -78,4 +78,19 @@ else
   check "corrupt chunk: warned" grep -q warning "$T/err"
 fi
 
+# An output that is an input is refused before anything is opened for
+# writing: `-o t` on t_0 used to truncate t_0, then fail to read it.
+mkdir "$T/same"
+cp "${IN}_0" "$T/same/t_0"; cp "${IN}_1" "$T/same/t_1"
+sums() { md5sum "$T/same/t_0" "$T/same/t_1"; }
+before=$(sums)
+one_line_error "output base = input base (tejas)" "$Q" convert --to tejas "$T/same/t" -o "$T/same/t"
+one_line_error "output base = input file's base" "$Q" convert --to file "$T/same/t_0" -o "$T/same/t"
+ln -s t_1 "$T/same/link_1"
+one_line_error "output is a symlink to an input" "$Q" convert --to tejas "$T/same/t_1" -o "$T/same/link"
+ln "$T/same/t_0" "$T/same/hard_0"
+one_line_error "output is a hard link of an input" "$Q" convert --to tejas "$T/same/t" -o "$T/same/hard"
+check "the inputs are untouched" test "$(sums)" = "$before"
+grep -q 'is an input' "$T/err" && echo "ok   message: $(cat "$T/err")" || { echo "FAIL message: $(cat "$T/err")"; fails=$((fails + 1)); }
+
 [ $fails -eq 0 ] && echo PASS || { echo "$fails FAILED"; exit 1; }

@@ -21,4 +21,10 @@ check "base=$T/x,markers=all" markers
 check "base=$T/x,values=maybe" values
 check "base=$T/x,window=10" every
 check "start=now" base
+# A base that is a device or lies in /dev: nothing may be created there.
+check "base=/dev/null" base
+[ ! -e /dev/null_0 ] && [ ! -e /dev/null.json ] || fail "files created next to /dev/null"
+check "base=/dev/qt-badopt-$$" base
+mkdir -p "$T/way/t_0"
+check "base=$T/way/t" base
 echo "PASS plugin_badopt"

@@ -308,6 +308,9 @@ TraceSink* RunWriter::core(unsigned k) {
     co.isa = m.opts.isa;
     co.features = m.opts.features;
     co.core = uint16_t(k);
+    // The cores are converted at once at the end: they share the CPUs.
+    unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+    co.threads = std::max(1u, hw / std::max(1u, std::min(hw, m.info.cores)));
     std::string err;
     m.outputs[k] = open_consumer(m.opts.format, core_file_path(m.base, k, m.opts.format), co, &err);
     if (!m.outputs[k]) {

@@ -123,7 +123,9 @@ TEST(RunWriterManifest, ValidAfterKill) {
     char c;
     ASSERT_EQ(::read(ready[0], &c, 1), 1);
     ::close(ready[0]);
-    // Kill at a different point of the rewrite cycle each round.
+    // Events reach the manifest a little after they happen: wait until some
+    // have, then kill at a different point of the rewrite cycle each round.
+    ASSERT_TRUE(eventually([&] { return event_count(read_manifest(base)) > 0; }));
     std::this_thread::sleep_for(std::chrono::milliseconds(7 * round));
     ::kill(pid, SIGKILL);
     int status = 0;

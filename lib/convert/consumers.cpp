@@ -396,7 +396,7 @@ constexpr uint32_t kXzPreset = 3;
 // size on several threads. Its output depends on the preset, the check and
 // the block size, never on the number of threads, so every path and every
 // machine writes the same bytes (docs/simulator-formats.md).
-constexpr uint64_t kXzBlockBytes = uint64_t(8) << 20;
+constexpr uint64_t kXzBlockBytes = uint64_t(32) << 20;
 
 unsigned xz_threads(unsigned asked) {
   if (asked) return asked;

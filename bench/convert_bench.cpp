@@ -4,8 +4,15 @@
 // disassembler does real work). Two paths per format:
 //   BM_Convert/<shape>/<format>: CoreReader -> consumer (qemutrace convert);
 //   BM_Direct/<shape>/<format>:  TraceSink events -> make_format_sink (plugin).
-// Counters: insns_per_s, bytes_per_insn. Output goes to a counting sink.
+// Counters: insns_per_s (wall), insns_per_cpu_s (CPU time of the whole
+// process: the reader's prefetch thread and xz's threads included),
+// insns_per_main_cpu_s (the converting thread alone), bytes_per_insn.
+// On a loaded machine wall time says little; on N free cores the
+// conversion runs at about min(main, N x process) per CPU second.
+// Output goes to a counting sink.
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include <memory>
 #include <vector>
@@ -18,6 +25,31 @@ namespace qemutrace::bench {
 namespace {
 
 constexpr uint64_t kInsns = 2'000'000;
+
+double process_cpu_s() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         1e-6 * double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+double thread_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+// CPU seconds spent by the process and by this thread in one iteration.
+struct CpuClock {
+  double p0 = process_cpu_s(), t0 = thread_cpu_s();
+  void add_to(double* proc, double* main) const {
+    *proc += process_cpu_s() - p0;
+    *main += thread_cpu_s() - t0;
+  }
+};
+void cpu_counters(benchmark::State& st, uint64_t insns, double proc, double main) {
+  const double n = double(insns) * double(st.iterations());
+  st.counters["insns_per_cpu_s"] = n / proc;
+  st.counters["insns_per_main_cpu_s"] = n / main;
+}
 
 class CountingSink : public ByteSink {
  public:
@@ -86,14 +118,18 @@ void BM_Convert(benchmark::State& st) {
   OutputFormat f = kFormats[st.range(1)];
   const auto& bin = binary(shape);
   uint64_t bytes = 0, insns = 0;
+  double proc = 0, main = 0;
   for (auto _ : st) {
     bytes = 0;
+    CpuClock clock;
     CoreReader r(memory_source(bin));
     ConsumerOptions co{r.header().isa, r.header().features, r.header().core};
     auto c = make_consumer(f, std::make_unique<CountingSink>(&bytes), co);
     insns = feed_reader(r, *c);
     c->finish();
+    clock.add_to(&proc, &main);
   }
+  cpu_counters(st, insns, proc, main);
   st.SetLabel(std::string(shape_name(shape)) + "/" + std::string(output_format_name(f)));
   st.counters["insns_per_s"] =
       benchmark::Counter(double(insns) * st.iterations(), benchmark::Counter::kIsRate);
@@ -105,20 +141,24 @@ void BM_Direct(benchmark::State& st) {
   Shape shape = Shape(st.range(0));
   OutputFormat f = kFormats[st.range(1)];
   uint64_t bytes = 0, insns = 0;
+  double proc = 0, main = 0;
   for (auto _ : st) {
     bytes = 0;
+    CpuClock clock;
     auto sink = make_format_sink(f, std::make_unique<CountingSink>(&bytes), opts(), 0);
     insns = synth().run(shape, *sink, kInsns);
     sink->finish();
+    clock.add_to(&proc, &main);
   }
+  cpu_counters(st, insns, proc, main);
   st.SetLabel(std::string(shape_name(shape)) + "/" + std::string(output_format_name(f)));
   st.counters["insns_per_s"] =
       benchmark::Counter(double(insns) * st.iterations(), benchmark::Counter::kIsRate);
   st.counters["bytes_per_insn"] = double(bytes) / double(insns);
 }
 
-BENCHMARK(BM_Convert)->ArgsProduct({{0, 1, 2}, {0, 1, 2, 3}})->Unit(benchmark::kMillisecond)->Iterations(1);
-BENCHMARK(BM_Direct)->ArgsProduct({{0, 1, 2}, {0, 1, 2, 3}})->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_Convert)->ArgsProduct({{0, 1, 2}, {0, 1, 2, 3}})->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_Direct)->ArgsProduct({{0, 1, 2}, {0, 1, 2, 3}})->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 
 }  // namespace
 }  // namespace qemutrace::bench

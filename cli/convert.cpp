@@ -4,10 +4,13 @@
 // Per-core outputs go to core_file_path(OUT, core, format).
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "qemutrace/convert.h"
@@ -18,6 +21,8 @@
 
 namespace qemutrace::cli {
 namespace {
+
+unsigned host_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 int run_convert(const std::string& to, const std::vector<std::string>& inputs,
                 const std::string& out_base) {
@@ -51,6 +56,16 @@ int run_convert(const std::string& to, const std::vector<std::string>& inputs,
   for (auto& r : readers) outputs.push_back(core_file_path(out_base, r->header().core, f));
   if (std::string same = output_overwrites_input(outputs, input_files); !same.empty())
     return fail("output " + same + " is an input: give another output base (-o)");
+  // Open every output before converting, so that one that cannot be created
+  // fails before any work; then convert the cores in parallel.
+  struct Job {
+    CoreReader* reader;
+    std::string path;
+    std::unique_ptr<InstructionConsumer> out;
+    uint64_t insns = 0;
+    std::string error;  // empty: converted
+  };
+  std::vector<Job> jobs;
   for (auto& r : readers) {
     const std::string& in = r->name();
     if (!r->state().damage.empty())
@@ -59,27 +74,48 @@ int run_convert(const std::string& to, const std::vector<std::string>& inputs,
     o.isa = r->header().isa;
     o.features = r->header().features;
     o.core = r->header().core;
+    // xz threads are shared out between the cores converted at once.
+    o.threads = std::max(1u, host_threads() / unsigned(std::min<size_t>(readers.size(), host_threads())));
     std::string path = core_file_path(out_base, o.core, f);
     std::string err;
     std::unique_ptr<InstructionConsumer> c = open_consumer(f, path, o, &err);
-    if (!c) return fail(err);
-    uint64_t n = 0;
-    try {
-      n = feed_reader(*r, *c);
-    } catch (const TraceError&) {
-      c->finish();
-      ::unlink(path.c_str());
-      throw;
+    if (!c) {
+      for (Job& j : jobs) {
+        j.out.reset();
+        ::unlink(j.path.c_str());
+      }
+      return fail(err);
     }
-    if (!c->finish() || c->failed()) {
-      ::unlink(path.c_str());
-      return fail(c->error());
-    }
-    std::printf("core %u: %llu instructions -> %s (%llu bytes)\n", o.core,
-                static_cast<unsigned long long>(n), path.c_str(),
-                static_cast<unsigned long long>(c->bytes_written()));
+    jobs.push_back(Job{r.get(), path, std::move(c), 0, ""});
   }
-  return 0;
+  auto convert_one = [](Job& j) {
+    try {
+      j.insns = feed_reader(*j.reader, *j.out);
+    } catch (const std::exception& e) {
+      j.error = e.what();
+    }
+    if (!j.out->finish() && j.error.empty()) j.error = j.out->error();
+    if (!j.error.empty()) ::unlink(j.path.c_str());
+  };
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t k; (k = next.fetch_add(1)) < jobs.size();) convert_one(jobs[k]);
+  };
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < std::min<size_t>(jobs.size(), host_threads()); t++) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  int rc = 0;
+  for (Job& j : jobs) {
+    if (!j.error.empty()) {
+      if (rc == 0) rc = fail(j.error);
+      continue;
+    }
+    std::printf("core %u: %llu instructions -> %s (%llu bytes)\n", j.reader->header().core,
+                static_cast<unsigned long long>(j.insns), j.path.c_str(),
+                static_cast<unsigned long long>(j.out->bytes_written()));
+  }
+  return rc;
 }
 
 QEMUTRACE_SUBCOMMAND(convert, ([](CLI::App& app) -> std::function<int()> {

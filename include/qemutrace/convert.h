@@ -26,6 +26,9 @@ struct ConsumerOptions {
   Isa isa = Isa::x86_64;
   uint64_t features = 0;  // feature:: bits of the source (paddr, values, ...)
   uint16_t core = 0;
+  // Compression threads (ChampSim's xz); 0: one per host CPU. The bytes
+  // written do not depend on it.
+  unsigned threads = 0;
 };
 
 class InstructionConsumer {

@@ -183,8 +183,11 @@ class RunWriter {
   // if its file cannot be created (error() says why).
   TraceSink* core(unsigned k);
 
-  void add_event(const ManifestEvent& ev);  // and rewrites the manifest
+  // O(1): the manifest is rewritten soon after by a background thread
+  // (temp file + rename, spaced out; a kill leaves the last one written).
+  void add_event(const ManifestEvent& ev);
   // Finishes every core and writes the complete manifest. Idempotent.
+  // False if a file or any manifest rewrite failed (error() says which).
   bool finish();
 
   std::string base() const;

@@ -3,6 +3,7 @@
 #include <lzma.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -20,27 +21,29 @@ namespace {
 
 constexpr size_t kFlushBytes = 1u << 20;
 
-// Appends to a string without iostreams or locale.
+// Appends to a string without iostreams or locale, one append per number.
 inline void put_hex(std::string* s, uint64_t v) {
-  char buf[17];
-  int n = 0;
+  char buf[16];
+  int n = 16;
   do {
-    buf[n++] = "0123456789abcdef"[v & 15];
+    buf[--n] = "0123456789abcdef"[v & 15];
     v >>= 4;
   } while (v);
-  while (n) s->push_back(buf[--n]);
+  s->append(buf + n, size_t(16 - n));
 }
 inline void put_hex_fixed(std::string* s, uint64_t v, int digits) {
-  for (int i = digits - 1; i >= 0; --i) s->push_back("0123456789abcdef"[(v >> (4 * i)) & 15]);
+  char buf[32];
+  for (int i = 0; i < digits; ++i) buf[i] = "0123456789abcdef"[(v >> (4 * (digits - 1 - i))) & 15];
+  s->append(buf, size_t(digits));
 }
 inline void put_udec(std::string* s, uint64_t v) {
-  char buf[21];
-  int n = 0;
+  char buf[20];
+  int n = 20;
   do {
-    buf[n++] = static_cast<char>('0' + v % 10);
+    buf[--n] = static_cast<char>('0' + v % 10);
     v /= 10;
   } while (v);
-  while (n) s->push_back(buf[--n]);
+  s->append(buf + n, size_t(20 - n));
 }
 // Two's-complement signed decimal: what Java's Long.parseLong gives back
 // as the same 64 bits (Tejas parses ip and value with it).
@@ -118,13 +121,17 @@ class BufferedConsumer : public InstructionConsumer {
 
 // ---------------------------------------------------------------- text
 
+void text_code(const Instruction& insn, Disassembler& dis, std::string* out);
+void format_text_with_code(const Instruction& insn, std::string_view code, uint64_t features,
+                           std::string* out);
+
 class TextConsumer final : public BufferedConsumer {
  public:
   TextConsumer(std::unique_ptr<ByteSink> out, const ConsumerOptions& o)
       : BufferedConsumer(std::move(out), o), dis_(o.isa) {}
   void consume(const Instruction& insn) override {
     if (failed_ || finished_) return;
-    format_text_instruction(insn, dis_, opts_.features, &buf_);
+    format_text_with_code(insn, code(insn), opts_.features, &buf_);
     ++count_;
     maybe_drain();
   }
@@ -134,7 +141,32 @@ class TextConsumer final : public BufferedConsumer {
   }
 
  private:
+  // text_code() once per static instruction, by PC and bytes.
+  struct Code {
+    uint64_t pc = 0;
+    uint8_t key[16] = {};  // length, then the bytes, zero-padded
+    bool valid = false;
+    std::string text;
+  };
+  static constexpr size_t kCodes = 8192;
+  std::string_view code(const Instruction& insn) {
+    uint8_t key[16] = {};
+    const size_t len = std::min<size_t>(insn.length, 15);
+    key[0] = static_cast<uint8_t>(len);
+    if (len) std::memcpy(key + 1, insn.bytes, len);
+    Code& c = codes_[(insn.pc ^ (insn.pc >> 13)) & (kCodes - 1)];
+    if (!(c.valid && c.pc == insn.pc && std::memcmp(c.key, key, 16) == 0)) {
+      c.valid = true;
+      c.pc = insn.pc;
+      std::memcpy(c.key, key, 16);
+      c.text.clear();
+      text_code(insn, dis_, &c.text);
+    }
+    return c.text;
+  }
+
   Disassembler dis_;
+  std::vector<Code> codes_ = std::vector<Code>(kCodes);
 };
 
 // ---------------------------------------------------------------- din
@@ -242,23 +274,19 @@ class TejasConsumer final : public BufferedConsumer {
   void consume(const Instruction& insn) override {
     if (failed_ || finished_) return;
     resolve_pending(continues_predecessor(insn));
-    const DecodedInsn& d = dis_.decode(insn.pc, insn.bytes, insn.length);
+    const Line& l = line(insn);
     // 27: the assembly packet opens the instruction's packet group.
-    put_sdec(&buf_, insn.pc);
-    buf_ += " 27 ";
-    std::string_view text = tejas_text(d.text);
-    buf_.append(text.data(), text.size());
-    buf_.push_back('\n');
+    buf_.append(l.head);
     for (uint32_t i = 0; i < insn.access_count; ++i) {
       const MemAccess& a = insn.accesses[i];
-      put_sdec(&buf_, insn.pc);
+      buf_.append(l.head.data(), l.pc_digits);
       buf_ += a.is_store ? " 3 " : " 2 ";
       put_sdec(&buf_, a.vaddr);
       buf_.push_back('\n');
     }
     // The branch line closes the group; it waits for the successor.
-    if (d.branch != BranchKind::None)
-      pending_ = {true, insn.pc, insn.length, d.branch, d.has_target, d.target, insn.next_pc};
+    if (l.branch != BranchKind::None)
+      pending_ = {true, insn.pc, insn.length, l.branch, l.has_target, l.target, insn.next_pc};
     ++count_;
     maybe_drain();
   }
@@ -312,7 +340,45 @@ class TejasConsumer final : public BufferedConsumer {
     }
   }
 
+  // What an instruction's lines owe to its PC and bytes alone, formatted
+  // once per static instruction: "<pc> 27 <asm>\n" and its branch.
+  struct Line {
+    uint64_t pc = 0;
+    uint8_t key[16] = {};  // length, then the bytes, zero-padded
+    bool valid = false;
+    size_t pc_digits = 0;  // head starts with the PC in decimal
+    std::string head;
+    BranchKind branch = BranchKind::None;
+    bool has_target = false;
+    uint64_t target = 0;
+  };
+  static constexpr size_t kLines = 8192;
+  const Line& line(const Instruction& insn) {
+    uint8_t key[16] = {};
+    const size_t len = std::min<size_t>(insn.length, 15);
+    key[0] = static_cast<uint8_t>(len);
+    if (len) std::memcpy(key + 1, insn.bytes, len);
+    Line& l = lines_[(insn.pc ^ (insn.pc >> 13)) & (kLines - 1)];
+    if (l.valid && l.pc == insn.pc && std::memcmp(l.key, key, 16) == 0) return l;
+    const DecodedInsn& d = dis_.decode(insn.pc, insn.bytes, insn.length);
+    l.valid = true;
+    l.pc = insn.pc;
+    std::memcpy(l.key, key, 16);
+    l.head.clear();
+    put_sdec(&l.head, insn.pc);
+    l.pc_digits = l.head.size();
+    l.head += " 27 ";
+    std::string_view text = tejas_text(d.text);
+    l.head.append(text.data(), text.size());
+    l.head.push_back('\n');
+    l.branch = d.branch;
+    l.has_target = d.has_target;
+    l.target = d.target;
+    return l;
+  }
+
   Disassembler dis_;
+  std::vector<Line> lines_ = std::vector<Line>(kLines);
   PendingBranch pending_;
   bool gzip_;
   z_stream zs_{};
@@ -324,14 +390,30 @@ class TejasConsumer final : public BufferedConsumer {
 
 // xz preset 3: on ChampSim records it compresses as well as the default 6
 // (bytes/instruction within 0.5%) at about 20x its speed (fast mode, hc4
-// match finder), which matters when the plugin writes ChampSim directly.
+// match finder).
 constexpr uint32_t kXzPreset = 3;
+// liblzma's multi-threaded encoder compresses independent blocks of this
+// size on several threads. Its output depends on the preset, the check and
+// the block size, never on the number of threads, so every path and every
+// machine writes the same bytes (docs/simulator-formats.md).
+constexpr uint64_t kXzBlockBytes = uint64_t(32) << 20;
+
+unsigned xz_threads(unsigned asked) {
+  if (asked) return asked;
+  uint32_t n = lzma_cputhreads();
+  return n ? n : 1;
+}
 
 class ChampSimConsumer final : public BufferedConsumer {
  public:
   ChampSimConsumer(std::unique_ptr<ByteSink> out, const ConsumerOptions& o)
       : BufferedConsumer(std::move(out), o), dis_(o.isa) {
-    lzma_ret r = lzma_easy_encoder(&strm_, kXzPreset, LZMA_CHECK_CRC64);
+    lzma_mt mt{};
+    mt.threads = xz_threads(o.threads);
+    mt.block_size = kXzBlockBytes;
+    mt.preset = kXzPreset;
+    mt.check = LZMA_CHECK_CRC64;
+    lzma_ret r = lzma_stream_encoder_mt(&strm_, &mt);
     if (r != LZMA_OK) fail("cannot initialize the xz encoder (liblzma error " +
                            std::to_string(static_cast<int>(r)) + ")");
     else init_ = true;
@@ -420,8 +502,17 @@ void format_text_marker(const Marker& m, std::string* out) {
   out->push_back('\n');
 }
 
-void format_text_instruction(const Instruction& insn, Disassembler& dis, uint64_t features,
-                             std::string* out) {
+namespace {
+// The part of an instruction's text line that depends on its PC and bytes
+// only: "<bytes in hex> <asm>".
+void text_code(const Instruction& insn, Disassembler& dis, std::string* out) {
+  for (uint8_t i = 0; i < insn.length; ++i) put_hex_fixed(out, insn.bytes[i], 2);
+  out->push_back(' ');
+  *out += dis.decode(insn.pc, insn.bytes, insn.length).text;
+}
+
+void format_text_with_code(const Instruction& insn, std::string_view code, uint64_t features,
+                           std::string* out) {
   for (uint32_t i = 0; i < insn.marker_count; ++i) format_text_marker(insn.markers[i], out);
   put_udec(out, insn.core);
   out->push_back(' ');
@@ -429,9 +520,7 @@ void format_text_instruction(const Instruction& insn, Disassembler& dis, uint64_
   *out += " 0x";
   put_hex(out, insn.pc);
   *out += insn.is_kernel() ? " K " : " U ";
-  for (uint8_t i = 0; i < insn.length; ++i) put_hex_fixed(out, insn.bytes[i], 2);
-  out->push_back(' ');
-  *out += dis.decode(insn.pc, insn.bytes, insn.length).text;
+  out->append(code.data(), code.size());
   out->push_back('\n');
   for (uint32_t i = 0; i < insn.access_count; ++i) {
     const MemAccess& a = insn.accesses[i];
@@ -456,6 +545,15 @@ void format_text_instruction(const Instruction& insn, Disassembler& dis, uint64_
     }
     out->push_back('\n');
   }
+}
+}  // namespace
+
+void format_text_instruction(const Instruction& insn, Disassembler& dis, uint64_t features,
+                             std::string* out) {
+  thread_local std::string code;
+  code.clear();
+  text_code(insn, dis, &code);
+  format_text_with_code(insn, code, features, out);
 }
 
 namespace {

@@ -5,10 +5,12 @@
 
 #include <Zydis/Zydis.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstring>
 #include <unordered_map>
+#include <vector>
 
 namespace qemutrace {
 
@@ -302,6 +304,16 @@ struct Disassembler::Impl {
   ZydisDecoder decoder;
   ZydisFormatter formatter;
   std::unordered_map<CacheKey, DecodedInsn, CacheKeyHash> cache;
+  // In front of `cache`: one entry per PC hash, checked against the whole
+  // key, pointing into `cache` (whose nodes never move). A trace's hot PCs
+  // are found without hashing their bytes.
+  struct Recent {
+    uint64_t pc = 0;
+    uint8_t key[16] = {};  // length, then the bytes, zero-padded
+    const DecodedInsn* d = nullptr;
+  };
+  static constexpr size_t kRecent = 8192;
+  std::vector<Recent> recent = std::vector<Recent>(kRecent);
   DecodedInsn scratch;
   uint64_t hits = 0, misses = 0;
 
@@ -336,20 +348,35 @@ uint64_t Disassembler::cache_misses() const { return impl_->misses; }
 
 const DecodedInsn& Disassembler::decode(uint64_t pc, const uint8_t* bytes, size_t length) {
   if (length > 15) length = 15;
+  uint8_t packed[16] = {};
+  packed[0] = static_cast<uint8_t>(length);
+  if (length) std::memcpy(packed + 1, bytes, length);
+  Impl::Recent& r = impl_->recent[(pc ^ (pc >> 13)) & (Impl::kRecent - 1)];
+  if (r.d && r.pc == pc && std::memcmp(r.key, packed, 16) == 0) {
+    ++impl_->hits;
+    return *r.d;
+  }
   CacheKey key{};
   key.pc = pc;
   key.len = static_cast<uint8_t>(length);
   if (length) std::memcpy(key.bytes, bytes, length);
   auto it = impl_->cache.find(key);
-  if (it != impl_->cache.end()) {
+  if (it == impl_->cache.end()) {
+    ++impl_->misses;
+    if (impl_->cache.size() >= kMaxCacheEntries) {
+      impl_->cache.clear();
+      std::fill(impl_->recent.begin(), impl_->recent.end(), Impl::Recent{});
+    }
+    DecodedInsn d;
+    impl_->decode_into(pc, bytes, length, &d);
+    it = impl_->cache.emplace(key, std::move(d)).first;
+  } else {
     ++impl_->hits;
-    return it->second;
   }
-  ++impl_->misses;
-  if (impl_->cache.size() >= kMaxCacheEntries) impl_->cache.clear();
-  DecodedInsn d;
-  impl_->decode_into(pc, bytes, length, &d);
-  return impl_->cache.emplace(key, std::move(d)).first->second;
+  r.pc = pc;
+  std::memcpy(r.key, packed, 16);
+  r.d = &it->second;
+  return it->second;
 }
 
 void Disassembler::Impl::decode_into(uint64_t pc, const uint8_t* bytes, size_t length,

@@ -7,12 +7,15 @@
 // BASE_<k>.qtr and converted, one thread per core, when the run finishes;
 // the recording is removed once its conversion succeeded. Until then the
 // manifest lists the recordings, so an interrupted run stays convertible.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -58,6 +61,41 @@ nlohmann::json guest_clock(const std::vector<std::string>& command_line) {
   }
   return {{"kind", "host"}};
 }
+// Writes `text` to `path` through `path.tmp` and a rename.
+bool replace_file(const std::string& path, const std::string& text, std::string* err) {
+  std::string tmp = path + ".tmp";
+  auto fail = [&](const std::string& what, int e) {
+    if (err) *err = "cannot write " + path + ": " + what + std::strerror(e ? e : EIO);
+    return false;
+  };
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return fail(tmp + ": ", errno);
+  const char* p = text.data();
+  size_t n = text.size();
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      int e = w < 0 ? errno : ENOSPC;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return fail("", e);
+    }
+    p += w;
+    n -= size_t(w);
+  }
+  if (::close(fd) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return fail("", e);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return fail("", e);
+  }
+  return true;
+}
 }  // namespace
 
 std::string recording_file_path(const std::string& base, unsigned core) {
@@ -84,17 +122,65 @@ struct RunWriter::Impl {
   std::unordered_map<BlockKey, StaticBlock*, BlockKeyHash> blocks;
   std::deque<StaticBlock> block_store;
 
-  mutable std::mutex mu;  // cores, events, manifest, error
+  mutable std::mutex mu;  // cores, events, error, the manifest writer's state
   std::vector<std::unique_ptr<TraceSink>> cores;
   std::vector<ManifestEvent> events;
   std::string error;
   bool finished = false;
   uint64_t start_ns = monotonic_ns();
 
+  // The manifest is rewritten by its own thread, never by the thread that
+  // adds an event (a vCPU thread): add_event only appends and wakes it.
+  // Each rewrite is O(events), so rewrites are spaced out (kManifestPeriod,
+  // and at least kManifestDuty times the last rewrite's cost), which bounds
+  // the thread's share of a core whatever the number of events.
+  static constexpr auto kManifestPeriod = std::chrono::milliseconds(50);
+  static constexpr int kManifestDuty = 8;
+  std::thread manifest_thread;
+  std::condition_variable manifest_cv;
+  bool manifest_dirty = false;
+  bool manifest_stop = false;
+  std::string manifest_error;  // the first failed rewrite; finish() reports it
+  // Owned by whichever thread writes the manifest (the writer thread, or
+  // finish() after joining it): the events already rendered.
+  nlohmann::json rendered_events = nlohmann::json::array();
+  size_t rendered_count = 0;
+
   std::string manifest_path() const { return base + ".json"; }
 
-  // Writes the manifest atomically (temp file + rename). Called with mu held.
-  bool write_manifest(bool complete, std::string* err) {
+  struct Snapshot {
+    bool converted = false;
+    std::vector<CoreTotals> totals;  // empty entries: no such core
+    std::vector<bool> present;
+  };
+  // Called with mu held: what the manifest needs besides the events, and the
+  // events not rendered yet (O(new events)).
+  Snapshot snapshot_locked() {
+    Snapshot s;
+    s.converted = converted;
+    s.totals.resize(cores.size());
+    s.present.resize(cores.size());
+    for (size_t k = 0; k < cores.size(); k++)
+      if (cores[k]) {
+        s.present[k] = true;
+        s.totals[k] = cores[k]->totals();
+      }
+    for (; rendered_count < events.size(); rendered_count++) {
+      const ManifestEvent& e = events[rendered_count];
+      nlohmann::json x{{"time_ns", e.time_ns - std::min(e.time_ns, start_ns)}, {"event", e.event}};
+      if (!e.source.empty()) x["source"] = e.source;
+      if (e.id >= 0) x["id"] = e.id;
+      if (e.core >= 0) x["core"] = e.core;
+      if (!e.detail.empty()) x["detail"] = e.detail;
+      rendered_events.push_back(std::move(x));
+    }
+    return s;
+  }
+
+  // Writes the manifest atomically (temp file + rename): a kill at any point
+  // leaves the previous complete manifest or the new one. Called without mu
+  // by the one thread that owns rendered_events.
+  bool write_manifest(const Snapshot& s, bool complete, std::string* err) {
     nlohmann::json j;
     j["qemutrace_manifest"] = 1;
     j["complete"] = complete;
@@ -104,7 +190,7 @@ struct RunWriter::Impl {
     j["format"] = std::string(output_format_name(opts.format));
     // Until the conversion at the end, `files` are binary recordings:
     // `qemutrace convert --to FORMAT BASE.json -o BASE` finishes the job.
-    if (recorded() && !converted) j["files_format"] = "binary";
+    if (recorded() && !s.converted) j["files_format"] = "binary";
     j["cores"] = info.cores;
     j["clock"] = guest_clock(info.command_line);
     nlohmann::json o = nlohmann::json::object();
@@ -112,11 +198,11 @@ struct RunWriter::Impl {
     j["options"] = o;
     nlohmann::json files = nlohmann::json::array();
     uint64_t tot_i = 0, tot_k = 0, tot_b = 0;
-    for (size_t k = 0; k < cores.size(); k++) {
-      if (!cores[k]) continue;
-      CoreTotals t = cores[k]->totals();
-      std::string path = converted || !recorded() ? core_file_path(base, unsigned(k), opts.format)
-                                                  : live_path(unsigned(k));
+    for (size_t k = 0; k < s.totals.size(); k++) {
+      if (!s.present[k]) continue;
+      const CoreTotals& t = s.totals[k];
+      std::string path = s.converted || !recorded() ? core_file_path(base, unsigned(k), opts.format)
+                                                    : live_path(unsigned(k));
       struct stat st{};
       uint64_t bytes = ::stat(path.c_str(), &st) == 0 ? uint64_t(st.st_size) : t.bytes;
       files.push_back({{"core", k}, {"path", base_name(path)}, {"instructions", t.instructions},
@@ -126,35 +212,41 @@ struct RunWriter::Impl {
       tot_b += bytes;
     }
     j["files"] = files;
-    nlohmann::json ev = nlohmann::json::array();
-    for (const auto& e : events) {
-      nlohmann::json x{{"time_ns", e.time_ns - std::min(e.time_ns, start_ns)}, {"event", e.event}};
-      if (!e.source.empty()) x["source"] = e.source;
-      if (e.id >= 0) x["id"] = e.id;
-      if (e.core >= 0) x["core"] = e.core;
-      if (!e.detail.empty()) x["detail"] = e.detail;
-      ev.push_back(x);
-    }
-    j["events"] = ev;
+    j["events"] = std::move(rendered_events);
     j["totals"] = {{"instructions", tot_i}, {"kernel_instructions", tot_k}, {"bytes", tot_b}};
-    std::string tmp = manifest_path() + ".tmp";
+    std::string text = j.dump(2);
+    rendered_events = std::move(j["events"]);
+    text += "\n";
+    return replace_file(manifest_path(), text, err);
+  }
+
+  // The manifest thread: rewrites the manifest after events, spaced out.
+  void manifest_loop() {
+    std::unique_lock<std::mutex> lk(mu);
+    for (;;) {
+      manifest_cv.wait(lk, [&] { return manifest_dirty || manifest_stop; });
+      if (manifest_stop) return;
+      manifest_dirty = false;
+      Snapshot s = snapshot_locked();
+      lk.unlock();
+      auto t0 = std::chrono::steady_clock::now();
+      std::string err;
+      bool ok = write_manifest(s, false, &err);
+      auto cost = std::chrono::steady_clock::now() - t0;
+      lk.lock();
+      if (!ok && manifest_error.empty()) manifest_error = err;
+      auto pause = std::max<std::chrono::steady_clock::duration>(kManifestPeriod, cost * kManifestDuty);
+      manifest_cv.wait_for(lk, pause, [&] { return manifest_stop; });
+    }
+  }
+
+  void stop_manifest_thread() {
     {
-      std::ofstream out(tmp, std::ios::trunc);
-      out << j.dump(2) << "\n";
-      out.flush();
-      if (!out) {
-        int e = errno;
-        ::unlink(tmp.c_str());
-        if (err) *err = "cannot write " + manifest_path() + ": " + std::strerror(e ? e : EIO);
-        return false;
-      }
+      std::lock_guard<std::mutex> lk(mu);
+      manifest_stop = true;
     }
-    if (::rename(tmp.c_str(), manifest_path().c_str()) != 0) {
-      if (err) *err = "cannot write " + manifest_path() + ": " + std::strerror(errno);
-      ::unlink(tmp.c_str());
-      return false;
-    }
-    return true;
+    manifest_cv.notify_all();
+    if (manifest_thread.joinable()) manifest_thread.join();
   }
 };
 
@@ -173,8 +265,13 @@ std::unique_ptr<RunWriter> RunWriter::create(const std::string& base, const Writ
   m.opts = opts;
   m.info = info;
   m.pool = std::make_unique<CompressionPool>(opts.compress_threads);
-  std::lock_guard<std::mutex> lk(m.mu);
-  if (!m.write_manifest(false, error)) return nullptr;
+  Impl::Snapshot s;
+  {
+    std::lock_guard<std::mutex> lk(m.mu);
+    s = m.snapshot_locked();
+  }
+  if (!m.write_manifest(s, false, error)) return nullptr;
+  m.manifest_thread = std::thread([&m] { m.manifest_loop(); });
   return w;
 }
 
@@ -211,6 +308,9 @@ TraceSink* RunWriter::core(unsigned k) {
     co.isa = m.opts.isa;
     co.features = m.opts.features;
     co.core = uint16_t(k);
+    // The cores are converted at once at the end: they share the CPUs.
+    unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+    co.threads = std::max(1u, hw / std::max(1u, std::min(hw, m.info.cores)));
     std::string err;
     m.outputs[k] = open_consumer(m.opts.format, core_file_path(m.base, k, m.opts.format), co, &err);
     if (!m.outputs[k]) {
@@ -236,7 +336,11 @@ void RunWriter::add_event(const ManifestEvent& ev) {
   std::lock_guard<std::mutex> lk(m.mu);
   m.events.push_back(ev);
   if (m.events.back().time_ns == 0) m.events.back().time_ns = monotonic_ns();
-  if (!m.finished) m.write_manifest(false, nullptr);
+  if (m.finished) return;  // finish() writes the final manifest
+  if (!m.manifest_dirty) {
+    m.manifest_dirty = true;
+    m.manifest_cv.notify_one();
+  }
 }
 
 bool RunWriter::finish() {
@@ -244,6 +348,10 @@ bool RunWriter::finish() {
   std::unique_lock<std::mutex> lk(m.mu);
   if (m.finished) return m.error.empty();
   m.finished = true;
+  // From here on only this thread writes the manifest.
+  lk.unlock();
+  m.stop_manifest_thread();
+  lk.lock();
   bool ok = m.error.empty();  // a core whose file could not be created is not a complete run
   for (auto& c : m.cores) {
     if (!c) continue;
@@ -265,10 +373,16 @@ bool RunWriter::finish() {
     }
     m.converted = converted;
   }
+  Impl::Snapshot s = m.snapshot_locked();
+  lk.unlock();
   std::string err;
-  if (!m.write_manifest(ok, &err)) {
+  bool written = m.write_manifest(s, ok, &err);
+  lk.lock();
+  // A rewrite that failed during the run left an older manifest on disk
+  // for that time: reported even when the final one succeeded.
+  if (!written || !m.manifest_error.empty()) {
     ok = false;
-    if (m.error.empty()) m.error = err;
+    if (m.error.empty()) m.error = written ? m.manifest_error : err;
   }
   return ok;
 }
@@ -316,6 +430,7 @@ std::string RunWriter::base() const { return impl_->base; }
 std::string RunWriter::error() const {
   std::lock_guard<std::mutex> lk(impl_->mu);
   if (!impl_->error.empty()) return impl_->error;
+  if (!impl_->manifest_error.empty()) return impl_->manifest_error;
   for (auto& c : impl_->cores)
     if (c && c->failed()) return c->error();
   return "";

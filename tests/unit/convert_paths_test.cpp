@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <string>
@@ -391,6 +392,110 @@ TEST(PathsGolden, TinyTraceReadsBack) {
       ++n;
     }
     EXPECT_EQ(n, want.size());
+  }
+}
+
+}  // namespace
+}  // namespace qemutrace
+
+#include <lzma.h>
+
+#include <fstream>
+#include <iterator>
+
+namespace qemutrace {
+namespace {
+
+std::vector<uint8_t> unxz_all(const std::vector<uint8_t>& in) {
+  lzma_stream strm = LZMA_STREAM_INIT;
+  EXPECT_EQ(lzma_stream_decoder(&strm, UINT64_MAX, 0), LZMA_OK);
+  std::vector<uint8_t> out;
+  std::vector<uint8_t> buf(1 << 20);
+  strm.next_in = in.data();
+  strm.avail_in = in.size();
+  for (;;) {
+    strm.next_out = buf.data();
+    strm.avail_out = buf.size();
+    lzma_ret r = lzma_code(&strm, LZMA_FINISH);
+    out.insert(out.end(), buf.data(), buf.data() + (buf.size() - strm.avail_out));
+    if (r == LZMA_STREAM_END) break;
+    if (r != LZMA_OK) {
+      ADD_FAILURE() << "xz decode error " << r;
+      break;
+    }
+  }
+  lzma_end(&strm);
+  return out;
+}
+
+std::vector<uint8_t> champsim_with_threads(const std::vector<Instruction>& insns, unsigned threads) {
+  std::vector<uint8_t> out;
+  ConsumerOptions o;
+  o.threads = threads;
+  auto c = make_consumer(OutputFormat::ChampSim, std::make_unique<MemorySink>(&out), o);
+  for (const Instruction& i : insns) c->consume(i);
+  EXPECT_TRUE(c->finish()) << c->error();
+  return out;
+}
+
+// The xz stream is compressed in blocks on several threads; its bytes depend
+// on the preset and block size only, so every machine and both paths (run
+// writer, convert) write the same file.
+TEST(ChampSimXz, SameBytesWhateverTheThreads) {
+  static const uint8_t mov[] = {0x48, 0x8b, 0x44, 0x24, 0x08};  // mov rax, [rsp+8]
+  constexpr size_t kInsns = 1100000;  // 70 MB of records: three xz blocks
+  std::vector<Instruction> insns(kInsns);
+  std::vector<MemAccess> acc(kInsns);
+  for (size_t i = 0; i < kInsns; ++i) {
+    // Repeats every 4096 records: xz finds long matches and runs fast.
+    acc[i].vaddr = 0x10000000 + 8 * (i % 4096) + 0x100000 * (i / 300000);
+    acc[i].size = 8;
+    Instruction& in = insns[i];
+    in.index = i;
+    in.pc = 0x400000 + 5 * (i % 1000);
+    in.next_pc = 0x400000 + 5 * ((i + 1) % 1000);
+    in.bytes = mov;
+    in.length = 5;
+    in.cpl = 3;
+    in.accesses = &acc[i];
+    in.access_count = 1;
+  }
+  std::vector<uint8_t> one = champsim_with_threads(insns, 1);
+  EXPECT_EQ(champsim_with_threads(insns, 2), one);
+  EXPECT_EQ(champsim_with_threads(insns, 4), one);
+  std::vector<uint8_t> raw = unxz_all(one);
+  ASSERT_EQ(raw.size(), kInsns * 64);
+  for (size_t i = 0; i < kInsns; i += 99991) {
+    uint64_t ip = 0, load = 0;
+    std::memcpy(&ip, &raw[64 * i], 8);
+    std::memcpy(&load, &raw[64 * i + 32], 8);
+    EXPECT_EQ(ip, insns[i].pc);
+    EXPECT_EQ(load, acc[i].vaddr);
+  }
+}
+
+// tests/golden/convert/tiny_0.champsimtrace.xz: core 0 of the tiny trace in
+// ChampSim's format, as the multi-threaded xz encoder (preset 3, 32 MiB
+// blocks, CRC64) writes it. A change of those settings changes these bytes:
+// regenerate with QEMUTRACE_UPDATE_GOLDEN=1 and say so in
+// docs/simulator-formats.md.
+TEST(ChampSimXz, GoldenBytes) {
+  const std::string base = std::string(QEMUTRACE_SOURCE_DIR) + "/tests/golden/convert/tiny";
+  const std::string golden = core_file_path(base, 0, OutputFormat::ChampSim);
+  for (unsigned threads : {1u, 3u}) {
+    auto r = CoreReader::open(core_file_path(base, 0, OutputFormat::Binary));
+    ConsumerOptions o{r->header().isa, r->header().features, r->header().core, threads};
+    std::vector<uint8_t> out;
+    auto c = make_consumer(OutputFormat::ChampSim, std::make_unique<MemorySink>(&out), o);
+    feed_reader(*r, *c);
+    ASSERT_TRUE(c->finish()) << c->error();
+    if (std::getenv("QEMUTRACE_UPDATE_GOLDEN")) {
+      std::ofstream(golden, std::ios::binary).write(reinterpret_cast<const char*>(out.data()),
+                                                    std::streamsize(out.size()));
+    }
+    std::ifstream f(golden, std::ios::binary);
+    std::vector<uint8_t> want((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(out, want) << "threads " << threads;
   }
 }
 

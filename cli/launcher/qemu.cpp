@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "launcher/util.h"
+#include "qemutrace/output_format.h"
 #include "qemutrace/writer.h"
 
 namespace qemutrace::launcher {

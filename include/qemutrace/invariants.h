@@ -58,10 +58,27 @@ class InvariantChecker {
   uint64_t last_time_ = 0;
   bool in_region_ = false;
   uint64_t region_begin_ = 0;
-  // The previous instruction, copied: the reader may have moved on from its bytes.
+  // What may follow an instruction, decoded once per static instruction.
+  struct Successors {
+    uint64_t pc = 0;
+    uint8_t len = 0;
+    uint8_t bytes[15] = {};
+    BranchKind kind = BranchKind::None;
+    bool decodes = false, rep = false, has_target = false;
+    uint64_t target = 0;
+  };
+  const Successors& successors(uint64_t pc, const uint8_t* bytes, uint8_t len);
+  static constexpr size_t kCacheSize = 4096;
+  std::vector<Successors> cache_ = std::vector<Successors>(kCacheSize);
+
+  // The previous instruction. Its successors are looked up while its bytes
+  // are valid, when the reader says control does not fall through; its
+  // bytes are copied only when the reader cannot say (a chunk's last).
   bool have_prev_ = false;
   uint64_t prev_index_ = 0, prev_pc_ = 0;
   uint8_t prev_len_ = 0, prev_flags_ = 0;
+  const Successors* prev_succ_ = nullptr;
+  bool prev_bytes_kept_ = false;
   uint8_t prev_bytes_[16] = {};
 };
 

@@ -50,6 +50,21 @@ bool InvariantChecker::markers(const Marker* m, size_t n, uint64_t at) {
   return explains;
 }
 
+const InvariantChecker::Successors& InvariantChecker::successors(uint64_t pc, const uint8_t* bytes, uint8_t len) {
+  Successors& e = cache_[(pc ^ (pc >> 12)) & (kCacheSize - 1)];
+  if (e.pc == pc && e.len == len && std::memcmp(e.bytes, bytes, len) == 0) return e;
+  const DecodedInsn& d = dis_.decode(pc, bytes, len);
+  e.pc = pc;
+  e.len = len;
+  std::memcpy(e.bytes, bytes, len);
+  e.decodes = d.valid;
+  e.kind = d.branch;
+  e.has_target = d.has_target;
+  e.target = d.target;
+  e.rep = d.text.compare(0, 3, "rep") == 0;
+  return e;
+}
+
 void InvariantChecker::check_flow(const Instruction& in) {
   const uint64_t fall = prev_pc_ + prev_len_;
   if (in.pc == fall) return;
@@ -57,21 +72,26 @@ void InvariantChecker::check_flow(const Instruction& in) {
     fail(prev_index_, prev_pc_,
          "an EXEC_PARTIAL ends here, but the next instruction runs at " + hex(in.pc) +
              ", not at its fall-through " + hex(fall) + ", and no DISCONTINUITY, ROI_END or LIMIT_REACHED comes between");
-  const DecodedInsn& d = dis_.decode(prev_pc_, prev_bytes_, prev_len_);
-  if (!d.valid) return;  // its successor cannot be known from its bytes
-  switch (d.branch) {
+  if (!prev_succ_) {
+    if (!prev_bytes_kept_) return;  // cannot happen: the reader said it falls through
+    prev_succ_ = &successors(prev_pc_, prev_bytes_, prev_len_);
+  }
+  const Successors& s = *prev_succ_;
+  if (!s.decodes) return;  // its successor cannot be known from its bytes
+  auto text = [&] { return dis_.decode(s.pc, s.bytes, s.len).text; };
+  switch (s.kind) {
     case BranchKind::None:
       // A REP string instruction split into several retired instances.
-      if (in.pc == prev_pc_ && d.text.compare(0, 3, "rep") == 0) return;
+      if (in.pc == prev_pc_ && s.rep) return;
       fail(prev_index_, prev_pc_,
-           "'" + d.text + "' is no branch, yet the next instruction runs at " + hex(in.pc) + " (fall-through " +
+           "'" + text() + "' is no branch, yet the next instruction runs at " + hex(in.pc) + " (fall-through " +
                hex(fall) + ") with no DISCONTINUITY marker between");
     case BranchKind::DirectJump:
     case BranchKind::DirectCall:
     case BranchKind::Conditional:
-      if (d.has_target && in.pc == d.target) return;
+      if (s.has_target && in.pc == s.target) return;
       fail(prev_index_, prev_pc_,
-           "direct branch '" + d.text + "' is followed by " + hex(in.pc) +
+           "direct branch '" + text() + "' is followed by " + hex(in.pc) +
                ", neither its target nor its fall-through, with no DISCONTINUITY marker between");
     default:
       return;  // indirect, return, interrupt-like: any successor
@@ -96,7 +116,16 @@ void InvariantChecker::check(const Instruction& in) {
   prev_pc_ = in.pc;
   prev_len_ = in.length;
   prev_flags_ = in.flags;
-  std::memcpy(prev_bytes_, in.bytes, in.length);
+  prev_succ_ = nullptr;
+  prev_bytes_kept_ = false;
+  if (in.next_pc != in.pc + in.length) {
+    if (in.next_pc) {
+      prev_succ_ = &successors(in.pc, in.bytes, in.length);
+    } else {
+      std::memcpy(prev_bytes_, in.bytes, in.length);
+      prev_bytes_kept_ = true;
+    }
+  }
 }
 
 void InvariantChecker::finish(const std::vector<Marker>& tail) {

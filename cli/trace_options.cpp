@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "launcher/util.h"
+#include "qemutrace/output_format.h"
 #include "qemutrace/writer.h"
 
 namespace qemutrace::cli {

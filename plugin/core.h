@@ -19,6 +19,7 @@ extern "C" {
 #include "arch/arch.h"
 #include "options.h"
 #include "format/lent_window.h"
+#include "qemutrace/run.h"
 #include "qemutrace/writer.h"
 
 namespace qemutrace::plugin {

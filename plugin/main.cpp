@@ -129,7 +129,7 @@ int install(qemu_plugin_id_t id, const qemu_info_t* info, int argc, char** argv)
     return -1;
   }
 
-  WriterOptions wo;
+  RunOptions wo;
   wo.format = opt.format;
   wo.isa = p.arch->isa();
   wo.features = feature::kKernel | feature::kAsid | feature::kTimestamps;

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "qemutrace/output_format.h"
 #include "qemutrace/writer.h"
 
 namespace qemutrace::plugin {

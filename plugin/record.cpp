@@ -14,8 +14,9 @@
 namespace qemutrace::plugin {
 namespace {
 
-// Accesses per record; the format allows 65536 per EXEC. A REP string
-// instruction is split into several retired instances beyond this.
+// Accesses per record: the tracer's own cap, well below the format's
+// kMaxAccessesPerExec (2^22), so a long REP string instruction shows up as
+// several retired instances of itself, each with at most this many.
 constexpr uint32_t kMaxAccPerRecord = 65536 - 2;
 
 // The index of the last instruction of the open record's block that started

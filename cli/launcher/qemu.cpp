@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "launcher/util.h"
+#include "qemutrace/output_format.h"
 #include "qemutrace/writer.h"
 
 namespace qemutrace::launcher {

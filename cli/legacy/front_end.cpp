@@ -25,6 +25,7 @@
 #include "launcher/launch.h"
 #include "legacy/front_end.h"
 #include "launcher/util.h"
+#include "qemutrace/output_format.h"
 #include "qemutrace/writer.h"
 
 namespace qemutrace::launcher {

@@ -15,6 +15,7 @@
 
 #include "qemutrace/format.h"
 #include "qemutrace/io.h"
+#include "qemutrace/output_format.h"
 #include "qemutrace/types.h"
 #include "qemutrace/writer.h"
 

@@ -44,7 +44,14 @@ inline constexpr uint64_t kKernel = 1u << 2;
 inline constexpr uint64_t kAsid = 1u << 3;
 inline constexpr uint64_t kTimestamps = 1u << 4;
 inline constexpr uint64_t kPhysPc = 1u << 5;
-inline constexpr uint64_t kRequiredMask = 0x3F;
+// Every bit this version defines (all change what is encoded).
+inline constexpr uint64_t kKnownMask = 0x3F;
+// Bits 0..15 are required: a reader refuses a file with one it does not know.
+// Bits 16..63 are optional hints that a reader may ignore.
+inline constexpr uint64_t kRequiredMask = 0xFFFF;
+inline constexpr uint64_t kOptionalMask = ~kRequiredMask;
+// Required bits a reader of this version cannot read (0: none).
+inline constexpr uint64_t unknown_required(uint64_t features) { return features & kRequiredMask & ~kKnownMask; }
 }  // namespace feature
 
 enum class RecordType : uint8_t {

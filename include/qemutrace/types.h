@@ -23,6 +23,13 @@ struct Marker {
   uint64_t value = 0;
 };
 
+// Instruction::flags bits.
+namespace insn_flag {
+// The last instruction an EXEC_PARTIAL retired: the block's next instruction
+// did not retire (docs/trace-format.md says what may follow).
+inline constexpr uint8_t kEndsPartialExec = 1;
+}  // namespace insn_flag
+
 // One retired instruction. Pointers stay valid until the reader advances.
 struct Instruction {
   uint64_t index = 0;  // per core, from 0
@@ -40,6 +47,7 @@ struct Instruction {
   uint16_t core = 0;
   uint8_t length = 0;
   uint8_t cpl = 0;
+  uint8_t flags = 0;  // insn_flag bits
 
   bool is_kernel() const { return cpl == 0; }
   // True when the next executed PC is not the fall-through.

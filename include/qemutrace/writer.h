@@ -1,6 +1,7 @@
-// Writing traces. One RunWriter per run; one TraceSink per guest core.
+// Writing traces: one TraceSink per guest core (a run's files and manifest
+// are written by RunWriter, qemutrace/run.h, part of the tools library).
 //
-// Threading: RunWriter methods are thread-safe. A TraceSink is used by one
+// Threading: a TraceSink is used by one
 // thread at a time (its vCPU thread); it never takes a lock shared with other
 // cores except to hand a full chunk to the compression pool. Compression runs
 // on background threads; a core blocks only when all its chunk buffers are in
@@ -30,22 +31,7 @@ struct StaticBlock {
   std::vector<uint8_t> bytes;    // all instruction bytes back to back
 };
 
-// Output formats. Binary is ours; the others come from lib/convert.
-// lib/convert/output_format.cpp holds the one registry of their names,
-// aliases and file names; every front end (plugin options, run, convert,
-// the legacy -q_trace) validates and describes formats through it.
-enum class OutputFormat { Binary, Tejas, TejasGz, ChampSim, Din, Text };
-std::string_view output_format_name(OutputFormat f);
-// Accepts the names and the legacy aliases (file = tejas, file-gz = tejas-gz).
-bool parse_output_format(std::string_view name, OutputFormat* out);
-// The accepted names for a message or --help, e.g. "binary, tejas (or file),
-// ... or text"; without_binary: only the formats `convert` writes.
-std::string output_format_choices(bool without_binary = false);
-// Path of core k's file for a run base (BASE_<k>, plus a suffix for some formats).
-std::string core_file_path(const std::string& base, unsigned core, OutputFormat f);
-
 struct WriterOptions {
-  OutputFormat format = OutputFormat::Binary;
   Isa isa = Isa::x86_64;
   uint64_t features = feature::kPhysAddr | feature::kKernel | feature::kAsid |
                       feature::kTimestamps;
@@ -145,62 +131,6 @@ class BinaryCoreWriter final : public TraceSink {
 
 // The one clock of timestamps and manifest event times: CLOCK_MONOTONIC in ns.
 uint64_t monotonic_ns();
-
-struct ManifestEvent {
-  uint64_t time_ns = 0;  // monotonic_ns()
-  std::string event;     // roi_begin, roi_end, limit_reached, error, ...
-  std::string source;
-  int id = -1;
-  int core = -1;
-  std::string detail;
-};
-
-struct RunInfo {
-  std::vector<std::string> command_line;
-  std::string qemu_version;
-  unsigned cores = 0;
-  std::vector<std::pair<std::string, std::string>> options;
-};
-
-// Where a run in a simulator format records core k in our binary format
-// until it is converted at the end of the run (BASE_<k>.qtr).
-std::string recording_file_path(const std::string& base, unsigned core);
-
-// All files of one run: BASE_<k> per core and the manifest BASE.json.
-// Whatever the format, the cores record in binary; see run_writer.cpp.
-class RunWriter {
- public:
-  // Creates nothing on disk until a core is first used; the manifest is
-  // written immediately so that a failing directory is reported at once.
-  static std::unique_ptr<RunWriter> create(const std::string& base, const WriterOptions& opts,
-                                           const RunInfo& info, std::string* error);
-  ~RunWriter();
-
-  // Thread-safe; intended for translation time, not per execution.
-  const StaticBlock* intern_block(uint64_t vaddr, uint64_t paddr, const uint8_t* bytes,
-                                  const uint8_t* lengths, uint32_t insn_count);
-  // The sink of core k, created on first use. Thread-safe. Returns nullptr
-  // if its file cannot be created (error() says why).
-  TraceSink* core(unsigned k);
-
-  // O(1): the manifest is rewritten soon after by a background thread
-  // (temp file + rename, spaced out; a kill leaves the last one written).
-  void add_event(const ManifestEvent& ev);
-  // Finishes every core and writes the complete manifest. Idempotent.
-  // False if a file or any manifest rewrite failed (error() says which).
-  bool finish();
-
-  std::string base() const;
-  std::string error() const;
-  bool failed() const;
-  std::vector<CoreTotals> totals() const;  // indexed by core
-
- private:
-  RunWriter();
-  bool convert_recordings(std::string* error);
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
 
 // Background compression threads shared by the cores of a run.
 class CompressionPool {

@@ -1,10 +1,10 @@
 // The registry of output formats: names, legacy aliases and per-core file
-// names (writer.h). The one place that knows them; front ends ask here.
+// names (output_format.h). The one place that knows them; front ends ask here.
 #include <array>
 #include <string>
 #include <string_view>
 
-#include "qemutrace/writer.h"
+#include "qemutrace/output_format.h"
 
 namespace qemutrace {
 

@@ -312,7 +312,7 @@ size_t ChunkParser::decode(std::vector<Instruction>& ins, std::vector<MemAccess>
 namespace {
 // Writes a whole Instruction record with no accesses or markers in 16-byte
 // pieces: the decoder is bound by stores, and field by field takes 12.
-// `tail` holds core, length and cpl as they sit at offset 80.
+// `tail` holds core, length, cpl and flags as they sit at offset 80.
 using V2 = uint64_t __attribute__((vector_size(16)));
 constexpr bool kPackedRecord =
     sizeof(Instruction) == 88 && offsetof(Instruction, index) == 0 && offsetof(Instruction, pc) == 8 &&
@@ -321,7 +321,8 @@ constexpr bool kPackedRecord =
     offsetof(Instruction, bytes) == 48 && offsetof(Instruction, accesses) == 56 &&
     offsetof(Instruction, markers) == 64 && offsetof(Instruction, access_count) == 72 &&
     offsetof(Instruction, marker_count) == 76 && offsetof(Instruction, core) == 80 &&
-    offsetof(Instruction, length) == 82 && offsetof(Instruction, cpl) == 83 && sizeof(void*) == 8 &&
+    offsetof(Instruction, length) == 82 && offsetof(Instruction, cpl) == 83 &&
+    offsetof(Instruction, flags) == 84 && sizeof(void*) == 8 &&
     __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
 inline void store_record(Instruction* r, uint64_t index, uint64_t pc, uint64_t phys_pc, uint64_t asid,
                          uint64_t time_ns, uint64_t next_pc, const uint8_t* bytes, const MemAccess* accesses,
@@ -351,6 +352,7 @@ inline void store_record(Instruction* r, uint64_t index, uint64_t pc, uint64_t p
     r->core = uint16_t(tail);
     r->length = uint8_t(tail >> 16);
     r->cpl = uint8_t(tail >> 24);
+    r->flags = uint8_t(tail >> 32);
   }
 }
 
@@ -409,6 +411,7 @@ size_t ChunkParser::decode_t(std::vector<Instruction>& ins, std::vector<MemAcces
         pc = next;
       }
     }
+    if (retired < b.insn_count) in[retired - 1].flags = insn_flag::kEndsPartialExec;
     if (marker_mark_ != markers_.size()) {
       in[0].marker_count = uint32_t(markers_.size()) - marker_mark_;
       marker_fix_.emplace_back(ni, marker_mark_);

@@ -135,8 +135,10 @@ CoreReader::CoreReader(std::unique_ptr<ByteSource> src) : src_(std::move(src)) {
   header_.core = get_u16(h + 26);
   header_.chunk_insns = get_u32(h + 28);
   header_.start_time_ns = get_u64(h + 32);
-  uint64_t unknown_required = header_.features & ~feature::kRequiredMask & 0xFFFF;
-  (void)unknown_required;  // bits 6..15 are reserved for future required features
+  if (uint64_t unknown = feature::unknown_required(header_.features))
+    throw TraceError(name + ": needs feature bit " + std::to_string(__builtin_ctzll(unknown)) +
+                     ", which this reader (format version " + std::to_string(kFormatVersion) +
+                     ") does not know");
 
   // Prefer the index; fall back to a scan when it is missing or damaged.
   std::string index_problem;

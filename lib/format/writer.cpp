@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -229,6 +230,15 @@ struct BinaryCoreWriter::Impl {
   }
 
   void write_header() {
+    // A bit the encoder does not implement would promise what the file lacks.
+    if (uint64_t unknown = opts.features & ~feature::kKnownMask) {
+      char hex[24];
+      std::snprintf(hex, sizeof hex, "%#llx", static_cast<unsigned long long>(unknown));
+      set_error(std::string("feature bits ") + hex + " are not defined by format version " +
+                    std::to_string(kFormatVersion),
+                0);
+      return;
+    }
     uint8_t h[kFileHeaderSize] = {};
     std::memcpy(h, kFileMagic, 8);
     put_u16(h + 8, kFormatVersion);

@@ -28,6 +28,7 @@
 
 #include "qemutrace/convert.h"
 #include "qemutrace/reader.h"
+#include "qemutrace/run.h"
 #include "qemutrace/writer.h"
 
 namespace qemutrace {
@@ -104,7 +105,7 @@ std::string recording_file_path(const std::string& base, unsigned core) {
 
 struct RunWriter::Impl {
   std::string base;
-  WriterOptions opts;  // opts.format: what the run delivers
+  RunOptions opts;  // opts.format: what the run delivers
   RunInfo info;
   std::unique_ptr<CompressionPool> pool;
   // Simulator formats: the consumer per core, opened with its core so that a
@@ -253,7 +254,7 @@ struct RunWriter::Impl {
 RunWriter::RunWriter() : impl_(std::make_unique<Impl>()) {}
 RunWriter::~RunWriter() { finish(); }
 
-std::unique_ptr<RunWriter> RunWriter::create(const std::string& base, const WriterOptions& opts,
+std::unique_ptr<RunWriter> RunWriter::create(const std::string& base, const RunOptions& opts,
                                              const RunInfo& info, std::string* error) {
   if (base.empty()) {
     if (error) *error = "empty trace base path";
@@ -325,8 +326,7 @@ TraceSink* RunWriter::core(unsigned k) {
     m.error = "cannot create " + path + ": " + std::strerror(err);
     return nullptr;
   }
-  WriterOptions record = m.opts;
-  record.format = OutputFormat::Binary;
+  const WriterOptions& record = m.opts;  // every core records in binary
   m.cores[k] = std::make_unique<BinaryCoreWriter>(std::move(sink), record, uint16_t(k), m.pool.get());
   return m.cores[k].get();
 }

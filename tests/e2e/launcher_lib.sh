@@ -12,7 +12,16 @@ qt=$build/bin/qemutrace
 legacy=$build/bin/qemutrace-system-x86_64
 tmp=$(mktemp -d "/tmp/qt-$(basename "$0" .sh).XXXXXX")
 runpid=
-trap '[ -n "$runpid" ] && kill "$runpid" 2>/dev/null; rm -rf "$tmp"' EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/verify_lib.sh"
+# On a passing test's exit, every finished run it left must verify.
+launcher_test_exit() {
+  local rc=$?
+  [ -n "$runpid" ] && kill "$runpid" 2>/dev/null
+  if [ $rc = 0 ] && ! verify_traces "$qt" "$tmp"; then rc=1; fi
+  rm -rf "$tmp"
+  exit $rc
+}
+trap launcher_test_exit EXIT
 fails=0
 fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 ok() { echo "ok: $*"; }

@@ -11,8 +11,16 @@ QT=$QEMUTRACE_BUILD/bin/qemutrace
 [ -f "$PLUGIN" ] || { echo "FAIL: $PLUGIN not built"; exit 1; }
 [ -x "$QT" ] || { echo "FAIL: $QT not built"; exit 1; }
 
+source "$(dirname "${BASH_SOURCE[0]}")/verify_lib.sh"
 T=$(mktemp -d /tmp/qt-plugin-test.XXXXXX)
-[ -n "${KEEP:-}" ] && echo "keeping $T" || trap 'rm -rf "$T"' EXIT
+# On a passing test's exit, every finished run it left must verify.
+plugin_test_exit() {
+  local rc=$?
+  if [ $rc = 0 ] && ! verify_traces "$QT" "$T"; then rc=1; fi
+  [ -n "${KEEP:-}" ] && echo "keeping $T" || rm -rf "$T"
+  exit $rc
+}
+trap plugin_test_exit EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 note() { echo "  $*"; }

@@ -25,7 +25,8 @@ std::string golden_path(const char* name) {
 // The tiny trace whose stats tests/cli/golden_format.sh knows by hand:
 // core 0: ROI_BEGIN; user block A (4 insns at 0x401000, lengths 1,2,3,4)
 // runs 10 times, its 2nd insn loading 8 bytes at 0x600000 + 64*i; kernel
-// block B (3 insns at 0xffffffff81000000, lengths 5,5,5) runs 5 times, its
+// block B (3 insns at 0xffffffff81000000, lengths 5,5,5, ending in a return
+// so that any successor is possible) runs 5 times, its
 // 1st insn storing 4 bytes at 0xffff888000001000; a partial run of A (2
 // insns) then DISCONTINUITY; ROI_END.
 std::vector<uint8_t> make_tiny() {
@@ -37,7 +38,7 @@ std::vector<uint8_t> make_tiny() {
   BinaryCoreWriter w(std::make_unique<MemorySink>(&out), o, 0, nullptr);
   StaticBlock a{0x401000, 0, 0, 4, {1, 2, 3, 4}, {0x90, 0x48, 0x8b, 0x31, 0xc0, 0x0f, 0x1f, 0x00, 0x75, 0xf6}};
   StaticBlock b{0xffffffff81000000ull, 0, 1, 3, {5, 5, 5},
-                {0xb8, 1, 0, 0, 0, 0xb9, 2, 0, 0, 0, 0xba, 3, 0, 0, 0}};
+                {0xb8, 1, 0, 0, 0, 0xb9, 2, 0, 0, 0, 0x3e, 0x3e, 0xc2, 0, 0}};  // mov, mov, ret 0
   w.marker(Marker{MarkerKind::RoiBegin, MarkerSource::MagicNop, 1, 0});
   w.set_context(3, 0x1234000);
   for (int i = 0; i < 10; i++) {

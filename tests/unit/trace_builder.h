@@ -32,6 +32,7 @@ struct BuilderOptions {
   bool fast_path = false;
   uint32_t chunk_raw_bytes = WriterOptions{}.chunk_raw_bytes;
   bool fixed_clock = false;  // reproducible bytes
+  uint64_t (*clock_ns)() = nullptr;  // overrides fixed_clock
 };
 
 class TraceBuilder {
@@ -43,6 +44,7 @@ class TraceBuilder {
     opts_.chunk_insns = o.chunk_insns;
     opts_.chunk_raw_bytes = o.chunk_raw_bytes;
     if (o.fixed_clock) opts_.clock_ns = [] { return uint64_t(1234567890); };
+    if (o.clock_ns) opts_.clock_ns = o.clock_ns;
     writer_ = std::make_unique<BinaryCoreWriter>(std::make_unique<MemorySink>(&bytes_), opts_, 3, nullptr);
   }
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "qemutrace/writer.h"  // OutputFormat
+#include "qemutrace/output_format.h"
 
 namespace qemutrace {
 

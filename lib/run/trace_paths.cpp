@@ -11,6 +11,8 @@
 
 #include "qemutrace/trace_paths.h"
 
+#include "qemutrace/output_format.h"
+
 #include "qemutrace/reader.h"  // TraceError
 #include "qemutrace/writer.h"  // OutputFormat, core_file_path
 

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "qemutrace/reader.h"
+#include "qemutrace/run.h"
 #include "qemutrace/writer.h"
 
 namespace qemutrace {
@@ -62,7 +63,7 @@ bool eventually(F cond, double seconds = 30) {
 TEST(RunWriterManifest, EveryEventInOrderAfterFinish) {
   std::string base = temp_dir() + "/t";
   std::string err;
-  auto w = RunWriter::create(base, WriterOptions{}, RunInfo{}, &err);
+  auto w = RunWriter::create(base, RunOptions{}, RunInfo{}, &err);
   ASSERT_TRUE(w) << err;
   constexpr int kEvents = 5000;
   for (int i = 0; i < kEvents; i++) w->add_event(window_end(i));
@@ -77,7 +78,7 @@ TEST(RunWriterManifest, EveryEventInOrderAfterFinish) {
 TEST(RunWriterManifest, EventsReachTheManifestWhileRunning) {
   std::string base = temp_dir() + "/t";
   std::string err;
-  auto w = RunWriter::create(base, WriterOptions{}, RunInfo{}, &err);
+  auto w = RunWriter::create(base, RunOptions{}, RunInfo{}, &err);
   ASSERT_TRUE(w) << err;
   w->add_event(window_end(1));
   EXPECT_TRUE(eventually([&] { return event_count(read_manifest(base)) == 1; }));
@@ -100,7 +101,7 @@ TEST(RunWriterManifest, ValidAfterKill) {
     if (pid == 0) {
       ::close(ready[0]);
       std::string e;
-      WriterOptions o;
+      RunOptions o;
       o.chunk_insns = 64;  // many small chunks: the kill lands mid-file
       auto w = RunWriter::create(base, o, RunInfo{}, &e);
       if (!w) ::_exit(2);
@@ -147,7 +148,7 @@ TEST(RunWriterManifest, ValidAfterKill) {
 TEST(RunWriterManifest, FailedRewriteIsReported) {
   std::string base = temp_dir() + "/t";
   std::string err;
-  auto w = RunWriter::create(base, WriterOptions{}, RunInfo{}, &err);
+  auto w = RunWriter::create(base, RunOptions{}, RunInfo{}, &err);
   ASSERT_TRUE(w) << err;
   w->add_event(window_end(1));
   ASSERT_TRUE(eventually([&] { return event_count(read_manifest(base)) == 1; }));
@@ -168,7 +169,7 @@ TEST(RunWriterManifest, FailedRewriteIsReported) {
 TEST(RunWriterManifest, FailedFinalWriteIsReported) {
   std::string base = temp_dir() + "/t";
   std::string err;
-  auto w = RunWriter::create(base, WriterOptions{}, RunInfo{}, &err);
+  auto w = RunWriter::create(base, RunOptions{}, RunInfo{}, &err);
   ASSERT_TRUE(w) << err;
   ASSERT_EQ(::mkdir((base + ".json.tmp").c_str(), 0755), 0);
   EXPECT_FALSE(w->finish());

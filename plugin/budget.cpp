@@ -33,18 +33,22 @@ struct Pool {
   // not see the budget in neither place: transfers in progress, and done.
   std::atomic<uint64_t> transit{0};
   std::atomic<uint64_t> moved{0};
-  int64_t total = 0;
   Lease* lease = nullptr;  // one per core
   unsigned ncores = 0;
   void init(unsigned n) {
     ncores = n;
     lease = new Lease[n];
+    active = false;
+  }
+  // At install (active: fixed from then on) and at every new window, when
+  // only the atomics may change: other cores read the rest unlocked.
+  void activate(int64_t n) {
+    active = true;
+    reset(n);
   }
   void reset(int64_t n) {
-    total = n;
     epoch.fetch_add(1);
     global.store(n);
-    active = true;
   }
 };
 
@@ -239,8 +243,8 @@ void init_budgets(unsigned ncores, int64_t limit, uint64_t window) {
   g_budgets.ncores = ncores;
   g_budgets.recseq = new RecordSeq[ncores];
   for (Pool& p : g_budgets.pool) p.init(ncores);
-  if (limit >= 0) pool(Budget::Limit).reset(limit);
-  if (window) pool(Budget::Window).reset(int64_t(window));
+  if (limit >= 0) pool(Budget::Limit).activate(limit);
+  if (window) pool(Budget::Window).activate(int64_t(window));
   g_budgets_on = pool(Budget::Limit).active || pool(Budget::Window).active;
 }
 
@@ -311,7 +315,9 @@ void release_budget(unsigned k) {
 
 // Called before the phase moves to Skipping (release), which counting
 // cores read (acquire) before count_skipped; the other cores' skip_local are
-// theirs to write, so they are voided by the epoch, not cleared here.
+// theirs to write, so they are voided by the epoch, not cleared here. A
+// core that saw the previous Skipping may still count into the old period;
+// end_skipping then finds its period over (skip_period).
 void restart_skip(uint64_t n) {
   SkipCount& s = g_budgets.skip;
   s.target.store(n, std::memory_order_relaxed);
@@ -319,7 +325,9 @@ void restart_skip(uint64_t n) {
   s.epoch.fetch_add(1);
 }
 
-bool count_skipped(Vcpu& v, uint64_t n) {
+uint32_t skip_period() { return g_budgets.skip.epoch.load(std::memory_order_acquire); }
+
+bool count_skipped(Vcpu& v, uint64_t n, uint32_t* period) {
   SkipCount& s = g_budgets.skip;
   CoreBudget& cb = v.budget;
   uint32_t e = s.epoch.load(std::memory_order_acquire);
@@ -327,6 +335,7 @@ bool count_skipped(Vcpu& v, uint64_t n) {
     cb.skip_epoch = e;
     cb.skip_local = 0;
   }
+  *period = e;
   cb.skip_local += n;
   uint64_t target = s.target.load(std::memory_order_relaxed);
   uint64_t done = s.done.load(std::memory_order_relaxed);

@@ -37,9 +37,14 @@ Drained settle_budget(Vcpu& v, unsigned k, uint32_t retired);
 // Core k stops recording or goes idle: its unused leases go back.
 void release_budget(unsigned k);
 
-// skip= / every=: starts counting n instructions to skip.
+// skip= / every=: starts counting n instructions to skip, in a new skip
+// period. Only under a phase transition's claim (phase.cpp), before it
+// publishes Skipping.
 void restart_skip(uint64_t n);
-// Counts n skipped instructions on core v; true when the target is reached.
-bool count_skipped(Vcpu& v, uint64_t n);
+// Counts n skipped instructions on core v; true when the target of the
+// period it counted in (*period) is reached.
+bool count_skipped(Vcpu& v, uint64_t n, uint32_t* period);
+// The current skip period.
+uint32_t skip_period();
 
 }  // namespace qemutrace::plugin

@@ -45,19 +45,23 @@ bool ControlServer::start(const std::string& path, Handler h, std::string* error
     *error = std::string("cannot create ctl socket: ") + strerror(errno);
     return false;
   }
+  // Any failure from here on leaves neither the socket nor its file behind
+  // (the file exists once bind succeeded).
+  bool bound = false;
+  auto undo = [&](std::string why) {
+    *error = std::move(why);
+    close(listen_fd_);
+    listen_fd_ = -1;
+    if (bound) unlink(path.c_str());
+    return false;
+  };
   mode_t old = umask(0177);
   int rc = bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a));
   umask(old);
-  if (rc != 0 || chmod(path.c_str(), 0600) != 0 || listen(listen_fd_, 8) != 0) {
-    *error = "bad value '" + path + "' for 'ctl' (cannot bind: " + strerror(errno) + ")";
-    close(listen_fd_);
-    listen_fd_ = -1;
-    return false;
-  }
-  if (pipe2(wake_, O_CLOEXEC) != 0) {
-    *error = std::string("pipe: ") + strerror(errno);
-    return false;
-  }
+  bound = rc == 0;
+  if (rc != 0 || chmod(path.c_str(), 0600) != 0 || listen(listen_fd_, 8) != 0)
+    return undo("bad value '" + path + "' for 'ctl' (cannot bind: " + strerror(errno) + ")");
+  if (pipe2(wake_, O_CLOEXEC) != 0) return undo(std::string("cannot create the ctl wake-up pipe: ") + strerror(errno));
   path_ = path;
   handler_ = std::move(h);
   running_ = true;

@@ -20,7 +20,7 @@ struct Control {
 Immortal<Control> g_control;
 
 std::string status() {
-  Phase ph = phase();
+  Phase ph = settled_phase();
   const char* st = ph == Phase::Tracing ? "tracing" : ph == Phase::Limit ? "limit" : "off";
   std::ostringstream o;
   uint64_t ins = 0, bytes = 0;
@@ -42,22 +42,21 @@ std::string status() {
 }
 
 // Phase changes requested by the socket run on vCPU 0 (through
-// async_run_on_cpu), so they do not race with vCPU 0's transitions. Without
-// that function (qemu_shim.cpp), start_or_stop applies them on the socket
-// thread: a stop still compares and swaps, but a start may then race with a
-// marker or a budget transition on a vCPU.
+// async_run_on_cpu), whose thread can request the translation flush that
+// follows. Without that function (qemu_shim.cpp), start_or_stop applies them
+// on the socket thread; the transitions themselves are safe from any thread
+// (phase.cpp: each claims the phase).
 void start_on_vcpu() {
-  if (phase() == Phase::Off) start_condition(MarkerSource::Console, 0, -1);
+  start_condition(MarkerSource::Console, 0, -1);  // nothing unless Off
   request_reset_vcpu();
 }
 void stop_on_vcpu() {
-  Phase ph = phase();
-  if (ph == Phase::Tracing || ph == Phase::Skipping) stop_condition(MarkerSource::Console, 0, -1);
+  stop_condition(MarkerSource::Console, 0, -1);  // nothing unless Tracing or Skipping
   request_reset_vcpu();
 }
 
 std::string start_or_stop(bool start) {
-  Phase ph = phase();
+  Phase ph = settled_phase();
   if (ph == Phase::Limit) return "error limit reached";
   if (ph == Phase::Failed) return "error trace failed";
   uint64_t resets = resets_done();
@@ -67,15 +66,14 @@ std::string start_or_stop(bool start) {
     // blocks translated while tracing have closed their records and the
     // count no longer moves.
     for (int i = 0; i < 200; ++i) {
-      Phase now = phase();
+      Phase now = settled_phase();
       if (start ? now != Phase::Off : (now == Phase::Off)) break;
       usleep(5000);
     }
     for (int i = 0; !start && i < 200 && resets_done() == resets; ++i) usleep(5000);
   } else {
-    if (start && ph == Phase::Off) start_condition(MarkerSource::Console, 0, -1);
-    if (!start && (ph == Phase::Tracing || ph == Phase::Skipping))
-      stop_condition(MarkerSource::Console, 0, -1);
+    if (start) start_condition(MarkerSource::Console, 0, -1);
+    else stop_condition(MarkerSource::Console, 0, -1);
     request_reset_any();
   }
   return start ? "ok tracing" : "ok off";

@@ -45,7 +45,7 @@ void check_failure(unsigned k) {
 
 void fail_trace(unsigned k, const std::string& why, int err) {
   PluginState& p = *g_plugin;
-  set_phase(Phase::Failed);
+  force_phase(Phase::Failed);
   if (!p.failed_reported.exchange(true)) {
     fprintf(stderr, "qemutrace: cannot write the trace (%s); tracing stopped, the guest keeps running\n",
             why.c_str());

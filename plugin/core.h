@@ -140,9 +140,6 @@ struct PageCache {
 // core_end).
 struct RegionState {
   bool tracing = false;  // ROI_BEGIN written, ROI_END not yet
-  // Write SKIP_DONE after the next ROI_BEGIN; set by whichever vCPU ends
-  // the skip (phase.cpp), so accessed through std::atomic_ref.
-  bool skip_done_pending = false;
   uint32_t epoch = 0;  // the region (Roi::epoch) it records in
 };
 

@@ -93,7 +93,7 @@ int run_untraced(const std::string& why) {
   fprintf(stderr, "qemutrace: cannot write the trace (%s); tracing disabled, the guest keeps running\n",
           why.c_str());
   g_plugin->failed_reported = true;
-  set_phase(Phase::Failed);
+  force_phase(Phase::Failed);
   register_callbacks();
   return 0;
 }
@@ -152,7 +152,7 @@ int install(qemu_plugin_id_t id, const qemu_info_t* info, int argc, char** argv)
   p.score = qemu_plugin_scoreboard_new(sizeof(ScoreEntry));
   init_budgets(p.ncores, opt.limit, opt.window);
   if (opt.limit == 0) {
-    set_phase(Phase::Limit);
+    force_phase(Phase::Limit);
   } else if (opt.start == StartMode::Now) {
     start_condition(MarkerSource::StartOption, 0, -1);
   }

@@ -17,9 +17,10 @@ void start_at_site(Vcpu& v, unsigned k, Site* s, MarkerSource src) {
   start_condition(src, s->id, int(k));
   if (phase() == Phase::Tracing) {
     end_region(v, k);
-    core_begin(v, k);
-    v.stream.disc_pending = false;
-    if (s->sub) open_record(v, k, s->tb, s->sub, s->sub_base);
+    if (core_begin(v, k)) {
+      v.stream.disc_pending = false;
+      if (s->sub) open_record(v, k, s->tb, s->sub, s->sub_base);
+    }
   }
   request_reset_vcpu();
 }
@@ -61,7 +62,9 @@ void confirm_int(const MarkerArgs& args) {
 
 void stop_at_site(Vcpu& v, unsigned k, Site* s) {
   Phase ph = phase();
-  if (ph != Phase::Tracing && ph != Phase::Skipping) return;
+  // Changing: a transition under way, which may leave Tracing or Skipping
+  // (stop_condition waits for it).
+  if (ph != Phase::Tracing && ph != Phase::Skipping && ph != Phase::Changing) return;
   MarkerSource src = s->type == MarkerType::NopStop ? MarkerSource::MagicNop : MarkerSource::LegacyInt;
   bool stopped = stop_condition(src, s->id, int(k));
   if (v.rec.block && v.rec.exec == s->tb) close_record_before(v, k, s->idx);

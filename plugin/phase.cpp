@@ -1,7 +1,8 @@
 #include "phase.h"
 
-#include <cstdlib>
+#include <initializer_list>
 #include <string>
+#include <thread>
 #include <type_traits>
 
 #include "budget.h"
@@ -32,19 +33,77 @@ void on_reset_done(qemu_plugin_id_t) {
   g_resets.done.fetch_add(1, std::memory_order_release);
 }
 
-bool move_phase(Phase from, Phase to) {
-  int expected = static_cast<int>(from);
-  return g_roi.phase.compare_exchange_strong(expected, static_cast<int>(to));
+// A transition in progress: the word this core swapped out (from) and its
+// own claim (Changing, with the markers the transition sets).
+struct Claim {
+  RoiState from;
+  uint64_t claimed = 0;
+};
+
+bool is_one_of(Phase p, std::initializer_list<Phase> set) {
+  for (Phase q : set)
+    if (p == q) return true;
+  return false;
 }
 
-void begin_tracing_phase(MarkerSource src, uint16_t id, int core) {
-  g_roi.start_source = src;
-  g_roi.start_id = id;
+uint64_t wait_unless_changing() {
+  uint64_t w = g_roi.word.load(std::memory_order_acquire);
+  while (RoiState::unpack(w).phase == Phase::Changing) {
+    std::this_thread::yield();
+    w = g_roi.word.load(std::memory_order_acquire);
+  }
+  return w;
+}
+
+// Claims the phase if it is one of `from`, after any transition under way.
+// set_markers sets what the claim carries already: the marker that ends the
+// region, for the cores that end theirs while it is held. The wait is short:
+// a claim is held for a few stores, by another thread (no claimed section
+// calls back into QEMU or the plugin).
+template <class F>
+bool claim(std::initializer_list<Phase> from, Claim* c, F&& set_markers) {
+  uint64_t w = wait_unless_changing();
+  for (;;) {
+    RoiState s = RoiState::unpack(w);
+    if (s.phase == Phase::Changing) {
+      w = wait_unless_changing();
+      continue;
+    }
+    if (!is_one_of(s.phase, from)) return false;
+    RoiState next = s;
+    next.phase = Phase::Changing;
+    set_markers(next);
+    if (g_roi.word.compare_exchange_weak(w, next.pack(), std::memory_order_acq_rel,
+                                         std::memory_order_acquire)) {
+      c->from = s;
+      c->claimed = next.pack();
+      return true;
+    }
+  }
+}
+
+// Ends a claim with phase `to` (and the markers in `to`), publishing what
+// was written under it. False if a write failure (force_phase) came first.
+bool publish(const Claim& c, RoiState to) {
+  uint64_t w = c.claimed;
+  return g_roi.word.compare_exchange_strong(w, to.pack(), std::memory_order_release,
+                                            std::memory_order_relaxed);
+}
+
+// Under a claim: a new region with the markers of `s`, published as Tracing.
+bool begin_tracing_phase(const Claim& c, RoiState s) {
   if (g_plugin->opt.window) reset_window_budget(g_plugin->opt.window);
-  g_roi.epoch.fetch_add(1, std::memory_order_acq_rel);
-  set_phase(Phase::Tracing);
+  // Release: a core that reads this epoch (roi_view) then reads the word
+  // as claimed here or later, never the word of the region before.
+  g_roi.epoch.fetch_add(1, std::memory_order_release);
+  s.phase = Phase::Tracing;
+  return publish(c, s);
+}
+
+// The event of a region's beginning; a start by the guest is also said on
+// the terminal, as the console says its own.
+void announce_begin(MarkerSource src, uint16_t id, int core) {
   event("roi_begin", src, id, core);
-  // The guest started it: say so, as the console does for its own starts.
   if (src == MarkerSource::LegacyInt)
     say("tracing started by int $100 on core " + std::to_string(core));
   else if (src == MarkerSource::MagicNop)
@@ -69,72 +128,139 @@ void reset_if_requested() {
 uint64_t resets_done() { return g_resets.done.load(std::memory_order_acquire); }
 uint64_t reset_requests() { return g_resets.requests.load(); }
 
+Phase settled_phase() { return RoiState::unpack(wait_unless_changing()).phase; }
+
+RoiView roi_view() {
+  // The epoch moves before the word that publishes it (begin_tracing_phase):
+  // an epoch unchanged around the word's load is the epoch of that word.
+  for (;;) {
+    uint32_t e = g_roi.epoch.load(std::memory_order_acquire);
+    uint64_t w = g_roi.word.load(std::memory_order_acquire);
+    if (g_roi.epoch.load(std::memory_order_acquire) == e) return RoiView{RoiState::unpack(w), e};
+  }
+}
+
+void force_phase(Phase p) {
+  uint64_t w = g_roi.word.load(std::memory_order_relaxed);
+  for (;;) {
+    RoiState s = RoiState::unpack(w);
+    s.phase = p;
+    if (g_roi.word.compare_exchange_weak(w, s.pack(), std::memory_order_acq_rel)) return;
+  }
+}
+
 void start_condition(MarkerSource src, uint16_t id, int core) {
   const Options& opt = g_plugin->opt;
-  g_roi.first_window.store(true);
+  // Only from Off. A skip ending holds Changing, not Off, so a start that
+  // meets it waits, then finds Tracing and does nothing (before, it took the
+  // skip's transient Off for Off and restarted the skip under it).
+  Claim c;
+  if (!claim({Phase::Off}, &c, [](RoiState&) {})) return;
+  RoiState s = c.from;
+  s.first_window = true;
+  s.after_skip = false;
+  s.start_source = src;
+  s.start_id = id;
   if (opt.skip) {
-    g_roi.start_source = src;
-    g_roi.start_id = id;
     restart_skip(opt.skip);
-    set_phase(Phase::Skipping);
-    event("skip_begin", src, id, core, std::to_string(opt.skip));
-  } else {
-    begin_tracing_phase(src, id, core);
+    s.phase = Phase::Skipping;
+    if (publish(c, s)) event("skip_begin", src, id, core, std::to_string(opt.skip));
+  } else if (begin_tracing_phase(c, s)) {
+    announce_begin(src, id, core);
   }
 }
 
 bool stop_condition(MarkerSource src, uint16_t id, int core) {
-  // Set before the phase moves, for the cores that see Off (they read it in
-  // end_marker_for_phase). Compare-and-swap: a limit declared concurrently
-  // (Tracing -> Limit) must not be turned back into Off.
-  g_roi.stop_source = src;
-  g_roi.stop_id = id;
-  if (!move_phase(Phase::Tracing, Phase::Off) && !move_phase(Phase::Skipping, Phase::Off)) return false;
+  // From Tracing or Skipping only: a limit or a failure that came first
+  // stays. The stop marker rides in the claim, for the cores that see it.
+  Claim c;
+  auto stop = [&](RoiState& s) {
+    s.stop_source = src;
+    s.stop_id = id;
+  };
+  if (!claim({Phase::Tracing, Phase::Skipping}, &c, stop)) return false;
+  RoiState s = RoiState::unpack(c.claimed);
+  s.phase = Phase::Off;
+  if (!publish(c, s)) return false;
   event("roi_end", src, id, core);
   return true;
 }
 
-Marker end_marker_for_phase() {
-  if (phase() == Phase::Limit)
+Marker end_marker_for(const RoiState& s) {
+  if (s.stop_source == MarkerSource::Limit)
     return Marker{MarkerKind::LimitReached, MarkerSource::Limit, 0, uint64_t(g_plugin->opt.limit)};
-  return Marker{MarkerKind::RoiEnd, g_roi.stop_source, g_roi.stop_id, 0};
+  return Marker{MarkerKind::RoiEnd, s.stop_source, s.stop_id, 0};
 }
 
 void declare_limit(unsigned k) {
-  if (!move_phase(Phase::Tracing, Phase::Limit)) return;
+  Claim c;
+  auto limit = [](RoiState& s) {
+    s.stop_source = MarkerSource::Limit;
+    s.stop_id = 0;
+  };
+  if (!claim({Phase::Tracing}, &c, limit)) return;
+  RoiState s = RoiState::unpack(c.claimed);
+  s.phase = Phase::Limit;
+  if (!publish(c, s)) return;
   const Options& opt = g_plugin->opt;
   end_region(g_plugin->vcpus[k], k);  // its budget ran out
   event("limit_reached", MarkerSource::Limit, -1, int(k), std::to_string(opt.limit));
   say("instruction limit " + std::to_string(opt.limit) + " reached");
   request_reset_vcpu();
-  if (opt.exit_on_limit && !shim::request_shutdown())
-    exit(0);  // the atexit callback finishes the files
+  if (opt.exit_on_limit) shim::request_shutdown();  // the atexit callback finishes the files
 }
 
 void declare_window_end(unsigned k) {
-  if (!move_phase(Phase::Tracing, Phase::Skipping)) return;
+  Claim c;
+  auto window = [](RoiState& s) {
+    s.stop_source = MarkerSource::Window;
+    s.stop_id = 0;
+  };
+  if (!claim({Phase::Tracing}, &c, window)) return;
+  // Everything the cores that see Skipping read (the skip target and count)
+  // is written before Skipping is published.
   const Options& opt = g_plugin->opt;
-  g_roi.stop_source = MarkerSource::Window;
-  g_roi.stop_id = 0;
+  RoiState s = RoiState::unpack(c.claimed);
+  s.first_window = false;
+  s.after_skip = false;
   uint64_t gap = opt.every - opt.window;
-  restart_skip(gap);
-  g_roi.first_window.store(false);
+  bool ok;
+  if (gap == 0) {  // every == window: no gap, straight into the next window
+    s.start_source = MarkerSource::Window;
+    s.start_id = 0;
+    ok = begin_tracing_phase(c, s);
+  } else {
+    restart_skip(gap);
+    s.phase = Phase::Skipping;
+    ok = publish(c, s);
+  }
+  if (!ok) return;
   event("roi_end", MarkerSource::Window, -1, int(k));
   end_region(g_plugin->vcpus[k], k);  // its budget ran out
-  if (gap == 0) begin_tracing_phase(MarkerSource::Window, 0, int(k));  // every == window: no gap
+  if (gap == 0) announce_begin(MarkerSource::Window, 0, int(k));
   request_reset_vcpu();
 }
 
-void end_skipping(unsigned k) {
-  // Off is only a claim: the one core that moves Skipping -> Off goes on to
-  // Tracing; the others, and stale skip blocks, see no Skipping any more.
-  if (!move_phase(Phase::Skipping, Phase::Off)) return;
-  bool first = g_roi.first_window.load();
-  if (first && g_plugin->opt.skip)  // other vCPUs read theirs meanwhile
-    for (auto& w : g_plugin->vcpus)
-      std::atomic_ref<bool>(w.region.skip_done_pending).store(true, std::memory_order_relaxed);
-  begin_tracing_phase(first ? g_roi.start_source : MarkerSource::Window, first ? g_roi.start_id : 0,
-                      int(k));
+void end_skipping(unsigned k, uint32_t period) {
+  Claim c;
+  if (!claim({Phase::Skipping}, &c, [](RoiState&) {})) return;
+  // A core may have counted its last skip block in a period that has since
+  // ended and been replaced by a new one (a window end's restart_skip, under
+  // its claim): its count says nothing about the new period, which goes on.
+  // The phase goes back as it was (no flush: nothing changed).
+  if (period != skip_period()) {
+    publish(c, c.from);
+    return;
+  }
+  RoiState s = c.from;
+  bool first = s.first_window;
+  s.after_skip = first && g_plugin->opt.skip;
+  if (!first) {
+    s.start_source = MarkerSource::Window;
+    s.start_id = 0;
+  }
+  if (!begin_tracing_phase(c, s)) return;
+  announce_begin(s.start_source, s.start_id, int(k));
   request_reset_vcpu();
 }
 

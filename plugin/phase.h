@@ -11,9 +11,17 @@
 //   Skipping --stop--> Off
 //   any --write error--> Failed
 //
-// Transitions between vCPU-side states compare and swap (move_phase), so two
-// cores cannot both take one; "skip done" passes through Off, which the
-// winner holds as a claim until it sets Tracing (phase.cpp, end_skipping).
+// Every transition is one core's: it claims the phase (compare and swap from
+// the phases it may leave to Changing), writes what readers of the next
+// phase need (the skip count, the window budget, the region epoch), and
+// then publishes the next phase (release). A core that sees a phase
+// (acquire) therefore also sees everything written for it. Other
+// transitions wait while the phase is Changing (a few stores, nothing that
+// can block or call back into the plugin); the hot callbacks do not wait:
+// to them Changing is neither Tracing nor Skipping.
+//
+// What starts and stops a region travels in the same word as the phase, so
+// one load gives a core the phase and the markers that go with it.
 //
 // translate.cpp names the same states by what blocks get (TransMode):
 // Off = off, Skipping = skip, Tracing = on, Limit and Failed = dead.
@@ -26,25 +34,66 @@
 
 namespace qemutrace::plugin {
 
-enum class Phase : int { Off, Skipping, Tracing, Limit, Failed };
+enum class Phase : int { Off, Skipping, Tracing, Limit, Failed, Changing };
 
-struct Roi {
-  std::atomic<int> phase{static_cast<int>(Phase::Off)};
-  // Bumped at every switch to tracing: a core still "tracing" from an older
-  // region ends it (ROI_END) before it records in the new one.
-  std::atomic<uint32_t> epoch{0};
-  // What started the region (ROI_BEGIN) and what stopped it (ROI_END).
+// The phase and the markers of the current (or last) region, as one word.
+struct RoiState {
+  Phase phase = Phase::Off;
+  // The region is the first after a start (skip=), not a later window
+  // (every=).
+  bool first_window = true;
+  // The region began after skip= instructions: each core writes SKIP_DONE
+  // after its ROI_BEGIN.
+  bool after_skip = false;
+  // What started the region (ROI_BEGIN) and what stopped the last one
+  // (ROI_END; MarkerSource::Limit: LIMIT_REACHED).
   MarkerSource start_source = MarkerSource::None;
   uint16_t start_id = 0;
   MarkerSource stop_source = MarkerSource::None;
   uint16_t stop_id = 0;
-  // The current region is the first (skip=), not a later window (every=).
-  std::atomic<bool> first_window{true};
+
+  uint64_t pack() const {
+    return uint64_t(phase) | uint64_t(first_window) << 4 | uint64_t(after_skip) << 5 |
+           uint64_t(stop_source) << 8 | uint64_t(stop_id) << 16 | uint64_t(start_source) << 32 |
+           uint64_t(start_id) << 40;
+  }
+  static RoiState unpack(uint64_t w) {
+    RoiState s;
+    s.phase = Phase(w & 0xf);
+    s.first_window = (w >> 4) & 1;
+    s.after_skip = (w >> 5) & 1;
+    s.stop_source = MarkerSource(uint8_t(w >> 8));
+    s.stop_id = uint16_t(w >> 16);
+    s.start_source = MarkerSource(uint8_t(w >> 32));
+    s.start_id = uint16_t(w >> 40);
+    return s;
+  }
+};
+
+struct Roi {
+  std::atomic<uint64_t> word{RoiState{}.pack()};
+  // Bumped at every switch to tracing: a core still "tracing" from an older
+  // region ends it (ROI_END) before it records in the new one.
+  std::atomic<uint32_t> epoch{0};
 };
 extern Roi g_roi;
 
-inline Phase phase() { return static_cast<Phase>(g_roi.phase.load(std::memory_order_acquire)); }
-inline void set_phase(Phase p) { g_roi.phase.store(static_cast<int>(p), std::memory_order_release); }
+inline Phase phase() { return Phase(g_roi.word.load(std::memory_order_acquire) & 0xf); }
+inline RoiState roi_state() { return RoiState::unpack(g_roi.word.load(std::memory_order_acquire)); }
+// The phase once no transition is under way (waits out Changing): for
+// decisions that must not take Changing for a phase (translation, control).
+Phase settled_phase();
+
+// The state and the epoch of one moment (a core beginning its region).
+struct RoiView {
+  RoiState state;
+  uint32_t epoch = 0;
+};
+RoiView roi_view();
+
+// Sets the phase outright, keeping the markers: at install (no vCPU runs
+// yet) and on a write failure, which wins over any transition under way.
+void force_phase(Phase p);
 
 // Transitions, from vCPU threads (or from the control socket through vCPU 0).
 void start_condition(MarkerSource src, uint16_t id, int core);  // marker, console, start=now
@@ -53,10 +102,13 @@ void start_condition(MarkerSource src, uint16_t id, int core);  // marker, conso
 bool stop_condition(MarkerSource src, uint16_t id, int core);
 void declare_limit(unsigned k);       // the limit= budget is spent
 void declare_window_end(unsigned k);  // the window= budget is spent
-void end_skipping(unsigned k);        // skip= (or every=) instructions went by
+// skip= (or every=) instructions went by in skip period `period`
+// (count_skipped); nothing if that period is over.
+void end_skipping(unsigned k, uint32_t period);
 
 // The marker that ends a core's region when the phase left Tracing.
-Marker end_marker_for_phase();
+Marker end_marker_for(const RoiState& s);
+inline Marker end_marker_for_phase() { return end_marker_for(roi_state()); }
 
 // Translation flushes (qemu_plugin_reset) that re-instrument for the phase.
 void request_reset_vcpu();  // from a vCPU thread (a callback)

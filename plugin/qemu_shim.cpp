@@ -1,6 +1,7 @@
 #include "qemu_shim.h"
 
 #include <dlfcn.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -79,10 +80,9 @@ int current_vcpu(unsigned guess) {
   return -1;
 }
 
-bool request_shutdown() {
-  if (!g_internals.shutdown_request) return false;
-  g_internals.shutdown_request(kShutdownCauseHostQmpQuit);
-  return true;
+void request_shutdown() {
+  if (g_internals.shutdown_request) g_internals.shutdown_request(kShutdownCauseHostQmpQuit);
+  else kill(getpid(), SIGTERM);  // os-posix.c: termsig_handler -> qemu_system_killed
 }
 
 std::vector<std::string> command_line() {

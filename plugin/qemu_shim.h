@@ -16,8 +16,11 @@ void init();
 bool run_on_vcpu0(void (*fn)());
 
 // Asks QEMU to shut down as a monitor `quit` would (the atexit callbacks
-// run). False if the entry point is missing.
-bool request_shutdown();
+// run). Without that entry point, the way a user would: SIGTERM to QEMU,
+// whose main thread handles it (vCPU threads block it) as a shutdown
+// request. Never exits from the calling (vCPU) thread: other vCPUs would
+// still be recording while the exit handler finishes their files.
+void request_shutdown();
 
 // Single-threaded TCG (one host thread runs every vCPU): finds QEMU's
 // thread-local `current_cpu` of the calling thread, which must be that vCPU

@@ -265,19 +265,24 @@ void close_record_before(Vcpu& v, unsigned k, uint32_t idx) {
   settle_budget(v, k, retired);
 }
 
-void core_begin(Vcpu& v, unsigned k) {
-  if (v.region.tracing) return;
+bool core_begin(Vcpu& v, unsigned k) {
+  if (v.region.tracing) return true;
+  // The region's epoch and markers of one moment. The caller saw Tracing,
+  // but that region may have ended since (then it is not begun: it would
+  // end at once with the stop that ended it, a second time on this core).
+  RoiView r = roi_view();
+  if (r.state.phase != Phase::Tracing) return false;
   v.region.tracing = true;
   v.stream.succ.pending = false;
-  v.region.epoch = g_roi.epoch.load(std::memory_order_acquire);
+  v.region.epoch = r.epoch;
   v.ctx.valid = false;
   v.ctx.asid_dirty = true;
   v.stream.disc_pending = false;
   v.budget.starved = false;
-  v.sink->marker(Marker{MarkerKind::RoiBegin, g_roi.start_source, g_roi.start_id, 0});
-  if (std::atomic_ref<bool>(v.region.skip_done_pending).exchange(false, std::memory_order_relaxed))
-    v.sink->marker(Marker{MarkerKind::SkipDone, MarkerSource::None, 0, g_plugin->opt.skip});
+  v.sink->marker(Marker{MarkerKind::RoiBegin, r.state.start_source, r.state.start_id, 0});
+  if (r.state.after_skip) v.sink->marker(Marker{MarkerKind::SkipDone, MarkerSource::None, 0, g_plugin->opt.skip});
   if (g_plugin->opt.count_check) v.check.start = score(k)->count;
+  return true;
 }
 
 void core_end(Vcpu& v, unsigned k, const Marker& end) {
@@ -330,9 +335,11 @@ void on_tb_exec(unsigned k, void* ud) {
     if (v.region.tracing) end_region(v, k);
     return;
   }
-  if (v.region.tracing && v.region.epoch != g_roi.epoch.load(std::memory_order_relaxed))
-    core_end(v, k, Marker{MarkerKind::RoiEnd, g_roi.stop_source, g_roi.stop_id, 0});
-  if (!v.region.tracing) core_begin(v, k);
+  if (v.region.tracing && v.region.epoch != g_roi.epoch.load(std::memory_order_relaxed)) {
+    RoiState s = roi_state();  // the stop since this core's region began
+    core_end(v, k, Marker{MarkerKind::RoiEnd, s.stop_source, s.stop_id, 0});
+  }
+  if (!core_begin(v, k)) return;
   open_record(v, k, tb, tb->sb, 0);
 }
 
@@ -343,7 +350,8 @@ void on_tb_skip(unsigned k, void* ud) {
   if (!v.sink && !attach_sink(k)) return;
   if (v.rec.block || v.region.tracing) end_region(v, k);
   if (phase() != Phase::Skipping) return;
-  if (count_skipped(v, tb->n)) end_skipping(k);
+  uint32_t period;
+  if (count_skipped(v, tb->n, &period)) end_skipping(k, period);
 }
 
 void on_mem(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* ud) {

@@ -26,8 +26,9 @@ void close_record(Vcpu& v, unsigned k, uint64_t next_pc, bool may_declare = true
 // marker there).
 void close_record_before(Vcpu& v, unsigned k, uint32_t idx);
 
-// Starts recording on this core (ROI_BEGIN).
-void core_begin(Vcpu& v, unsigned k);
+// Starts recording on this core (ROI_BEGIN); false if the phase is no
+// longer Tracing (the region ended meanwhile). True if already recording.
+bool core_begin(Vcpu& v, unsigned k);
 // Stops recording on this core with `end` (ROI_END, LIMIT_REACHED); the open
 // record must already be closed.
 void core_end(Vcpu& v, unsigned k, const Marker& end);

@@ -23,7 +23,7 @@ Immortal<Translations> g_tbs;
 enum class TransMode { Off, Skip, On, Dead };
 
 TransMode trans_mode() {
-  switch (phase()) {
+  switch (settled_phase()) {  // Changing is no mode: the phase it becomes
     case Phase::Tracing: return TransMode::On;
     case Phase::Skipping: return TransMode::Skip;
     case Phase::Off: return TransMode::Off;

@@ -46,6 +46,7 @@ class ChunkDecoder {
     if (get_u64(hdr + 8) != ci.first_insn || get_u64(hdr + 16) != ci.insn_count ||
         get_u32(hdr + 32) != ci.compressed_size || get_u32(hdr + 36) != ci.raw_size)
       throw TraceError(where + ": chunk header disagrees with the index");
+    if (!dctx_) throw TraceError(where + ": zstd: cannot allocate a decompression context");
     comp_.resize(ci.compressed_size);
     if (!src.read_at(ci.offset + kChunkHeaderSize, comp_.data(), comp_.size()))
       throw TraceError(where + ": payload cut short");
@@ -144,8 +145,9 @@ CoreReader::CoreReader(std::unique_ptr<ByteSource> src) : src_(std::move(src)) {
   std::string index_problem;
   if (size >= header_.header_size + kIndexHeaderSize + kFooterSize) {
     uint8_t f[kFooterSize];
-    src_->read_at(size - kFooterSize, f, sizeof f);
-    if (get_u32(f + 28) != kFooterMagic) {
+    if (!src_->read_at(size - kFooterSize, f, sizeof f)) {
+      index_problem = "cannot read the footer";
+    } else if (get_u32(f + 28) != kFooterMagic) {
       index_problem = "no footer (file not finished)";
     } else if (get_u32(f + 24) != detail::crc32(f, 24)) {
       index_problem = "footer checksum mismatch";
@@ -157,8 +159,9 @@ CoreReader::CoreReader(std::unique_ptr<ByteSource> src) : src_(std::move(src)) {
         index_problem = "index position does not fit the file";
       } else {
         std::vector<uint8_t> ix(ix_size);
-        src_->read_at(ix_off, ix.data(), ix.size());
-        if (get_u32(ix.data()) != kIndexMagic || get_u32(ix.data() + 4) != count) {
+        if (!src_->read_at(ix_off, ix.data(), ix.size())) {
+          index_problem = "cannot read the index";
+        } else if (get_u32(ix.data()) != kIndexMagic || get_u32(ix.data() + 4) != count) {
           index_problem = "bad index header";
         } else if (get_u32(f + 20) != detail::crc32(ix.data(), ix.size())) {
           index_problem = "index checksum mismatch";
@@ -200,7 +203,10 @@ CoreReader::CoreReader(std::unique_ptr<ByteSource> src) : src_(std::move(src)) {
       stop = std::to_string(size - off) + " trailing bytes (an incomplete chunk header)";
       break;
     }
-    src_->read_at(off, c, sizeof c);
+    if (!src_->read_at(off, c, sizeof c)) {
+      stop = "a chunk header that cannot be read at offset " + std::to_string(off);
+      break;
+    }
     uint32_t magic = get_u32(c);
     if (magic == kIndexMagic) {
       stop = "a damaged index";
@@ -222,7 +228,10 @@ CoreReader::CoreReader(std::unique_ptr<ByteSource> src) : src_(std::move(src)) {
       break;
     }
     std::vector<uint8_t> payload(ci.compressed_size);
-    src_->read_at(off + kChunkHeaderSize, payload.data(), payload.size());
+    if (!src_->read_at(off + kChunkHeaderSize, payload.data(), payload.size())) {
+      stop = "a chunk payload that cannot be read at offset " + std::to_string(off);
+      break;
+    }
     if (get_u32(c + 40) != detail::crc32(payload.data(), payload.size())) {
       stop = "a chunk with a payload checksum mismatch at offset " + std::to_string(off) + " (" +
              std::to_string(ci.insn_count) + " instructions)";

@@ -426,7 +426,11 @@ struct BinaryCoreWriter::Impl {
   }
 
   static void compress(CompressionPool::Job* job, ZSTD_CCtx* cctx, detail::ChunkEncoder& enc) {
-    encode(job, enc);
+    encode(job, enc);  // also empties job->raw, whose buffers are reused
+    if (!cctx) {
+      job->error = "zstd: cannot allocate a compression context";
+      return;
+    }
     const uint8_t* payload = enc.payload_data();
     const size_t payload_size = enc.payload_size();
     if (payload_size > kMaxRawChunk) {

@@ -16,3 +16,4 @@ trap '[ -n "$runpid" ] && kill "$runpid" 2>/dev/null; rm -rf "$tmp"' EXIT
 fails=0
 fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 ok() { echo "ok: $*"; }
+source "$(dirname "${BASH_SOURCE[0]}")/../wait_lib.sh"

@@ -12,10 +12,14 @@ QT=$QEMUTRACE_BUILD/bin/qemutrace
 [ -x "$QT" ] || { echo "FAIL: $QT not built"; exit 1; }
 
 T=$(mktemp -d /tmp/qt-plugin-test.XXXXXX)
-[ -n "${KEEP:-}" ] && echo "keeping $T" || trap 'rm -rf "$T"' EXIT
+# At exit, a QEMU still running in the background (a test that failed while
+# waiting on it) is ended: the boot's `timeout` passes the signal on.
+end_background() { local j; for j in $(jobs -p); do pkill -TERM -P "$j" 2>/dev/null; done; }
+[ -n "${KEEP:-}" ] && { echo "keeping $T"; trap end_background EXIT; } || trap 'end_background; rm -rf "$T"' EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 note() { echo "  $*"; }
+source "$(dirname "${BASH_SOURCE[0]}")/../wait_lib.sh"
 
 # guest_dir ARCH: builds (or reuses) the cached guest image.
 guest_dir() {
@@ -33,7 +37,8 @@ make_initrd() {
 }
 
 # boot ARCH INITRD CONSOLE_LOG PLUGIN_OPTS [QEMU ARGS...]: boots with -smp 2.
-# The plugin's stderr goes to CONSOLE_LOG.err. Returns QEMU's status.
+# The plugin's stderr goes to CONSOLE_LOG.err. Returns QEMU's status (124:
+# still running after QT_DEADLINE seconds, and ended with SIGTERM).
 boot() {
   local arch=$1 initrd=$2 log=$3 opts=$4
   shift 4
@@ -48,7 +53,7 @@ boot() {
   fi
   local plug=()
   [ -n "$opts" ] && plug=(-plugin "$PLUGIN,$opts")
-  timeout 300 "$qemu" -smp 2 -m 512M -kernel "$g/vmlinuz" -initrd "$initrd" \
+  timeout "$QT_DEADLINE" "$qemu" -smp 2 -m 512M -kernel "$g/vmlinuz" -initrd "$initrd" \
     -append "$append" -display none -serial "file:$log" -monitor none -no-reboot \
     "${plug[@]}" "$@" 2>"$log.err"
 }

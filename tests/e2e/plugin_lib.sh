@@ -46,10 +46,10 @@ boot() {
   g=$(guest_dir "$arch")
   if [ "$arch" = i386 ]; then
     qemu=qemu-system-i386
-    append='console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off noisapnp'
+    append='console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off no_timer_check noisapnp'
   else
     qemu=qemu-system-x86_64
-    append='console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off'
+    append='console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off no_timer_check'
   fi
   local plug=()
   [ -n "$opts" ] && plug=(-plugin "$PLUGIN,$opts")

@@ -32,7 +32,7 @@ wait_for() {
 }
 
 # console_has LOG TEXT: the guest console log LOG has a line holding TEXT.
-console_has() { tr -d '\r' <"$1" 2>/dev/null | grep -q -F -- "$2"; }
+console_has() { [ -f "$1" ] && tr -d '\r' <"$1" | grep -q -F -- "$2"; }
 
 # host_serial_args SOCKET: QEMU arguments adding a second serial port (the
 # guest's /dev/ttyS1) served on the unix socket SOCKET, through which a test

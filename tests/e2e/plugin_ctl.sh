@@ -3,12 +3,13 @@
 # status/start/stop replies, the socket's mode, refusing a path in use, and
 # ROI markers with source "console" in the trace.
 # Handshakes, no timed waits: the guest waits on its second serial port for
-# the test's "go" before its loop (so the loop runs while tracing, however
-# late the start comes), and for "end" after it, idle, so that the trace
-# holds halts; the test waits for the guest's console lines.
+# the test's "go" before its work (a shell loop of a known length, no ROI
+# markers of its own, then an idle `sleep 2` so that the trace holds halts),
+# so the work is traced however late the start comes, and for "end" after
+# it; the test waits for the guest's console lines.
 source "$(dirname "$0")/plugin_lib.sh"
 make_initrd_script x86_64 "$T/initrd" 'exec 3</dev/ttyS1; echo qt-ctl-listening
-read -r _ <&3; qt-loop 3000000; sleep 2; echo qt-ctl-loop-done
+read -r _ <&3; i=0; while [ $i -lt 1000 ]; do i=$((i + 1)); done; sleep 2; echo qt-ctl-worked
 read -r _ <&3; echo qt-ctl-done'
 sock=$T/ctl.sock
 ctl() {
@@ -43,7 +44,7 @@ echo "$st" | grep -q '"state":"off"' || fail "not off at start: $st"
 wait_for "the guest's 'qt-ctl-listening'" $qpid console_has "$T/log" qt-ctl-listening
 r=$(ctl start); note "start -> $r"; [ "$r" = "ok tracing" ] || fail "start reply '$r'"
 send_line "$T/host" go
-wait_for "the guest's 'qt-ctl-loop-done'" $qpid console_has "$T/log" qt-ctl-loop-done
+wait_for "the guest's 'qt-ctl-worked'" $qpid console_has "$T/log" qt-ctl-worked
 st=$(ctl status); note "status tracing: $st"
 echo "$st" | grep -q '"state":"tracing"' || fail "not tracing: $st"
 r=$(ctl stop); note "stop -> $r"; [ "$r" = "ok off" ] || fail "stop reply '$r'"

@@ -20,13 +20,19 @@ PY
   [ "$n" -ge 1 ] || fail "$2: no ROI_END (end of run) marker"
   note "$2: complete, $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"]["instructions"])' "$T/stats.json") instructions"
 }
-# Each run ends only by the test's hand: it signals QEMU once the guest has
-# booted (its console says `qemutrace-guest: ready`), tracing since the first
-# instruction; the guest would idle forever.
+# traced BASE: the run's control socket reports instructions traced.
+traced() {
+  local s
+  s=$("$QT" ctl "$1.ctl" status 2>/dev/null) &&
+    python3 -c 'import json,sys; sys.exit(json.loads(sys.argv[1])["instructions"] == 0)' "$s"
+}
+# Each run ends only by the test's hand: it signals QEMU once the control
+# socket reports instructions traced (tracing since the first instruction;
+# the guest would idle forever once booted).
 for sig in TERM INT; do
-  boot x86_64 "$T/initrd" "$T/log.$sig" "base=$T/$sig,start=now" &
+  boot x86_64 "$T/initrd" "$T/log.$sig" "base=$T/$sig,start=now,ctl=$T/$sig.ctl" &
   pid=$!
-  wait_for "the guest's 'qemutrace-guest: ready' (SIG$sig run)" $pid console_has "$T/log.$sig" "qemutrace-guest: ready"
+  wait_for "instructions traced (SIG$sig run)" $pid traced "$T/$sig"
   qpid=$(pgrep -f "base=$T/$sig,start=now" | while read -r p; do
     [ "$(cat /proc/$p/comm 2>/dev/null)" = qemu-system-x86 ] && echo "$p"; done | head -n1) || true
   [ -n "$qpid" ] || fail "QEMU not found"
@@ -34,9 +40,9 @@ for sig in TERM INT; do
   wait "$pid" || true
   check_complete "$T/$sig" "SIG$sig"
 done
-boot x86_64 "$T/initrd" "$T/log.quit" "base=$T/quit,start=now" -monitor "unix:$T/mon,server,nowait" &
+boot x86_64 "$T/initrd" "$T/log.quit" "base=$T/quit,start=now,ctl=$T/quit.ctl" -monitor "unix:$T/mon,server,nowait" &
 pid=$!
-wait_for "the guest's 'qemutrace-guest: ready' (monitor quit run)" $pid console_has "$T/log.quit" "qemutrace-guest: ready"
+wait_for "instructions traced (monitor quit run)" $pid traced "$T/quit"
 # The monitor's banner and prompt first, then `quit`; QEMU closes the
 # connection when it is gone.
 python3 - "$T/mon" "$QT_DEADLINE" <<'PY' || fail "monitor quit: no prompt, or QEMU did not end"

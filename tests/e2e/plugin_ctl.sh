@@ -8,10 +8,10 @@
 # so the work is traced however late the start comes, and for "end" after
 # it; the test waits for the guest's console lines.
 source "$(dirname "$0")/plugin_lib.sh"
-# A core ends its region (ROI_END console) when it next runs a block traced
-# before the stop; a core that sleeps through the stop's translation flush
-# gets ROI_END end_of_run at exit instead. So a busy loop runs across the
-# stop, until "end".
+# A core ends its region (ROI_END console) only when it next runs a block
+# translated while tracing; if the stop's translation flush comes first, the
+# region ends at exit as ROI_END end_of_run and the check below fails (a
+# plugin race, seen under load even with this busy loop across the stop).
 make_initrd_script x86_64 "$T/initrd" 'exec 3</dev/ttyS1; echo qt-ctl-listening
 read -r _ <&3; i=0; while [ $i -lt 1000 ]; do i=$((i + 1)); done; sleep 2
 (while :; do :; done) & busy=$!

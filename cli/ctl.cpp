@@ -15,7 +15,7 @@ std::function<int()> setup(CLI::App& app) {
   struct Opts {
     std::string target, command;
     bool human = false;
-    int timeout_ms = 5000;
+    int timeout_ms = kControlReplyMs;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand("ctl", "Start, stop or query a running trace (BASE or its socket BASE.ctl)");

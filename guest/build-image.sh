@@ -30,7 +30,7 @@ case $arch in
 esac
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/qemutrace
 dir=$cache/guest/$arch
-append="console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off$extra_append"
+append="console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off no_timer_check$extra_append"
 
 if [ $print -eq 1 ]; then
   printf '%q ' "$qemu" -smp 2 -m 512M -kernel "$dir/vmlinuz" -initrd "$dir/initrd.img" -append "$append"

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <sstream>
 #include <vector>
 
@@ -9,6 +11,7 @@
 #include "core.h"
 #include "phase.h"
 #include "qemu_shim.h"
+#include "qemutrace/socket_path.h"
 
 namespace qemutrace::plugin {
 namespace {
@@ -18,6 +21,18 @@ struct Control {
   std::mutex mu;  // one command at a time
 };
 Immortal<Control> g_control;
+std::atomic<bool> g_closing{false};  // QEMU is exiting: vCPU 0 runs no more work
+
+// Polls done() until it holds; false after kControlApplyMs or once QEMU exits.
+template <class Done>
+bool wait_applied(Done done) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(kControlApplyMs);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= end || g_closing.load()) return false;
+    usleep(5000);
+  }
+  return true;
+}
 
 std::string status() {
   Phase ph = settled_phase();
@@ -61,16 +76,19 @@ std::string start_or_stop(bool start) {
   if (ph == Phase::Failed) return "error trace failed";
   uint64_t resets = resets_done();
   if (shim::run_on_vcpu0(start ? start_on_vcpu : stop_on_vcpu)) {
-    // Wait (briefly) until vCPU 0 has applied it, so that status agrees;
-    // after a stop also until the flush is done, so that cores still in
-    // blocks translated while tracing have closed their records and the
-    // count no longer moves.
-    for (int i = 0; i < 200; ++i) {
+    // Answer once vCPU 0 has applied it, so that status agrees; after a stop
+    // also once the flush is done, so that cores still in blocks translated
+    // while tracing have closed their records and the count no longer moves.
+    // A loaded host may take seconds to run vCPU 0: no short cut-off.
+    auto moved = [start] {
       Phase now = settled_phase();
-      if (start ? now != Phase::Off : (now == Phase::Off)) break;
-      usleep(5000);
-    }
-    for (int i = 0; !start && i < 200 && resets_done() == resets; ++i) usleep(5000);
+      return start ? now != Phase::Off : now != Phase::Tracing && now != Phase::Skipping;
+    };
+    bool applied = wait_applied(moved) &&
+                   (start || wait_applied([&] { return resets_done() != resets; }));
+    if (!applied)
+      return std::string("error not applied yet: vCPU 0 has not run for ") + std::to_string(kControlApplyMs / 1000) +
+             " s (status shows when it is)";
   } else {
     if (start) start_condition(MarkerSource::Console, 0, -1);
     else stop_condition(MarkerSource::Console, 0, -1);
@@ -92,6 +110,9 @@ bool start_control(const std::string& path, std::string* error) {
   return g_control->server.start(path, handle, error);
 }
 
-void stop_control() { g_control->server.stop(); }
+void stop_control() {
+  g_closing = true;
+  g_control->server.stop();
+}
 
 }  // namespace qemutrace::plugin

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "qemutrace/socket_path.h"
+
 namespace qemutrace::launcher {
 
 // The socket file at a path, by device and inode.
@@ -27,8 +29,10 @@ void remove_socket_file(const std::string& path, const std::optional<SocketFileI
 
 // Sends one command line and returns the one-line reply (without newline).
 // Throws LaunchError if the socket cannot be reached or does not answer
-// within timeout_ms.
-std::string ctl_request(const std::string& socket_path, const std::string& command, int timeout_ms = 3000);
+// within timeout_ms (by default longer than the plugin may take to apply a
+// start or stop on a loaded host).
+std::string ctl_request(const std::string& socket_path, const std::string& command,
+                        int timeout_ms = kControlReplyMs);
 
 struct CoreStatus {
   int core = 0;

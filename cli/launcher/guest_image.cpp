@@ -65,7 +65,7 @@ std::vector<std::string> guest_qemu_args(const std::string& arch, const std::str
   } catch (const LaunchError&) {
   }
   if (words.empty()) {
-    std::string append = "console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off";
+    std::string append = "console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off no_timer_check";
     if (arch == "i386") append += " noisapnp";
     words = {"qemu-system-" + arch, "-kernel", guest_dir + "/vmlinuz", "-initrd", guest_dir + "/initrd.img",
              "-append", append, "-nographic", "-no-reboot"};

@@ -381,7 +381,11 @@ void Session::tick() {
     mon_fd_ = connect_unix_nb(cfg_.monitor_socket);
     if (mon_fd_ >= 0) mark_started();
   }
-  if (now - start_time_ > 3.0) mark_started();
+  // Nothing said QEMU is up (no guest output, monitor or control socket):
+  // assume it is after a while. Until then its stderr is held back so that a
+  // failed start reads as one line; a loaded host can take many seconds to
+  // fail (a plugin that refuses an option), so the while is long.
+  if (now - start_time_ > 30.0) mark_started();
   if (cfg_.ctl_socket.empty() || now - last_poll_ < 0.5) return;
   last_poll_ = now;
   std::optional<TraceStatus> st;

@@ -1,5 +1,6 @@
 // The control socket's path, claimed the same way by the plugin (which
-// serves it) and the launcher (which checks it before starting QEMU).
+// serves it) and the launcher (which checks it before starting QEMU), and
+// how long its clients wait for an answer.
 #pragma once
 
 #include <string>
@@ -15,5 +16,11 @@ enum class SocketPathState {
 
 // Probes path by connecting to it; removes a socket file nobody serves.
 SocketPathState claim_socket_path(const std::string& path);
+
+// A start or stop is answered once vCPU 0 has applied it, so that the reply
+// and the next status agree: at once on an idle host, after seconds on a
+// loaded one, an error after kControlApplyMs. Clients wait longer than that.
+constexpr int kControlApplyMs = 60000;
+constexpr int kControlReplyMs = kControlApplyMs + 30000;
 
 }  // namespace qemutrace

@@ -23,7 +23,7 @@ export QEMUTRACE_QEMU=$tmp/qemu
 # QEMU arguments on one line.
 args_of() {
   rm -f "$tmp/args"; shift
-  timeout 60 "$@" >/dev/null 2>&1 </dev/null
+  timeout "$QT_DEADLINE" "$@" >/dev/null 2>&1 </dev/null
   [ -f "$tmp/args" ] && tr '\n' ' ' <"$tmp/args" || echo "(QEMU not started)"
 }
 check() { # NAME WANT(regex) NOT(regex or -) CMD...

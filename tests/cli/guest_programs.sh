@@ -126,21 +126,37 @@ o=$(PATH="$b:$PATH" "$b/qemutrace-guest-run" sh -c 'qt-legacy 3 && (qt-legacy 4)
 [ $rc = 139 ] && ok "guest-run delivers a sent SIGSEGV" || fail "guest-run after kill -SEGV exited $rc, want 139"
 "$b/qemutrace-guest-run" "$tmp/does-not-exist" 2>/dev/null; rc=$?
 [ $rc = 127 ] && ok "guest-run: missing program -> 127" || fail "guest-run on a missing program exited $rc, want 127"
-# Group-stop: a stopped tracee must stay stopped until SIGCONT.
-"$b/qemutrace-guest-run" sh -c 'sleep 1; echo resumed' >"$tmp/gs.out" &
+# Group-stop: a stopped tracee must stay stopped until SIGCONT. The tracee
+# opens a FIFO, says so, and waits for the test's line, which arrives while
+# it is stopped.
+source "$src/tests/wait_lib.sh"
+mkfifo "$tmp/gs.fifo"
+"$b/qemutrace-guest-run" sh -c 'exec 3<>"$1"; echo waiting; read -r x <&3; echo "resumed $x"' sh "$tmp/gs.fifo" \
+  >"$tmp/gs.out" &
 runner=$!
-sleep 0.3
-kid=$(pgrep -P $runner | head -n1)
+kid=
+stopped() { grep -q -E '^State:.*(T \(stopped\)|t \(tracing stop\))' /proc/"$kid"/status; }
+if wait_for "the tracee of qemutrace-guest-run to say 'waiting'" $runner grep -q waiting "$tmp/gs.out"; then
+  kid=$(pgrep -P $runner | head -n1)
+  [ -n "$kid" ] || fail "group-stop: no child of qemutrace-guest-run found"
+fi
 if [ -z "$kid" ]; then
-  fail "group-stop: no child of qemutrace-guest-run found"
+  kill $runner 2>/dev/null
 else
   kill -STOP "$kid"
-  sleep 2
-  state=$(awk '{print $3}' /proc/"$kid"/stat 2>/dev/null)
-  grep -q resumed "$tmp/gs.out" && fail "group-stop: tracee ran on while stopped (state $state)"
+  if wait_for "the tracee to stop after SIGSTOP" $runner stopped; then
+    echo go >"$tmp/gs.fifo"  # the tracee holds the FIFO open: no wait here
+    # A tracee wrongly restarted would now read and print. How long we
+    # watch only decides how surely that is caught, never the verdict on a
+    # correct run.
+    sleep 2
+    state=$(awk '{print $3}' /proc/"$kid"/stat 2>/dev/null)
+    grep -q resumed "$tmp/gs.out" && fail "group-stop: tracee ran on while stopped (state $state)"
+  fi
   kill -CONT "$kid"
+  wait_gone $runner "qemutrace-guest-run after SIGCONT"
   wait $runner; rc=$?
-  [ $rc = 0 ] && grep -q resumed "$tmp/gs.out" && ok "group-stop kept (state $state) and resumed" ||
+  [ $rc = 0 ] && grep -q 'resumed go' "$tmp/gs.out" && ok "group-stop kept (state ${state:-?}) and resumed" ||
     fail "group-stop: rc=$rc out='$(cat "$tmp/gs.out")'"
 fi
 

@@ -16,7 +16,7 @@ chmod +x "$tmp/oldqemu"
 expect() {
   local want=$1; shift
   local err rc
-  err=$(timeout 60 "$@" 2>&1 >/dev/null </dev/null); rc=$?
+  err=$(timeout "$QT_DEADLINE" "$@" 2>&1 >/dev/null </dev/null); rc=$?
   if [ $rc -eq 0 ]; then fail "exit 0 for: $*"; return; fi
   if [ "$(printf '%s\n' "$err" | wc -l)" != 1 ] || [[ $err != qemutrace:* ]]; then
     fail "not one 'qemutrace:' line for: $* -> $(printf '%q' "$err")"; return; fi
@@ -75,9 +75,10 @@ expect "plugin not found: $tmp/none.so" env QEMUTRACE_PLUGIN="$tmp/none.so" "$qt
 
 # Socket path in use: something is serving BASE.ctl.
 if command -v qemu-system-x86_64 >/dev/null; then
-  python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); time.sleep(30)' "$tmp/busy.ctl" &
+  # It serves until the test ends it.
+  python3 -c 'import signal,socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); signal.pause()' "$tmp/busy.ctl" &
   spid=$!
-  for _ in $(seq 50); do [ -S "$tmp/busy.ctl" ] && break; sleep 0.1; done
+  wait_for "the stand-in server's socket $tmp/busy.ctl" $spid test -S "$tmp/busy.ctl"
   expect "socket path in use: $tmp/busy.ctl" "$qt" run --kernel "$tmp/fake.so" --trace "$tmp/busy"
   kill $spid 2>/dev/null; wait $spid 2>/dev/null
   # The real plugin rejects an unknown option: QEMU does not start, one line.

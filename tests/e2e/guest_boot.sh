@@ -10,6 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 failures=0
 fail() { echo "FAIL[$arch]: $*" >&2; failures=$((failures + 1)); }
 ok() { echo "ok[$arch]: $*"; }
+source "$src/tests/wait_lib.sh"
 
 dir=$(bash "$src/guest/build-image.sh" --arch "$arch") || { echo "FAIL[$arch]: guest/build-image.sh failed" >&2; exit 1; }
 qline=$(bash "$src/guest/build-image.sh" --arch "$arch" --print-qemu-args) || { echo "FAIL[$arch]: --print-qemu-args failed" >&2; exit 1; }
@@ -29,7 +30,7 @@ boot() {
     esac
   done
   t0=$(date +%s.%N)
-  timeout 300 "${args[@]}" </dev/null 2>&1 | tr -d '\r' >"$tmp/$name.log"
+  timeout "$QT_DEADLINE" "${args[@]}" </dev/null 2>&1 | tr -d '\r' >"$tmp/$name.log"
   echo "boot $name: $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s"
 }
 check_common() { # check_common NAME WANT_STATUS

@@ -25,3 +25,4 @@ trap launcher_test_exit EXIT
 fails=0
 fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 ok() { echo "ok: $*"; }
+source "$(dirname "${BASH_SOURCE[0]}")/../wait_lib.sh"

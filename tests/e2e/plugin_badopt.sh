@@ -4,7 +4,7 @@
 source "$(dirname "$0")/plugin_lib.sh"
 check() {  # OPTS KEY
   local rc=0
-  timeout 60 qemu-system-x86_64 -display none -monitor none -serial none -plugin "$PLUGIN,$1" \
+  timeout "$QT_DEADLINE" qemu-system-x86_64 -display none -monitor none -serial none -plugin "$PLUGIN,$1" \
     -kernel /nonexistent 2>"$T/err" >/dev/null || rc=$?
   [ "$rc" -ne 0 ] || fail "'$1' did not fail"
   local lines

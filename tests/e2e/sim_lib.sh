@@ -79,9 +79,9 @@ PY
 # lines and exceptions in STATS.log (its full output can be large).
 tejas_run() {
   local rc=0
-  (cd "$SIMDIR/tejas" && timeout 150 java -Xmx2g -cp bin main.Main "$1" "$2" "$3") 2>&1 |
+  (cd "$SIMDIR/tejas" && timeout "$QT_DEADLINE" java -Xmx2g -cp bin main.Main "$1" "$2" "$3") 2>&1 |
     { grep -a -E 'numCISC=|Exception|^[[:space:]]+at |rror' || true; } | head -200 >"$2.log" || rc=$?
-  [ "$rc" = 0 ] || { cat "$2.log" >&2; fail "Tejas exited with $rc on $3 (124: still waiting after 150 s)"; }
+  [ "$rc" = 0 ] || { cat "$2.log" >&2; fail "Tejas exited with $rc on $3 (124: still running after $QT_DEADLINE s)"; }
   [ -s "$2" ] || { cat "$2.log" >&2; fail "Tejas did not finish on $3 (no statistics)"; }
   ! grep -aq "Exception" "$2.log" || { head -20 "$2.log" >&2; fail "Tejas threw on $3"; }
 }
@@ -104,6 +104,6 @@ tejas_stat() { grep -a -m1 "^$2" "$1" | sed -E 's/.*=[[:space:]]*([-0-9.]+).*/\1
 
 # champsim_run TRACE WARMUP N JSON: warms up, then simulates N instructions.
 champsim_run() {
-  timeout 300 "$SIMDIR/champsim/bin/champsim" --warmup-instructions "$2" --simulation-instructions "$3" \
+  timeout "$QT_DEADLINE" "$SIMDIR/champsim/bin/champsim" --warmup-instructions "$2" --simulation-instructions "$3" \
     --json "$4" "$1" >"$4.log" 2>&1 || { tail -20 "$4.log" >&2; fail "ChampSim failed on $1"; }
 }

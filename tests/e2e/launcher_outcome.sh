@@ -76,7 +76,7 @@ orphan orphan "$tmp/orphan"
 bash "$src/guest/add-workload.sh" "$tmp/w.cpio" "$tmp/busy.sh" 300 >/dev/null || fail "add-workload"
 cat "$guest/initrd.img" "$tmp/w.cpio" >"$tmp/initrd.img"
 "$legacy" -smp 2 -m 512M -kernel "$guest/vmlinuz" -initrd "$tmp/initrd.img" \
-  -append "console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off" -nographic -no-reboot -nic none \
+  -append "console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off no_timer_check" -nographic -no-reboot -nic none \
   -q_trace mode=binary,file="$tmp/legorphan",start=now </dev/null >"$tmp/legacy.out" 2>"$tmp/legacy.out.err" &
 runpid=$!
 orphan legacy "$tmp/legorphan"

@@ -29,6 +29,11 @@ Resets g_resets;
 static_assert(std::is_trivially_destructible_v<Resets>, "see Immortal");
 
 void on_reset_done(qemu_plugin_id_t) {
+  // QEMU runs this with every vCPU stopped. After a stop, a core whose next
+  // blocks are all translated afresh (untraced) would call nothing that ends
+  // its region, which would then end only at exit: end them all here.
+  Phase ph = settled_phase();
+  if (ph != Phase::Tracing && ph != Phase::Skipping) end_every_region();
   register_callbacks();
   g_resets.done.fetch_add(1, std::memory_order_release);
 }

@@ -305,6 +305,13 @@ void end_region(Vcpu& v, unsigned k) {
   core_end(v, k, end_marker_for_phase());
 }
 
+void end_every_region() {
+  for (unsigned k = 0; k < g_plugin->vcpus.size(); ++k) {
+    Vcpu& v = g_plugin->vcpus[k];
+    if (v.sink && (v.rec.block || v.region.tracing)) end_region(v, k);
+  }
+}
+
 void on_tb_exec(unsigned k, void* ud) {
   TbInfo* tb = static_cast<TbInfo*>(ud);
   bool single = __builtin_expect(g_plugin->single_thread.on, 0);

@@ -37,6 +37,9 @@ void core_end(Vcpu& v, unsigned k, const Marker& end);
 // close (which may itself declare the limit).
 void end_region(Vcpu& v, unsigned k, const Marker& end);
 void end_region(Vcpu& v, unsigned k);
+// Ends every core's open region with the phase's end marker. Only while all
+// vCPUs are stopped (QEMU's exclusive work, such as a reset's callback).
+void end_every_region();
 
 // The vCPU a callback runs for: QEMU's index k, except in single-threaded
 // TCG (see SingleThreadTcg), where running_vcpu_lookup asks QEMU.

@@ -107,6 +107,20 @@ int core_from_name(const std::string& p, int fallback) {
   return end != p.c_str() + us + 1 && (*end == '\0' || *end == '.') ? int(k) : fallback;
 }
 
+// One file's counts into the run's (the sets of PCs and lines are merged
+// while reading).
+void add_to_total(Counts& total, const Counts& c) {
+  total.instructions += c.instructions;
+  total.loads += c.loads;
+  total.stores += c.stores;
+  total.kernel += c.kernel;
+  total.user += c.user;
+  total.bytes += c.bytes;
+  total.complete = total.complete && c.complete;
+  total.privilege_known = total.privilege_known && c.privilege_known;
+  for (auto& [k, v] : c.markers) total.markers[k] += v;
+}
+
 int run_stats(const std::vector<std::string>& args, bool json) {
   std::vector<std::string> paths;
   for (const auto& a : args) for (auto& p : expand_trace_paths(a)) paths.push_back(p);
@@ -115,15 +129,7 @@ int run_stats(const std::vector<std::string>& args, bool json) {
   for (const auto& p : paths) {
     if (auto foreign = recognise_foreign_trace(p)) {
       Counts c = count_foreign(p, *foreign, total);
-      total.instructions += c.instructions;
-      total.loads += c.loads;
-      total.stores += c.stores;
-      total.kernel += c.kernel;
-      total.user += c.user;
-      total.bytes += c.bytes;
-      total.complete = total.complete && c.complete;
-      total.privilege_known = total.privilege_known && c.privilege_known;
-      for (auto& [k, v] : c.markers) total.markers[k] += v;
+      add_to_total(total, c);
       per_core.emplace_back(core_from_name(p, int(per_core.size())), std::move(c));
       continue;
     }
@@ -151,14 +157,7 @@ int run_stats(const std::vector<std::string>& args, bool json) {
       total.pcs.insert(in->pc);
     }
     for (const Marker& m : r->tail_markers()) count_marker(c, m);
-    total.instructions += c.instructions;
-    total.loads += c.loads;
-    total.stores += c.stores;
-    total.kernel += c.kernel;
-    total.user += c.user;
-    total.bytes += c.bytes;
-    total.complete = total.complete && c.complete;
-    for (auto& [k, v] : c.markers) total.markers[k] += v;
+    add_to_total(total, c);
     per_core.emplace_back(r->header().core, std::move(c));
   }
   if (json) {

@@ -101,11 +101,13 @@ class X86Arch final : public Arch {
         break;
       default: c.flow = Flow::Indirect; break;  // indirect jump/call, return
     }
+    // Not the SYSTEM category as a whole: it holds RDTSC, CPUID, RDMSR and
+    // the like, which fall through; an interrupt after one of them must be
+    // seen as a discontinuity. Its IP writers are in the list below.
     switch (cat) {
       case ZYDIS_CATEGORY_SYSCALL:
       case ZYDIS_CATEGORY_SYSRET:
       case ZYDIS_CATEGORY_INTERRUPT:
-      case ZYDIS_CATEGORY_SYSTEM:
         c.flow = Flow::Indirect;
         break;
       default:

@@ -165,5 +165,22 @@ TEST(X86Arch, UnknownTargetIsAnError) {
   EXPECT_NE(err.find("sparc"), std::string::npos);
 }
 
+// System instructions that fall through must predict their fall-through, so
+// that an interrupt taken right after one is recorded as a discontinuity.
+TEST(X86Arch, SystemInstructionsThatFallThroughPredictIt) {
+  auto a = arch("x86_64");
+  const std::vector<Case> next = {
+      {"rdtsc", {0x0F, 0x31}},   {"rdtscp", {0x0F, 0x01, 0xF9}}, {"cpuid", {0x0F, 0xA2}},
+      {"rdmsr", {0x0F, 0x32}},   {"wrmsr", {0x0F, 0x30}},        {"invlpg [rax]", {0x0F, 0x01, 0x38}},
+      {"swapgs", {0x0F, 0x01, 0xF8}}, {"hlt", {0xF4}},
+  };
+  for (const Case& c : next) EXPECT_EQ(classify(*a, c.bytes).flow, Flow::Next) << c.what;
+  const std::vector<Case> transfer = {
+      {"syscall", {0x0F, 0x05}}, {"sysret", {0x48, 0x0F, 0x07}}, {"iretq", {0x48, 0xCF}},
+      {"int 0x80", {0xCD, 0x80}}, {"rsm", {0x0F, 0xAA}},         {"vmcall", {0x0F, 0x01, 0xC1}},
+  };
+  for (const Case& c : transfer) EXPECT_EQ(classify(*a, c.bytes).flow, Flow::Indirect) << c.what;
+}
+
 }  // namespace
 }  // namespace qemutrace::plugin

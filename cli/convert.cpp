@@ -76,7 +76,7 @@ int run_convert(const std::string& to, const std::vector<std::string>& inputs,
     o.core = r->header().core;
     // xz threads are shared out between the cores converted at once.
     o.threads = std::max(1u, host_threads() / unsigned(std::min<size_t>(readers.size(), host_threads())));
-    std::string path = core_file_path(out_base, o.core, f);
+    const std::string& path = outputs[jobs.size()];  // this reader's, checked above
     std::string err;
     std::unique_ptr<InstructionConsumer> c = open_consumer(f, path, o, &err);
     if (!c) {

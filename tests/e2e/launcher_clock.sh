@@ -11,7 +11,7 @@
 # guards against shows up as a shifted interrupt, never in a tick-free ROI.
 source "$(dirname "$0")/launcher_lib.sh"
 [ -x "$qt" ] || { echo "FAIL: $qt missing" >&2; exit 1; }
-"$qt" guest build --arch x86_64 >/dev/null || { echo "FAIL: qemutrace guest build" >&2; exit 1; }
+guest=$("$qt" guest build --arch x86_64) || { echo "FAIL: qemutrace guest build" >&2; exit 1; }
 n=1500000
 
 # two_runs NAME SMP FORMAT PROG: traces PROG twice into $tmp/NAME.1 and .2.
@@ -59,7 +59,6 @@ kl=$(awk '$1 ~ /^-[0-9]/ {n++} END {print n+0}' "$tmp/pinned.1_1")
   fail "-smp 2: no kernel code on CPU 1, so the comparison checks nothing past a tick"
 
 # The legacy front end: qt-loop's marker starts tracing, -ST stops it.
-guest=$("$qt" guest build --arch x86_64)
 bash "$src/guest/add-workload.sh" "$tmp/w.cpio" "$guest/programs/qt-loop" $n || fail "add-workload"
 cat "$guest/initrd.img" "$tmp/w.cpio" >"$tmp/initrd.img"
 M=5000000

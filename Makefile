@@ -9,14 +9,19 @@ CMAKE_FLAGS ?=
 
 all: build
 
+# DEPS_ARGS: extra guest ISAs whose packages to install (--arch aarch64).
+DEPS_ARGS ?=
 deps:
-	@bash scripts/install-deps.sh
+	@bash scripts/install-deps.sh $(DEPS_ARGS)
 
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS)
 
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
+
+# The aarch64 tests need its QEMU and cross compiler.
+test test-e2e test-slow: DEPS_ARGS = --arch aarch64
 
 # Everything but the slow label (soak runs and long fuzzing).
 test: build

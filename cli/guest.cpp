@@ -1,8 +1,9 @@
-// qemutrace guest build --arch x86_64|i386 [--force]: build (or find in the
+// qemutrace guest build --arch x86_64|i386|aarch64 [--force]: build (or find in the
 // cache) the built-in guest: a Debian kernel and a busybox initramfs with the
 // qemutrace guest programs. Wraps guest/build-image.sh.
 #include <cstdio>
 
+#include "launcher/guest_arch.h"
 #include "launcher/guest_image.h"
 #include "launcher/qemu.h"
 #include "launcher/util.h"
@@ -22,10 +23,10 @@ std::function<int()> setup(CLI::App& app) {
   auto* sub = app.add_subcommand("guest", "The built-in guest (kernel + initramfs from Debian packages)");
   sub->require_subcommand(1);
   auto* build = sub->add_subcommand("build", "Build the guest into ~/.cache/qemutrace/guest/<arch> and print the dir");
-  build->add_option("--arch", o->arch, "x86_64 or i386")->capture_default_str();
+  build->add_option("--arch", o->arch, guest_arch_choices())->capture_default_str();
   build->add_flag("--force", o->force, "Rebuild even if cached (re-downloads the packages)");
   auto* args = sub->add_subcommand("qemu-args", "Print the QEMU arguments that boot the cached guest");
-  args->add_option("--arch", o->arch, "x86_64 or i386")->capture_default_str();
+  args->add_option("--arch", o->arch, guest_arch_choices())->capture_default_str();
   return [o, sub, build, args]() -> int {
     if (!sub->parsed()) return 0;
     try {

@@ -1,5 +1,6 @@
 #include "guest_options.h"
 
+#include "launcher/guest_arch.h"
 #include "launcher/guest_image.h"
 #include "launcher/launch.h"
 #include "launcher/qemu.h"
@@ -19,14 +20,14 @@ bool has_display_option(const std::vector<std::string>& a) {
 }  // namespace
 
 void add_guest_options(CLI::App* sub, GuestOptions& o) {
-  sub->add_option("--arch", o.arch, "Guest ISA: x86_64 or i386")->capture_default_str();
+  sub->add_option("--arch", o.arch, "Guest ISA: " + guest_arch_choices())->capture_default_str();
   sub->add_option("--smp", o.smp, "Number of guest cores")->capture_default_str();
   sub->add_option("-m,--memory", o.mem, "Guest RAM (QEMU -m)")->capture_default_str();
   sub->add_option("--program", o.program, "Run FILE (or a built-in program such as qt-loop) in the built-in guest");
   sub->add_option("--args", o.args, "Arguments of --program, one shell-quoted string");
   sub->add_option("--kernel", o.kernel, "Your own kernel");
   sub->add_option("--initrd", o.initrd, "Initrd for --kernel");
-  sub->add_option("--append", o.append, "Kernel command line for --kernel (default console=ttyS0)");
+  sub->add_option("--append", o.append, "Kernel command line for --kernel (default console=ttyS0; aarch64: ttyAMA0)");
   sub->add_option("--hda", o.hda, "Your own disk image");
   sub->add_option("qemu_args", o.qemu_args, "-- QEMU_ARGS... passed to QEMU unchanged");
 }
@@ -43,12 +44,15 @@ GuestCommand guest_command(const GuestOptions& o) {
 
   auto& a = g.qemu_args;
   a = {"-smp", std::to_string(o.smp), "-m", o.mem};
+  const GuestArch& ga = *find_guest_arch(g.arch);
+  if ((!o.kernel.empty() || !o.hda.empty()) && !chooses_machine(o.qemu_args))
+    a.insert(a.end(), ga.machine_args.begin(), ga.machine_args.end());
   if (!o.kernel.empty()) {
     if (!is_regular_file(o.kernel)) throw LaunchError("kernel not found: " + o.kernel);
     if (!o.initrd.empty() && !is_regular_file(o.initrd)) throw LaunchError("initrd not found: " + o.initrd);
     a.insert(a.end(), {"-kernel", o.kernel});
     if (!o.initrd.empty()) a.insert(a.end(), {"-initrd", o.initrd});
-    a.insert(a.end(), {"-append", o.append.empty() ? "console=ttyS0" : o.append});
+    a.insert(a.end(), {"-append", o.append.empty() ? "console=" + ga.console : o.append});
   }
   if (!o.hda.empty()) {
     if (!file_exists(o.hda)) throw LaunchError("disk image not found: " + o.hda);

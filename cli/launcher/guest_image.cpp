@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "launcher/guest_arch.h"
 #include "launcher/util.h"
 
 namespace qemutrace::launcher {
@@ -65,10 +66,14 @@ std::vector<std::string> guest_qemu_args(const std::string& arch, const std::str
   } catch (const LaunchError&) {
   }
   if (words.empty()) {
-    std::string append = "console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off no_timer_check";
-    if (arch == "i386") append += " noisapnp";
-    words = {"qemu-system-" + arch, "-kernel", guest_dir + "/vmlinuz", "-initrd", guest_dir + "/initrd.img",
-             "-append", append, "-nographic", "-no-reboot"};
+    const GuestArch* a = find_guest_arch(arch);
+    std::string append = "console=" + (a ? a->console : std::string("ttyS0")) +
+                         " quiet panic=-1 cryptomgr.notests mitigations=off";
+    if (a && !a->board_append.empty()) append += " " + a->board_append;
+    words = {"qemu-system-" + arch};
+    if (a) words.insert(words.end(), a->machine_args.begin(), a->machine_args.end());
+    words.insert(words.end(), {"-kernel", guest_dir + "/vmlinuz", "-initrd", guest_dir + "/initrd.img",
+                               "-append", append, "-nographic", "-no-reboot"});
   }
   std::vector<std::string> out;
   for (size_t i = 0; i < words.size(); ++i) {

@@ -65,6 +65,8 @@ TEST(A64Arch, DirectBranchesCarryTheirTargets) {
       {{0x35FFFFC1, "cbnz w1, .-8"}, Flow::CondDirect, -8},
       {{0xB6F80062, "tbz x2, #63, .+12"}, Flow::CondDirect, 12},
       {{0x37000023, "tbnz w3, #0, .+4"}, Flow::CondDirect, 4},
+      {{0x361FFFC0, "tbz w0, #3, .-8"}, Flow::CondDirect, -8},
+      {{0xB7440005, "tbnz x5, #40, .-0x8000"}, Flow::CondDirect, -0x8000},
   };
   for (const Case& c : cases) {
     InsnClass k = classify(*a, c.w.word);
@@ -254,6 +256,7 @@ TEST(A64Arch, PerExceptionAndUserRegisterWritesKeepMappings) {
   auto a = a64();
   const std::vector<Word> cases = {
       {0xD51BD040, "msr tpidr_el0, x0"},
+      {0xD51B2520, "msr s3_3_c2_c5_1, x0 (GCSPR_EL0: CRn 2, but EL0's)"},
       {0xD5184100, "msr sp_el0, x0: Linux writes it on every kernel entry"},
       {0xD5184020, "msr elr_el1, x0"},
       {0xD5184000, "msr spsr_el1, x0"},

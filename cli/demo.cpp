@@ -62,7 +62,9 @@ std::function<int()> setup(CLI::App& app) {
       std::printf("  %s dump %s_0 | head -20     # the first instructions of core 0\n", q.c_str(), b.c_str());
       std::printf("  %s stats%s     # counts, kernel/user, loads/stores\n", q.c_str(), all.c_str());
       std::printf("  %s verify%s    # check every file\n", q.c_str(), all.c_str());
-      std::printf("  %s run --program ./your-static-binary --trace out/t    # your own program\n", q.c_str());
+      std::string arch_opt = plan.arch == "x86_64" ? "" : " --arch " + plan.arch;
+      std::printf("  %s run%s --program ./your-static-binary --trace out/t    # your own program\n", q.c_str(),
+                  arch_opt.c_str());
       return rc;
     } catch (const LaunchError& e) {
       return fail(e.what());

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # qemutrace report on a sampled run (qt-loop with --window/--every on the
 # built-in guest): the page lists the windows as regions, and
-#  - every window the manifest records as ended (roi_end, source window) is
-#    a region ended by "window";
+#  - per core, as many regions as `qemutrace dump` shows ROI_BEGIN markers,
+#    as many ended by "window" as it shows ROI_END markers from a window;
 #  - every traced instruction lies in a listed region (the trace format's
 #    invariant), so the regions' instructions add up to `stats --json`;
 #  - the windows are shaded on the timeline of each core that has them.
@@ -15,19 +15,26 @@ source "$(dirname "$0")/launcher_lib.sh"
 "$qt" report "$tmp/w.json" -o "$tmp/w.html" 2>"$tmp/report.err" || { fail "report: $(cat "$tmp/report.err")"; exit 1; }
 python3 "$src/tests/browser_page.py" "$tmp/w.html" "$tmp/w.png" >"$tmp/page.json" 2>"$tmp/browser.err" ||
   { fail "browser: $(tail -n3 "$tmp/browser.err")"; exit 1; }
-python3 - "$tmp/page.json" "$tmp/stats.json" "$tmp/w.json" <<'EOF' || fail "window checks"
+for f in "$tmp"/w_[0-9]*; do
+  k=${f##*_}
+  echo "$k $("$qt" dump "$f" | grep -c '^ *M roi_begin') $("$qt" dump "$f" | grep -c '^ *M roi_end window')"
+done >"$tmp/dump_markers"
+python3 - "$tmp/page.json" "$tmp/stats.json" "$tmp/dump_markers" <<'EOF' || fail "window checks"
 import json, sys
-page, stats, manifest = (json.load(open(p)) for p in sys.argv[1:4])
+page, stats = (json.load(open(p)) for p in sys.argv[1:3])
+dumped = {l.split()[0]: (int(l.split()[1]), int(l.split()[2])) for l in open(sys.argv[3])}
 bad = []
 def check(cond, what):
     print(("ok: " if cond else "FAIL: ") + what)
     if not cond: bad.append(what)
 check(page["console_errors"] == [], "no console errors: %s" % page["console_errors"])
 regions = page["dom"]["regions"]  # core, id, first, instructions, began by, ended by
-ended = sum(1 for e in manifest["events"] if e["event"] == "roi_end" and e.get("source") == "window")
-by_window = sum(1 for r in regions if r[5] == "window")
-check(ended >= 2 and by_window == ended, "%d windows ended in the manifest, %d regions ended by a window" %
-      (ended, by_window))
+for core, (begins, window_ends) in sorted(dumped.items()):
+    mine = [r for r in regions if r[0] == core]
+    ended = sum(1 for r in mine if r[5] == "window")
+    check(len(mine) == begins and ended == window_ends and ended >= 2,
+          "core %s: %d regions, %d ended by a window; dump: %d ROI_BEGIN, %d ROI_END from a window" %
+          (core, len(mine), ended, begins, window_ends))
 total = sum(int(r[3]) for r in regions)
 check(total == stats["total"]["instructions"], "regions hold %d instructions, stats counts %d" %
       (total, stats["total"]["instructions"]))

@@ -14,8 +14,9 @@ result.json holds:
   requests        every URL the page asked for (the page itself included)
   dom             what the page says: data-stat cells, its JSON block, hot
                   PCs, regions, facts
-  plots           per svg.plot id: its size and how many of its pixels in
-                  the screenshot are coloured (not white, grey or black)
+  plots           per svg.plot id: its size, its marks, spans and ticks,
+                  and the colours of its coloured pixels in the screenshot
+                  (not white, grey or black) with their counts
 """
 import base64
 import json
@@ -149,16 +150,17 @@ def png_pixels(data):
 
 
 def coloured_pixels(png):
-    """Pixels whose channels differ by more than 60: drawn data, not the
-    white background, the grey frame or black text."""
+    """{"#rrggbb": count} of the pixels whose channels differ by more than
+    60: drawn data, not the white background, the grey frame or black text."""
     w, h, ch, rows = png_pixels(png)
-    n = 0
+    counts = {}
     for line in rows:
         for x in range(0, w * ch, ch):
             r, g, b = line[x], line[x + 1], line[x + 2]
             if max(r, g, b) - min(r, g, b) > 60:
-                n += 1
-    return n
+                key = "#%02x%02x%02x" % (r, g, b)
+                counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 EXTRACT = r"""

@@ -29,6 +29,7 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 code { font-size: 12px; word-break: break-all; }
 .note { color: #555; font-size: 13px; max-width: 60em; }
 svg.plot { display: block; margin: .3em 0 1em 0; }
+.legend { font-size: 12px; }
 )";
 
 std::string num(uint64_t v) { return std::to_string(v); }
@@ -149,26 +150,18 @@ std::string axis_max(const Report& r) {
 
 std::string timeline_section(const Report& r) {
   std::string s = "<h2>Timeline</h2>\n<p class=\"note\">";
-  s += fmt::format("Instructions per interval ({} intervals of {} {}), split by privilege level. "
+  s += fmt::format("Instructions per interval ({} intervals of {} {}), split by privilege level, each core on its own scale. "
                    "Green lines: ROI_BEGIN; red: ROI_END or LIMIT_REACHED; grey: other markers. "
                    "Shaded: traced regions (windows of a sampled run). The purple strip counts DISCONTINUITY "
                    "markers (exceptions and interrupts) per interval.",
                    kReportIntervals, r.interval_width, r.axis == Axis::TimeNs ? "ns" : "instructions");
   s += "</p>\n";
-  double y_max = 1;
-  for (const auto& c : r.cores)
-    for (const auto& iv : c.intervals) {
-      double sum = 0;
-      for (auto v : iv.insns) sum += double(v);
-      y_max = std::max(y_max, sum);
-    }
   for (const auto& c : r.cores) {
     Chart ch;
     ch.id = fmt::format("timeline-core{}", c.core);
     ch.x_label = axis_label(r);
     ch.x_max_label = axis_max(r);
-    ch.y_label = "instructions";
-    ch.y_max = y_max;
+    ch.y_label = "instructions";  // each core on its own scale: an idle core stays readable
     for (size_t l = 0; l < kLevelCount; l++) {
       Series se{std::string(level_name(Level(l))), level_color(l), {}};
       for (const auto& iv : c.intervals) se.values.push_back(double(iv.insns[l]));
@@ -242,8 +235,6 @@ std::string mix_section(const Report& r) {
 std::string footprint_section(const Report& r) {
   std::string s = "<h2>Memory footprint</h2>\n<p class=\"note\">Distinct 64-byte cache lines and pages accessed in "
                   "each interval (exact per interval, by virtual address), and over the whole trace.</p>\n";
-  double y_max = 1;
-  for (const auto& c : r.cores) for (const auto& iv : c.intervals) y_max = std::max(y_max, double(iv.lines));
   s += "<table id=\"footprint\"><tr><th>core</th><th>distinct lines</th><th>distinct pages</th></tr>\n";
   for (const auto& c : r.cores)
     s += fmt::format("<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n", c.core,
@@ -256,7 +247,6 @@ std::string footprint_section(const Report& r) {
     ch.x_label = axis_label(r);
     ch.x_max_label = axis_max(r);
     ch.y_label = "distinct per interval";
-    ch.y_max = y_max;
     Series lines{"cache lines", "#00838f", {}}, pages{"pages", "#d32f2f", {}};
     for (const auto& iv : c.intervals) {
       lines.values.push_back(double(iv.lines));

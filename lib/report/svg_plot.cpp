@@ -34,10 +34,19 @@ double max_of(const Chart& c, bool stacked) {
   return m > 0 ? m : 1;
 }
 
-// Frame, axes, labels, spans, marks, tick strip and legend around `body`.
+// The series' names and colours, as HTML above the plot: the SVG holds
+// only the data, so its coloured pixels are all drawn data.
+std::string legend(const std::vector<Series>& series) {
+  std::string s = "<div class=\"legend\">";
+  for (const Series& se : series)
+    s += fmt::format("<span style=\"color:{}\">&#9632;</span> {} ", se.color, html_escape(se.name));
+  return s + "</div>\n";
+}
+
+// Frame, axes, labels, spans, marks and tick strip around `body`.
 std::string frame(const Chart& c, double y_max, const std::string& body) {
   const double pw = kW - kLeft - kRight, ph = kH - kTop - kBottom;
-  std::string s = fmt::format(
+  std::string s = legend(c.series) + fmt::format(
       "<svg id=\"{}\" class=\"plot\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
       "viewBox=\"0 0 {} {}\" role=\"img\">\n",
       html_escape(c.id), kW, kH, kW, kH);
@@ -74,13 +83,6 @@ std::string frame(const Chart& c, double y_max, const std::string& body) {
                    kH - 8, html_escape(c.x_label));
   s += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">{}</text>\n", kW - kRight, kH - 8,
                    html_escape(c.x_max_label));
-  double lx = kLeft + 8;
-  for (const Series& se : c.series) {
-    s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"10\" height=\"10\" fill=\"{}\"/>"
-                     "<text x=\"{}\" y=\"{}\" font-size=\"11\">{}</text>\n",
-                     lx, kTop - 17, se.color, lx + 14, kTop - 8, html_escape(se.name));
-    lx += 24 + 7 * double(se.name.size());
-  }
   s += "</svg>\n";
   return s;
 }
@@ -150,8 +152,8 @@ std::string grouped_hbars(const std::string& id, const std::vector<std::string>&
   double vmax = 0;
   for (const auto& g : groups) for (double v : g.values) vmax = std::max(vmax, v);
   if (vmax <= 0) vmax = 1;
-  const double height = categories.size() * (groups.size() * row + gap) + 24;
-  std::string s = fmt::format("<svg id=\"{}\" class=\"plot\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" "
+  const double height = categories.size() * (groups.size() * row + gap) + 4;
+  std::string s = legend(groups) + fmt::format("<svg id=\"{}\" class=\"plot\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" "
                               "height=\"{:.0f}\" viewBox=\"0 0 {} {:.0f}\" role=\"img\">\n",
                               html_escape(id), left + width + 90, height, left + width + 90, height);
   double y = 4;
@@ -169,13 +171,6 @@ std::string grouped_hbars(const std::string& id, const std::vector<std::string>&
       y += row;
     }
     y += gap;
-  }
-  double lx = left;
-  for (const auto& g : groups) {
-    s += fmt::format("<rect x=\"{}\" y=\"{:.1f}\" width=\"10\" height=\"10\" fill=\"{}\"/>"
-                     "<text x=\"{}\" y=\"{:.1f}\" font-size=\"11\">{}</text>\n",
-                     lx, height - 14, g.color, lx + 14, height - 5, html_escape(g.name));
-    lx += 24 + 7 * double(g.name.size());
   }
   s += "</svg>\n";
   return s;

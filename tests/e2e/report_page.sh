@@ -60,12 +60,22 @@ check(facts.get("QEMU version") == manifest["qemu_version"] and facts.get("cores
       "facts: QEMU %s, %s cores" % (facts.get("QEMU version"), facts.get("cores")))
 check(" ".join(manifest["command_line"]) == facts.get("command line"), "command line shown")
 
-# Every plot is drawn: coloured pixels in its area of the screenshot.
+# Every plot is drawn: pixels of its series' colours (legend: user blue,
+# kernel orange; cache lines teal; core 0 blue, core 1 orange) in its area
+# of the screenshot. The legends are outside the plots.
 plots = page["plots"]
 want = {"mix-plot"} | {"%s-core%s" % (k, c) for k in ("timeline", "footprint") for c in rows if c != "total"}
 check(want <= set(plots), "plots present: %s" % sorted(plots))
-blank = {p: v["coloured"] for p, v in plots.items() if v["coloured"] < 150}
-check(not blank, "every plot drawn (coloured pixels: %s)" % {p: v["coloured"] for p, v in plots.items()})
+def near(plot, colour, tol=24):
+    rgb = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+    return sum(n for c, n in plots[plot]["coloured"].items()
+               if all(abs(int(c[i:i + 2], 16) - v) <= tol for i, v in zip((1, 3, 5), rgb)))
+drawn = {}
+for p in sorted(want):
+    colours = {"timeline": ["#1976d2", "#f57c00"], "footprint": ["#00838f"], "mix": ["#1976d2", "#f57c00"]}
+    drawn[p] = [near(p, c) for c in colours[p.split("-")[0]]]
+need = {p: v for p, v in drawn.items() if (sum(v) < 300 if p.startswith("timeline") else min(v) < 300)}
+check(not need, "every plot drawn (pixels of its series' colours: %s)" % drawn)
 
 # The 4 hottest PCs: the loop body, N times each, named like nm names them.
 m = re.search(r"roi_pc_begin=(0x[0-9a-f]+) roi_pc_end=(0x[0-9a-f]+)", line)

@@ -11,23 +11,7 @@ Q="${QEMUTRACE_BUILD:?}/bin/qemutrace"
 SRC="${QEMUTRACE_SRC:?}"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-fails=0
-check() {  # check "what" condition...
-  local what=$1; shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fails=$((fails + 1)); fi
-}
-one_line_error() {  # one_line_error "what" cmd...: non-zero exit, exactly one stderr line
-  local what=$1; shift
-  "$@" >"$T/out" 2>"$T/err"
-  local rc=$?
-  local lines
-  lines=$(wc -l <"$T/err")
-  if [ $rc -ne 0 ] && [ "$lines" -eq 1 ] && grep -q '^qemutrace: ' "$T/err"; then
-    echo "ok   $what: $(cat "$T/err")"
-  else
-    echo "FAIL $what: rc=$rc, $lines stderr lines:"; cat "$T/err"; fails=$((fails + 1))
-  fi
-}
+source "$(dirname "$0")/cli_lib.sh"
 cp "$SRC/tests/golden/convert/tiny_0" "$SRC/tests/golden/convert/tiny_1" "$T/"
 
 check "report tiny" "$Q" report "$T/tiny" -o "$T/tiny.html"

@@ -4,7 +4,8 @@
 # it holds the fixed number of intervals whatever the trace's length, and it
 # loads nothing from outside. Bad input (missing base, garbage, a corrupt
 # chunk, a bad ELF, an unwritable output, the output naming an input) gives
-# one line on stderr, a non-zero exit, and leaves an older report as it was.
+# one line on stderr, a non-zero exit, and leaves an older report as it was;
+# so does a trace in a simulator format.
 # Env: QEMUTRACE_BUILD, QEMUTRACE_SRC.
 set -u
 Q="${QEMUTRACE_BUILD:?}/bin/qemutrace"
@@ -57,6 +58,8 @@ one_line_error "garbage trace" "$Q" report "$T/garbage" -o "$T/old.html"
 cp "$T/tiny_0" "$T/bad_0"
 printf '\xff\xff\xff\xff\xff\xff\xff\xff' | dd of="$T/bad_0" bs=1 seek=140 conv=notrunc 2>/dev/null
 one_line_error "corrupt chunk" "$Q" report "$T/bad" -o "$T/old.html"
+"$Q" convert --to tejas "$T/tiny" -o "$T/tejas" >/dev/null
+one_line_error "a simulator format" "$Q" report "$T/tejas" -o "$T/old.html"
 head -c 64 /dev/urandom >"$T/prog"
 one_line_error "not an ELF" "$Q" report "$T/tiny" -o "$T/old.html" --elf "$T/prog"
 one_line_error "missing ELF" "$Q" report "$T/tiny" -o "$T/old.html" --elf "$T/no-such-prog"

@@ -17,7 +17,7 @@ python3 "$src/tests/browser_page.py" "$tmp/w.html" "$tmp/w.png" >"$tmp/page.json
   { fail "browser: $(tail -n3 "$tmp/browser.err")"; exit 1; }
 for f in "$tmp"/w_[0-9]*; do
   k=${f##*_}
-  echo "$k $("$qt" dump "$f" | grep -c '^ *M roi_begin') $("$qt" dump "$f" | grep -c '^ *M roi_end window')"
+  echo "$k $("$qt" dump "$f" | awk '/^ *M roi_begin/ {b++} /^ *M roi_end window/ {e++} END {print b+0, e+0}')"
 done >"$tmp/dump_markers"
 python3 - "$tmp/page.json" "$tmp/stats.json" "$tmp/dump_markers" <<'EOF' || fail "window checks"
 import json, sys

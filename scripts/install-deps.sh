@@ -14,7 +14,9 @@ PKGS=(build-essential cmake pkg-config ninja-build dpkg-dev cpio xz-utils zstd z
       clang libclang-rt-14-dev gcc-i686-linux-gnu python3 valgrind
       # the simulators tests/e2e/simulators.sh builds from ../shared/consumers:
       # Tejas (Java, ant) and ChampSim (fmt, CLI11, nlohmann-json, bz2, lzma, zlib)
-      default-jdk-headless ant libbz2-dev)
+      default-jdk-headless ant libbz2-dev
+      # the report tests load the page in headless Chromium (tests/browser_page.py)
+      chromium chromium-driver)
 QEMU_PKGS=(qemu-system-x86)
 QEMU_BINS=(qemu-system-x86_64)
 while [ $# -gt 0 ]; do

@@ -78,6 +78,8 @@ struct DecodedInsn {
   // Indirect jump/call whose target is loaded from memory addressed by no
   // register other than the IP.
   bool indirect_via_memory_only = false;
+  // A string instruction (movs, stos, cmps, ...) with a REP/REPE/REPNE prefix.
+  bool rep_string = false;
   bool reads_flags = false;
   bool writes_flags = false;
   // Register ids read and written (deduplicated, in operand order; flags and

@@ -400,6 +400,7 @@ void Disassembler::Impl::decode_into(uint64_t pc, const uint8_t* bytes, size_t l
   out->length = in.length;
   char buf[256];
   if (format_string_op(in, ops, &out->text)) {
+    out->rep_string = (in.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) != 0;
   } else if (in.mnemonic == ZYDIS_MNEMONIC_NOP && in.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT &&
              in.opcode == 0x90 && in.operand_width == 16) {
     out->text = "xchg ax, ax";  // 66 90, as objdump names it

@@ -246,6 +246,26 @@ namespace {
 // A second tool as the oracle: GNU objdump's Intel text of the same bytes.
 // Mnemonics (with prefixes) must agree; operands too, once objdump's ","
 // separator is given our ", " and its "+0x0" displacements dropped.
+// REP string instructions by their prefix and opcode: a string opcode
+// without the prefix is not one, nor is F3 before a non-string opcode
+// (pause, tzcnt) or in a segment-prefixed string instruction without REP.
+TEST(Disasm, RepString) {
+  Disassembler d(Isa::x86_64);
+  const std::vector<std::pair<std::vector<uint8_t>, bool>> cases = {
+      {{0xf3, 0xa4}, true},        {{0xf3, 0x48, 0xa5}, true}, {{0xf3, 0xab}, true},
+      {{0xf2, 0xae}, true},        {{0xf3, 0xa6}, true},       {{0xf3, 0x6c}, true},
+      {{0xa4}, false},             {{0x48, 0xad}, false},      {{0x64, 0xa4}, false},
+      {{0xf3, 0x90}, false},       {{0xf3, 0x48, 0x0f, 0xbc, 0xc0}, false},
+      {{0x48, 0x89, 0xc3}, false},
+  };
+  uint64_t pc = 0x401000;
+  for (const auto& [bytes, rep] : cases) {
+    const DecodedInsn& x = d.decode(pc, bytes.data(), bytes.size());
+    EXPECT_EQ(x.rep_string, rep) << x.text;
+    pc += 16;
+  }
+}
+
 TEST(Disasm, MnemonicsAndStringOperandsAsObjdump) {
   const std::vector<std::vector<uint8_t>> cases = {
       {0x74, 0x02}, {0x75, 0x02}, {0x77, 0x02}, {0x73, 0x02}, {0x7f, 0x02}, {0x7d, 0x02},

@@ -8,7 +8,7 @@
 # Idempotent; quick when nothing is missing.
 set -euo pipefail
 
-PKGS=(build-essential cmake pkg-config ninja-build dpkg-dev cpio xz-utils zstd zlib1g-dev
+PKGS=(build-essential cmake pkg-config ninja-build dpkg-dev cpio xz-utils zstd zlib1g-dev libtomlplusplus-dev
       libzstd-dev liblzma-dev libzydis-dev libcapstone-dev libcli11-dev nlohmann-json3-dev libfmt-dev
       libgtest-dev libgmock-dev libbenchmark-dev libglib2.0-dev
       clang libclang-rt-14-dev gcc-i686-linux-gnu python3 valgrind
@@ -16,7 +16,9 @@ PKGS=(build-essential cmake pkg-config ninja-build dpkg-dev cpio xz-utils zstd z
       # Tejas (Java, ant) and ChampSim (fmt, CLI11, nlohmann-json, bz2, lzma, zlib)
       default-jdk-headless ant libbz2-dev
       # the report tests load the page in headless Chromium (tests/browser_page.py)
-      chromium chromium-driver)
+      chromium chromium-driver
+      # tests/e2e/campaign.sh: a private single-node Slurm (slurm-wlm: slurmctld, slurmd, client)
+      munge slurmctld slurmd slurm-client)
 QEMU_PKGS=(qemu-system-x86)
 QEMU_BINS=(qemu-system-x86_64)
 while [ $# -gt 0 ]; do

@@ -40,8 +40,7 @@ def cpp_rate(exe, files):
 
 NUMPY_READ = r"""
 import sys, time
-import numpy as np
-import qemutrace
+import qemutrace  # first: it finds numpy (docs/python.md)
 t0 = time.perf_counter()
 n = a = 0
 s = 0

@@ -1,5 +1,5 @@
 // The compiled part of the `qemutrace` Python package: the C++ reader's
-// core files as numpy arrays (one per chunk of the file) and as instruction
+// core files as numpy arrays (a batch of instructions at a time) and as instruction
 // objects. python/qemutrace/__init__.py builds the public API on it.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -52,23 +53,65 @@ MarkerRow marker_row(const Marker& m, uint64_t insn, uint16_t core) {
   return MarkerRow{insn, m.value, m.id, core, uint8_t(m.kind), uint8_t(m.source)};
 }
 
-// A numpy array that owns `rows` (no copy).
+// Vectors of rows handed back when numpy frees their arrays, for the next
+// batch: their pages are already mapped, so a reader that drops each batch
+// before taking the next allocates no fresh memory (page faults cost more
+// than decoding). Shared by the reader and the arrays it made.
 template <class Row>
-py::array_t<Row> to_array(std::vector<Row>&& rows) {
-  auto* owned = new std::vector<Row>(std::move(rows));
-  py::capsule free_rows(owned, [](void* p) { delete static_cast<std::vector<Row>*>(p); });
-  return py::array_t<Row>(py::ssize_t(owned->size()), owned->data(), free_rows);
+class RowPool {
+ public:
+  std::vector<Row> take(size_t reserve) {
+    std::vector<Row> v;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (!free_.empty()) {
+        v = std::move(free_.back());
+        free_.pop_back();
+      }
+    }
+    v.clear();
+    v.reserve(reserve);
+    return v;
+  }
+  void give(std::vector<Row>&& v) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (free_.size() < 2) free_.push_back(std::move(v));
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::vector<Row>> free_;
+};
+
+// A numpy array that owns `rows` (no copy) and returns them to `pool`.
+template <class Row>
+py::array_t<Row> to_array(std::vector<Row>&& rows, const std::shared_ptr<RowPool<Row>>& pool) {
+  struct Owned {
+    std::vector<Row> rows;
+    std::shared_ptr<RowPool<Row>> pool;
+  };
+  auto* owned = new Owned{std::move(rows), pool};
+  py::capsule free_rows(owned, [](void* p) {
+    auto* o = static_cast<Owned*>(p);
+    if (o->pool) o->pool->give(std::move(o->rows));
+    delete o;
+  });
+  return py::array_t<Row>(py::ssize_t(owned->rows.size()), owned->rows.data(), free_rows);
 }
 
-// One core file read chunk by chunk into arrays. Each Python iterator opens
-// its own reader, so iterators over the same file are independent.
+// One core file read into arrays a batch of instructions at a time. Each
+// Python iterator opens its own reader, so iterators over the same file are
+// independent. Batches are small enough (64K instructions: 4 MiB of rows)
+// for the allocator to reuse freed memory: fresh pages for every batch
+// (the file's 1M-instruction chunks would be mapped anew each time) cost
+// more in page faults than decoding does.
 class ChunkReader {
  public:
-  explicit ChunkReader(const std::string& path) : r_(CoreReader::open(path)) {}
+  ChunkReader(const std::string& path, size_t batch) : r_(CoreReader::open(path)), batch_(batch ? batch : 1) {}
 
-  // The next chunk of the file as (instructions, accesses, markers), or None
-  // after the last. Markers after the last instruction come with the last
-  // chunk (or alone, in an empty trace).
+  // The next batch as (instructions, accesses, markers), or None after the
+  // last. Markers after the last instruction come with the last batch (or
+  // alone, in an empty batch).
   py::object next() {
     if (done_) return py::none();
     std::vector<InsnRow> ins;
@@ -76,56 +119,40 @@ class ChunkReader {
     std::vector<MarkerRow> marks;
     {
       py::gil_scoped_release unlocked;
+      ins = insn_pool_->take(batch_);
+      acc = access_pool_->take(4 * batch_);  // most instructions have fewer
       fill(ins, acc, marks);
     }
-    return py::make_tuple(to_array(std::move(ins)), to_array(std::move(acc)), to_array(std::move(marks)));
+    return py::make_tuple(to_array(std::move(ins), insn_pool_), to_array(std::move(acc), access_pool_),
+                          to_array(std::move(marks), std::shared_ptr<RowPool<MarkerRow>>()));
   }
 
  private:
   void fill(std::vector<InsnRow>& ins, std::vector<AccessRow>& acc, std::vector<MarkerRow>& marks) {
-    const auto& chunks = r_->chunks();
-    const uint64_t want = chunk_ < chunks.size() ? chunks[chunk_].insn_count : 0;
-    ++chunk_;
-    ins.resize(want);
-    acc.reserve(want);
-    uint64_t n = 0;
     const uint16_t core = r_->header().core;
-    while (n < want) {
+    while (ins.size() < batch_) {
       const Instruction* in = r_->next();
-      if (!in) break;
+      if (!in) {
+        const uint64_t total = r_->total_instructions();
+        for (const Marker& m : r_->tail_markers()) marks.push_back(marker_row(m, total, core));
+        done_ = true;
+        return;
+      }
       for (uint32_t i = 0; i < in->marker_count; ++i) marks.push_back(marker_row(in->markers[i], in->index, core));
-      InsnRow& row = ins[n++];
-      row.index = in->index;
-      row.pc = in->pc;
-      row.phys_pc = in->phys_pc;
-      row.next_pc = in->next_pc;
-      row.asid = in->asid;
-      row.time_ns = in->time_ns;
-      row.first_access = uint32_t(acc.size());
-      row.access_count = in->access_count;
-      row.core = in->core;
-      row.size = in->length;
-      row.cpl = in->cpl;
-      row.kernel = in->is_kernel();
-      row.flags = in->flags;
+      ins.push_back(InsnRow{in->index, in->pc, in->phys_pc, in->next_pc, in->asid, in->time_ns,
+                            uint32_t(acc.size()), in->access_count, in->core, in->length, in->cpl, in->is_kernel(),
+                            in->flags});
       for (uint32_t i = 0; i < in->access_count; ++i) {
         const MemAccess& a = in->accesses[i];
         acc.push_back(AccessRow{in->index, a.vaddr, a.paddr, a.value_lo, a.value_hi, a.size, uint8_t(a.is_store)});
       }
     }
-    ins.resize(n);
-    if (chunk_ >= chunks.size()) {
-      // Past the indexed chunks: reaching the end makes the tail markers valid.
-      if (r_->next() == nullptr) {
-        const uint64_t total = r_->total_instructions();
-        for (const Marker& m : r_->tail_markers()) marks.push_back(marker_row(m, total, core));
-      }
-      done_ = true;
-    }
   }
 
   std::unique_ptr<CoreReader> r_;
-  size_t chunk_ = 0;
+  const size_t batch_;
+  std::shared_ptr<RowPool<InsnRow>> insn_pool_ = std::make_shared<RowPool<InsnRow>>();
+  std::shared_ptr<RowPool<AccessRow>> access_pool_ = std::make_shared<RowPool<AccessRow>>();
   bool done_ = false;
 };
 
@@ -269,7 +296,7 @@ PYBIND11_MODULE(_qemutrace, m) {
   m.def("file_markers", &file_markers, py::arg("path"), "Every marker of one core file.");
 
   py::class_<ChunkReader>(m, "ChunkReader")
-      .def(py::init<const std::string&>(), py::arg("path"))
+      .def(py::init<const std::string&, size_t>(), py::arg("path"), py::arg("batch"))
       .def("next", &ChunkReader::next);
   py::class_<InstructionReader>(m, "InstructionReader")
       .def(py::init<const std::vector<std::string>&, uint64_t>(), py::arg("paths"), py::arg("start") = 0)

@@ -2,7 +2,7 @@
 
     import qemutrace
     trace = qemutrace.open("BASE")          # a run base, BASE.json or one core file
-    for chunk in trace.chunks():            # numpy structured arrays, one file chunk at a time
+    for chunk in trace.chunks():            # numpy structured arrays, 64K instructions at a time
         user = chunk.instructions[~chunk.instructions["kernel"]]
     for insn in trace.instructions():       # instruction objects, cores merged in time order
         ...
@@ -34,6 +34,7 @@ MARKER_KINDS = dict(_qemutrace.MARKER_KINDS)      # number in MARKER_DTYPE "kind
 MARKER_SOURCES = dict(_qemutrace.MARKER_SOURCES)  # number in MARKER_DTYPE "source" -> name
 FEATURES = dict(_qemutrace.FEATURES)              # name -> header feature bit
 LOAD, STORE = 0, 1                                # ACCESS_DTYPE "kind"
+CHUNK_INSTRUCTIONS = 1 << 16                      # chunks()' default size
 
 __all__ = ["open", "Trace", "Core", "Chunk", "TraceError", "TraceWarning", "Instruction", "Access", "Marker",
            "INSTRUCTION_DTYPE", "ACCESS_DTYPE", "MARKER_DTYPE", "MARKER_KINDS", "MARKER_SOURCES", "FEATURES",
@@ -44,7 +45,7 @@ class TraceWarning(UserWarning):
     """A file is incomplete (cut short, no index): what is complete is read."""
 
 
-# One chunk of a core file: `instructions` (INSTRUCTION_DTYPE), `accesses`
+# A batch of a core file's instructions: `instructions` (INSTRUCTION_DTYPE), `accesses`
 # (ACCESS_DTYPE; an instruction's are rows first_access .. first_access +
 # access_count, and each row's "insn" is its instruction's index) and
 # `markers` (MARKER_DTYPE; "insn" is the instruction a marker precedes).
@@ -85,10 +86,12 @@ class Core:
     def __repr__(self):
         return "<qemutrace.Core %d %s: %d instructions>" % (self.core, self.path, self.instruction_count)
 
-    def chunks(self):
-        reader = _qemutrace.ChunkReader(self.path)
+    def chunks(self, size=CHUNK_INSTRUCTIONS):
+        """Batches of up to `size` instructions, in order, as numpy arrays."""
+        reader = _qemutrace.ChunkReader(self.path, size)
         for ins, acc, marks in _iterate(reader):
-            yield Chunk(self.core, ins, acc, marks)
+            if len(ins) or len(marks):
+                yield Chunk(self.core, ins, acc, marks)
 
     def instructions(self, start=0):
         return _iterate(_qemutrace.InstructionReader([self.path], start))
@@ -117,10 +120,10 @@ class Trace:
     def instruction_count(self):
         return sum(c.instruction_count for c in self.cores)
 
-    def chunks(self):
+    def chunks(self, size=CHUNK_INSTRUCTIONS):
         """Every core's chunks, core by core (Chunk.core says whose)."""
         for c in self.cores:
-            yield from c.chunks()
+            yield from c.chunks(size)
 
     def instructions(self):
         """Instruction objects of every core merged in time order (ties: lower core first)."""

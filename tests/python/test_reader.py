@@ -155,10 +155,11 @@ def lines_from_objects(core):
     return out
 
 
-def lines_from_chunks(core):
+def lines_from_chunks(core, size=qemutrace.CHUNK_INSTRUCTIONS):
     out = []
     code = {i.index: i.bytes.hex() for i in core.instructions()}  # bytes are not in the arrays
-    for chunk in core.chunks():
+    for chunk in core.chunks(size):
+        assert 0 < len(chunk.instructions) <= size or len(chunk.markers)
         marks = chunk.markers.tolist()
         acc = chunk.accesses
         for row in chunk.instructions:
@@ -184,9 +185,11 @@ def test_instructions_and_chunks_equal_dump(path):
     want = dump_lines(path)
     from_objects = [line for c in trace.cores for line in lines_from_objects(c)]
     from_chunks = [line for c in trace.cores for line in lines_from_chunks(c)]
+    from_small_chunks = [line for c in trace.cores for line in lines_from_chunks(c, 7)]  # batches cut blocks
     assert len(want) > 0
     assert from_objects == want
     assert from_chunks == want
+    assert from_small_chunks == want
 
 
 def test_run_instructions_merge_cores_in_time_order():

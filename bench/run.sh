@@ -55,5 +55,9 @@ PY
     echo
     bash bench/aarch64.sh
   fi
+  if [ -x bench/python_read.sh ] && [ "${QEMUTRACE_BENCH_GUEST:-1}" = 1 ]; then
+    echo
+    bash bench/python_read.sh
+  fi
 } > "$out"
 echo "bench: wrote $out"

@@ -141,6 +141,7 @@ int install(qemu_plugin_id_t id, const qemu_info_t* info, int argc, char** argv)
   if (opt.values) wo.features |= feature::kValues;
   wo.zstd_level = opt.zstd;
   wo.chunk_insns = opt.chunk;
+  wo.bbv_interval = opt.bbv_interval;
   wo.compress_threads = opt.threads;
   RunInfo ri;
   ri.command_line = shim::command_line();

@@ -83,6 +83,9 @@ bool parse_options(int argc, char** argv, Options* o, std::string* error) {
     } else if (k == "zstd") {
       if (!parse_int(v, &n) || n < -7 || n > 22) return bad(k, v, "a zstd level, -7..22");
       o->zstd = static_cast<int>(n);
+    } else if (k == "bbv_interval") {
+      if (!parse_int(v, &n) || n < 1) return bad(k, v, "an instruction count, at least 1");
+      o->bbv_interval = static_cast<uint64_t>(n);
     } else if (k == "chunk") {
       if (!parse_int(v, &n) || n < 1 || n > (1 << 30)) return bad(k, v, "an instruction count, 1..2^30");
       o->chunk = static_cast<uint32_t>(n);

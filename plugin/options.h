@@ -33,6 +33,7 @@ struct Options {
   bool phys = true;
   int zstd = 1;
   uint32_t chunk = 1u << 20;
+  uint64_t bbv_interval = 0;  // format bbv: instructions per vector (0: the default)
   unsigned threads = 1;
   bool quiet = false;
   bool count_check = false;  // hidden, for tests: independent inline counter

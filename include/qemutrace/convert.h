@@ -30,7 +30,12 @@ struct ConsumerOptions {
   // Compression threads (ChampSim's xz); 0: one per host CPU. The bytes
   // written do not depend on it.
   unsigned threads = 0;
+  // Basic-block vectors: instructions per interval (0: kDefaultBbvInterval).
+  uint64_t bbv_interval = 0;
 };
+
+// QEMU's bbv plugin's default interval.
+inline constexpr uint64_t kDefaultBbvInterval = 100000000;
 
 class InstructionConsumer {
  public:
@@ -54,6 +59,9 @@ class InstructionConsumer {
 // A consumer writing format `f` (not Binary) to `out`.
 std::unique_ptr<InstructionConsumer> make_consumer(OutputFormat f, std::unique_ptr<ByteSink> out,
                                                    const ConsumerOptions& opts);
+
+// Format Bbv (lib/convert/bbv.cpp); make_consumer calls it.
+std::unique_ptr<InstructionConsumer> make_bbv_consumer(std::unique_ptr<ByteSink> out, const ConsumerOptions& opts);
 
 // Creates `path` and a consumer on it; nullptr and *error on failure.
 std::unique_ptr<InstructionConsumer> open_consumer(OutputFormat f, const std::string& path,

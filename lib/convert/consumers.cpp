@@ -684,6 +684,7 @@ std::unique_ptr<InstructionConsumer> make_consumer(OutputFormat f, std::unique_p
     case OutputFormat::ChampSim: return std::make_unique<ChampSimConsumer>(std::move(out), opts);
     case OutputFormat::Din: return std::make_unique<DinConsumer>(std::move(out), opts);
     case OutputFormat::Text: return std::make_unique<TextConsumer>(std::move(out), opts);
+    case OutputFormat::Bbv: return make_bbv_consumer(std::move(out), opts);
     case OutputFormat::Binary: break;
   }
   return nullptr;

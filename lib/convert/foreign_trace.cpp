@@ -28,6 +28,7 @@ std::string what_of(OutputFormat f) {
     case OutputFormat::ChampSim: return "a ChampSim trace (--format champsim)";
     case OutputFormat::Din: return "a Dinero IV din trace (--format din)";
     case OutputFormat::Text: return "a readable text trace (--format text, as qemutrace dump prints)";
+    case OutputFormat::Bbv: return "SimPoint basic-block vectors (--format bbv)";
     case OutputFormat::Binary: break;
   }
   return "a binary trace";

@@ -309,6 +309,7 @@ TraceSink* RunWriter::core(unsigned k) {
     co.isa = m.opts.isa;
     co.features = m.opts.features;
     co.core = uint16_t(k);
+    co.bbv_interval = m.opts.bbv_interval;
     // The cores are converted at once at the end: they share the CPUs.
     unsigned hw = std::max(1u, std::thread::hardware_concurrency());
     co.threads = std::max(1u, hw / std::max(1u, std::min(hw, m.info.cores)));

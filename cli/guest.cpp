@@ -7,6 +7,7 @@
 #include "launcher/guest_image.h"
 #include "launcher/qemu.h"
 #include "launcher/util.h"
+#include "launcher/xen.h"
 #include "subcommand.h"
 
 namespace qemutrace::cli {
@@ -18,6 +19,7 @@ std::function<int()> setup(CLI::App& app) {
   struct Opts {
     std::string arch = "x86_64";
     bool force = false;
+    bool xen = false;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand("guest", "The built-in guest (kernel + initramfs from Debian packages)");
@@ -25,6 +27,7 @@ std::function<int()> setup(CLI::App& app) {
   auto* build = sub->add_subcommand("build", "Build the guest into ~/.cache/qemutrace/guest/<arch> and print the dir");
   build->add_option("--arch", o->arch, guest_arch_choices())->capture_default_str();
   build->add_flag("--force", o->force, "Rebuild even if cached (re-downloads the packages)");
+  build->add_flag("--xen", o->xen, "Build the Xen guest (Xen 4.17 with dom0 = the x86_64 guest) into ~/.cache/qemutrace/guest/xen-x86_64");
   auto* args = sub->add_subcommand("qemu-args", "Print the QEMU arguments that boot the cached guest");
   args->add_option("--arch", o->arch, guest_arch_choices())->capture_default_str();
   return [o, sub, build, args]() -> int {
@@ -32,7 +35,8 @@ std::function<int()> setup(CLI::App& app) {
     try {
       std::string arch = check_arch(o->arch);
       if (build->parsed()) {
-        std::string dir = ensure_guest(arch, o->force, true);
+        if (o->xen && arch != "x86_64") throw LaunchError("--xen needs --arch x86_64 (Xen no longer has a 32-bit hypervisor)");
+        std::string dir = o->xen ? ensure_xen_guest(o->force, true) : ensure_guest(arch, o->force, true);
         std::printf("%s\n", dir.c_str());
         return 0;
       }

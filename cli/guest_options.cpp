@@ -4,6 +4,7 @@
 #include "launcher/guest_image.h"
 #include "launcher/launch.h"
 #include "launcher/qemu.h"
+#include "launcher/xen.h"
 
 namespace qemutrace::cli {
 
@@ -29,6 +30,7 @@ void add_guest_options(CLI::App* sub, GuestOptions& o) {
   sub->add_option("--initrd", o.initrd, "Initrd for --kernel");
   sub->add_option("--append", o.append, "Kernel command line for --kernel (default console=ttyS0; aarch64: ttyAMA0)");
   sub->add_option("--hda", o.hda, "Your own disk image");
+  sub->add_flag("--xen", o.xen, "Boot the built-in guest as dom0 under Xen 4.17 (x86_64; docs/guide.md, Hypervisors)");
   sub->add_option("qemu_args", o.qemu_args, "-- QEMU_ARGS... passed to QEMU unchanged");
 }
 
@@ -42,8 +44,11 @@ GuestCommand guest_command(const GuestOptions& o) {
   if (!o.args.empty() && o.program.empty()) throw LaunchError("--args needs --program");
   if ((!o.initrd.empty() || !o.append.empty()) && o.kernel.empty()) throw LaunchError("--initrd/--append need --kernel");
 
+  if (o.xen && (!o.kernel.empty() || !o.hda.empty())) throw LaunchError("--xen boots the built-in guest: give it without --kernel/--hda");
+  if (o.xen && g.arch != "x86_64") throw LaunchError("--xen needs --arch x86_64 (Xen no longer has a 32-bit hypervisor)");
+
   auto& a = g.qemu_args;
-  a = {"-smp", std::to_string(o.smp), "-m", o.mem};
+  a = {"-smp", std::to_string(o.smp), "-m", o.xen && o.mem == GuestOptions{}.mem ? kXenMemory : o.mem};
   const GuestArch& ga = *find_guest_arch(g.arch);
   if ((!o.kernel.empty() || !o.hda.empty()) && !chooses_machine(o.qemu_args))
     a.insert(a.end(), ga.machine_args.begin(), ga.machine_args.end());
@@ -66,15 +71,19 @@ GuestCommand guest_command(const GuestOptions& o) {
       throw LaunchError("program not found: " + o.program);
     if (!o.program.empty() && is_regular_file(o.program) && is_dynamic_elf(o.program))
       throw LaunchError(o.program + " is dynamically linked; the built-in guest has no shared libraries: link it with -static");
-    std::string dir = ensure_guest(g.arch, false, true);
-    auto gargs = guest_qemu_args(g.arch, dir);
+    std::string dir = o.xen ? ensure_xen_guest(false, true) : ensure_guest(g.arch, false, true);
+    if (o.xen) dir = guest_cache_dir(g.arch);  // dom0's initramfs and programs
+    std::string initrd = dir + "/initrd.img";
     if (!o.program.empty()) {
       std::string prog = resolve_program(o.program, dir);
       g.work = std::make_unique<TempDir>();
-      std::string initrd = make_workload_initrd(dir, prog, shell_split(o.args), g.work->path());
+      initrd = make_workload_initrd(dir, prog, shell_split(o.args), g.work->path());
+    }
+    auto gargs = o.xen ? xen_qemu_args(initrd) : guest_qemu_args(g.arch, dir);
+    if (!o.xen)
       for (size_t i = 0; i + 1 < gargs.size(); ++i)
         if (gargs[i] == "-initrd") gargs[i + 1] = initrd;
-    }
+    if (o.xen) g.plugin_options.push_back(kXenLevels);
     a.insert(a.end(), gargs.begin(), gargs.end());
     g.builtin_guest = true;
   }

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "levels.h"
 #include "qemutrace/output_format.h"
 #include "qemutrace/writer.h"
 
@@ -31,6 +32,7 @@ struct Options {
   std::string ctl;
   bool values = false;
   bool phys = true;
+  LevelRule levels = LevelRule::Cpl;
   int zstd = 1;
   uint32_t chunk = 1u << 20;
   uint64_t bbv_interval = 0;  // format bbv: instructions per vector (0: the default)

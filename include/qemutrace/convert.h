@@ -91,6 +91,10 @@ class Disassembler;
 void format_text_instruction(const Instruction& insn, Disassembler& dis, uint64_t features,
                              std::string* out);
 void format_text_marker(const Marker& m, std::string* out);
+// The text format's level token: K, U or H, with a "2" for a level-2 guest.
+std::string_view text_level(uint8_t lv);
+// The level a token names, or -1 if it is none.
+int parse_text_level(std::string_view token);
 
 // ChampSim's trace record (ChampSim inc/trace_instruction.h, input_instr).
 struct ChampSimRecord {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "qemutrace/convert.h"
 #include "qemutrace/reader.h"
 #include "qemutrace/trace_paths.h"
 
@@ -28,6 +29,7 @@ struct InsnRow {
   uint8_t size, cpl;
   bool kernel;
   uint8_t flags;
+  uint8_t level;  // format.h level:: bits: privilege (kernel, user, hypervisor) and nesting
 };
 
 struct AccessRow {
@@ -141,7 +143,7 @@ class ChunkReader {
       for (uint32_t i = 0; i < in->marker_count; ++i) marks.push_back(marker_row(in->markers[i], in->index, core));
       ins.push_back(InsnRow{in->index, in->pc, in->phys_pc, in->next_pc, in->asid, in->time_ns,
                             uint32_t(acc.size()), in->access_count, in->core, in->length, in->cpl, in->is_kernel(),
-                            in->flags});
+                            in->flags, in->level});
       for (uint32_t i = 0; i < in->access_count; ++i) {
         const MemAccess& a = in->accesses[i];
         acc.push_back(AccessRow{in->index, a.vaddr, a.paddr, a.value_lo, a.value_hi, a.size, uint8_t(a.is_store)});
@@ -179,7 +181,7 @@ PyMarker py_marker(const Marker& m, uint64_t insn, uint16_t core) {
 struct PyInstruction {
   uint64_t index, pc, phys_pc, next_pc, asid, time_ns;
   uint16_t core;
-  uint8_t size, cpl, flags;
+  uint8_t size, cpl, flags, level;
   std::string bytes;
   std::vector<PyAccess> accesses;
   std::vector<PyMarker> markers;
@@ -187,7 +189,7 @@ struct PyInstruction {
 
 PyInstruction py_instruction(const Instruction& in) {
   PyInstruction p{in.index, in.pc, in.phys_pc, in.next_pc, in.asid, in.time_ns, in.core, in.length, in.cpl,
-                  in.flags, std::string(reinterpret_cast<const char*>(in.bytes), in.length), {}, {}};
+                  in.flags, in.level, std::string(reinterpret_cast<const char*>(in.bytes), in.length), {}, {}};
   p.accesses.reserve(in.access_count);
   for (uint32_t i = 0; i < in.access_count; ++i) {
     const MemAccess& a = in.accesses[i];
@@ -268,7 +270,7 @@ PYBIND11_MODULE(_qemutrace, m) {
   py::register_exception<TraceError>(m, "TraceError");
 
   PYBIND11_NUMPY_DTYPE(InsnRow, index, pc, phys_pc, next_pc, asid, time_ns, first_access, access_count, core, size,
-                       cpl, kernel, flags);
+                       cpl, kernel, flags, level);
   PYBIND11_NUMPY_DTYPE(AccessRow, insn, vaddr, paddr, value_lo, value_hi, size, kind);
   PYBIND11_NUMPY_DTYPE(MarkerRow, insn, value, id, core, kind, source);
   m.attr("INSTRUCTION_DTYPE") = py::dtype::of<InsnRow>();
@@ -285,6 +287,11 @@ PYBIND11_MODULE(_qemutrace, m) {
   features["asid"] = feature::kAsid;
   features["timestamps"] = feature::kTimestamps;
   features["phys_pc"] = feature::kPhysPc;
+  features["level"] = feature::kLevel;
+  m.attr("LEVEL_KERNEL") = level::kKernel;
+  m.attr("LEVEL_USER") = level::kUser;
+  m.attr("LEVEL_HYPERVISOR") = level::kHypervisor;
+  m.attr("LEVEL_NESTED") = level::kNested;
   m.attr("MARKER_KINDS") = kinds;
   m.attr("MARKER_SOURCES") = sources;
   m.attr("FEATURES") = features;
@@ -340,7 +347,12 @@ PYBIND11_MODULE(_qemutrace, m) {
       .def_readonly("size", &PyInstruction::size)
       .def_readonly("cpl", &PyInstruction::cpl)
       .def_readonly("flags", &PyInstruction::flags)
-      .def_property_readonly("kernel", [](const PyInstruction& i) { return i.cpl == 0; })
+      .def_readonly("level", &PyInstruction::level)
+      .def_property_readonly("kernel", [](const PyInstruction& i) { return level::privilege(i.level) == level::kKernel; })
+      .def_property_readonly("user", [](const PyInstruction& i) { return level::privilege(i.level) == level::kUser; })
+      .def_property_readonly("hypervisor",
+                             [](const PyInstruction& i) { return level::privilege(i.level) == level::kHypervisor; })
+      .def_property_readonly("nested", [](const PyInstruction& i) { return (i.level & level::kNested) != 0; })
       .def_property_readonly("bytes", [](const PyInstruction& i) { return py::bytes(i.bytes); })
       .def_property_readonly("transfers",
                              [](const PyInstruction& i) { return i.next_pc != 0 && i.next_pc != i.pc + i.size; })
@@ -348,6 +360,6 @@ PYBIND11_MODULE(_qemutrace, m) {
       .def_readonly("markers", &PyInstruction::markers)
       .def("__repr__", [](const PyInstruction& i) {
         return "<instruction core " + std::to_string(i.core) + " #" + std::to_string(i.index) + " pc " + hex(i.pc) +
-               (i.cpl == 0 ? " K>" : " U>");
+               " " + std::string(text_level(i.level)) + ">";
       });
 }

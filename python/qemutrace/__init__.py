@@ -34,11 +34,16 @@ MARKER_KINDS = dict(_qemutrace.MARKER_KINDS)      # number in MARKER_DTYPE "kind
 MARKER_SOURCES = dict(_qemutrace.MARKER_SOURCES)  # number in MARKER_DTYPE "source" -> name
 FEATURES = dict(_qemutrace.FEATURES)              # name -> header feature bit
 LOAD, STORE = 0, 1                                # ACCESS_DTYPE "kind"
+# INSTRUCTION_DTYPE "level": the privilege in bits 0-1, and the nested bit.
+LEVEL_KERNEL = _qemutrace.LEVEL_KERNEL
+LEVEL_USER = _qemutrace.LEVEL_USER
+LEVEL_HYPERVISOR = _qemutrace.LEVEL_HYPERVISOR
+LEVEL_NESTED = _qemutrace.LEVEL_NESTED
 CHUNK_INSTRUCTIONS = 1 << 16                      # chunks()' default size
 
 __all__ = ["open", "Trace", "Core", "Chunk", "TraceError", "TraceWarning", "Instruction", "Access", "Marker",
            "INSTRUCTION_DTYPE", "ACCESS_DTYPE", "MARKER_DTYPE", "MARKER_KINDS", "MARKER_SOURCES", "FEATURES",
-           "LOAD", "STORE"]
+           "LOAD", "STORE", "LEVEL_KERNEL", "LEVEL_USER", "LEVEL_HYPERVISOR", "LEVEL_NESTED"]
 
 
 class TraceWarning(UserWarning):

@@ -59,7 +59,7 @@ def open_quietly(path):
 def counts_from_chunks(core):
     """stats' per-core counts, from the numpy arrays only."""
     import numpy as np
-    n = loads = stores = kernel = 0
+    n = loads = stores = kernel = user = hypervisor = nested = 0
     pcs, lines = set(), set()
     markers = {}
     for chunk in core.chunks():
@@ -67,6 +67,11 @@ def counts_from_chunks(core):
         assert (ins["core"] == core.core).all()
         n += len(ins)
         kernel += int(ins["kernel"].sum())
+        privilege = ins["level"] & 3
+        assert (ins["kernel"] == (privilege == qemutrace.LEVEL_KERNEL)).all()
+        user += int((privilege == qemutrace.LEVEL_USER).sum())
+        hypervisor += int((privilege == qemutrace.LEVEL_HYPERVISOR).sum())
+        nested += int(((ins["level"] & qemutrace.LEVEL_NESTED) != 0).sum())
         pcs.update(ins["pc"].tolist())
         stores += int((acc["kind"] == qemutrace.STORE).sum())
         loads += int((acc["kind"] == qemutrace.LOAD).sum())
@@ -78,8 +83,8 @@ def counts_from_chunks(core):
             name = qemutrace.MARKER_KINDS[k]
             markers[name] = markers.get(name, 0) + 1
     return {"instructions": n, "loads": loads, "stores": stores, "kernel_instructions": kernel,
-            "user_instructions": n - kernel, "distinct_pcs": len(pcs), "distinct_data_lines": len(lines),
-            "markers": markers}
+            "user_instructions": user, "hypervisor_instructions": hypervisor, "nested_instructions": nested,
+            "distinct_pcs": len(pcs), "distinct_data_lines": len(lines), "markers": markers}
 
 
 @pytest.mark.parametrize("path", CASES, ids=os.path.basename)
@@ -91,6 +96,9 @@ def test_chunk_counts_equal_stats(path):
     for core, w in zip(trace.cores, want["cores"]):
         got = counts_from_chunks(core)
         for key, value in got.items():
+            if w.get(key) is None and key in ("hypervisor_instructions", "nested_instructions"):
+                assert value == 0, (core.path, key)  # a trace without levels has neither
+                continue
             assert value == w[key], (core.path, key)
         assert core.instruction_count == w["instructions"]
         assert core.file_bytes == w["bytes"]
@@ -142,11 +150,16 @@ def dump_lines(path):
     return lines
 
 
+def level_letters(level):
+    """dump's level column (docs/trace-format.md): K, U or H, then 2 for a level-2 guest."""
+    return "KUH?"[level & 3] + ("2" if level & 4 else "")
+
+
 def lines_from_objects(core):
     out = []
     for insn in core.instructions():
         out += [marker_line(m.kind, m.source, m.id, m.value) for m in insn.markers]
-        out.append("%d %d 0x%x %s %s" % (insn.core, insn.index, insn.pc, "K" if insn.kernel else "U",
+        out.append("%d %d 0x%x %s %s" % (insn.core, insn.index, insn.pc, level_letters(insn.level),
                                          insn.bytes.hex()))
         assert len(insn.bytes) == insn.size
         out += [access_line(a.is_store, a.vaddr, a.paddr, a.size, a.value, core.features) for a in insn.accesses]
@@ -166,7 +179,7 @@ def lines_from_chunks(core, size=qemutrace.CHUNK_INSTRUCTIONS):
             index = int(row["index"])
             out += [marker_line(qemutrace.MARKER_KINDS[k], qemutrace.MARKER_SOURCES[s], mid, v)
                     for insn, v, mid, c, k, s in marks if insn == index]
-            out.append("%d %d 0x%x %s %s" % (row["core"], index, row["pc"], "K" if row["kernel"] else "U",
+            out.append("%d %d 0x%x %s %s" % (row["core"], index, row["pc"], level_letters(int(row["level"])),
                                              code[index]))
             first, count = int(row["first_access"]), int(row["access_count"])
             for a in acc[first:first + count]:
@@ -212,7 +225,7 @@ def test_metadata_of_a_core_file():
     trace = qemutrace.open(TINY)
     assert trace.manifest is None
     (core,) = trace.cores
-    assert (core.core, core.isa, core.version, core.complete, core.damage) == (0, "x86_64", 1, True, "")
+    assert (core.core, core.isa, core.version, core.complete, core.damage) == (0, "x86_64", 2, True, "")
     assert core.feature_names == ["asid", "kernel", "phys_addr"]  # what golden_test.cpp writes
     assert core.chunk_count == 2 and core.instruction_count == 57
     assert [(m.kind, m.insn) for m in core.markers()][0][0] == "roi_begin"
@@ -256,8 +269,8 @@ def error_cases(tmp_path):
     return {
         "short": damaged(tmp_path, "short", t[:30]),
         "magic": damaged(tmp_path, "magic", magic),
-        "feature": damaged(tmp_path, "feature", with_header(t, 16, [t[16] | 0x40])),
-        "reader_version": damaged(tmp_path, "version", with_header(t, 10, [2, 0])),
+        "feature": damaged(tmp_path, "feature", with_header(t, 16, [t[16] | 0x80])),
+        "reader_version": damaged(tmp_path, "version", with_header(t, 10, [3, 0])),
         "payload": damaged(tmp_path, "payload", flipped),
         "text": damaged(tmp_path, "text", b"not a trace\n"),
         "missing": str(tmp_path / "nope"),
@@ -287,7 +300,7 @@ def test_errors_are_the_tools_lines(tmp_path):
         seen.add(want)
     assert len(seen) == len(cases)  # each damage has its own line
     assert any("bad magic" in m for m in seen)
-    assert any("needs feature bit 6" in m for m in seen)
+    assert any("needs feature bit 7" in m for m in seen)
     assert any("checksum mismatch" in m for m in seen)
 
 

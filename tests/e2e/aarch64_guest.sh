@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The aarch64 guest (qemu-system-aarch64 -M virt, Debian's arm64 kernel),
 # -smp 2, traced by `qemutrace run --arch aarch64`. One boot runs four
-# programs one after another, each in its own region (the k-th ROI_BEGIN of
-# a core's file is the k-th program), and each program's printed oracle is
-# checked against its region:
+# programs one after another on CPU 1, each in its own region (the k-th
+# ROI_BEGIN of BASE_1 is the k-th program; CPU 0 may idle through a short
+# region and then has no ROI_BEGIN for it, so its regions are not numbered),
+# and each program's printed oracle is checked against its region:
 #   1 qt-loop N      user instructions in its loop's PC range = 1+4N exactly;
 #   2 qt-stride      the loads in its walk's PC range are the addresses it
 #                    printed, in order;
@@ -17,9 +18,9 @@ source "$(dirname "$0")/sim_lib.sh"
 LOOP_N=1000000 STRIDE_N=64 STRIDE=4096 SYS_N=50 PIN_N=100000
 cat >"$T/multi.sh" <<EOS
 #!/bin/sh
-qt-loop $LOOP_N || exit 11
-qt-stride $STRIDE_N $STRIDE || exit 12
-qt-syscall $SYS_N || exit 13
+busybox taskset 0x2 qt-loop $LOOP_N || exit 11
+busybox taskset 0x2 qt-stride $STRIDE_N $STRIDE || exit 12
+busybox taskset 0x2 qt-syscall $SYS_N || exit 13
 qt-pinned $PIN_N || exit 14
 EOS
 t0=$(date +%s)
@@ -80,11 +81,11 @@ print("loads", ",".join(loads))
 PY
 }
 get() { awk -v k="$2" '$1 == k { print $2; found = 1 } END { if (!found) print 0 }' "$1"; }
-for f in "${cores[@]}"; do
-  region_stats "$f.txt" >"$f.stats" || fail "reading $f"
-  [ "$(get "$f.stats" regions)" = 4 ] || fail "$(basename "$f"): $(get "$f.stats" regions) regions, want 4 (one per program)"
-done
-sum() { local s=0 f; for f in "$T"/a_[0-9]*.stats; do s=$((s + $(get "$f" "$1"))); done; echo $s; }
+for f in "${cores[@]}"; do region_stats "$f.txt" >"$f.stats" || fail "reading $f"; done
+[ "$(get "$T/a_1.stats" regions)" = 4 ] || fail "a_1: $(get "$T/a_1.stats" regions) regions, want 4 (one per program)"
+[ "$(get "$T/a_0.stats" regions)" -le 4 ] || fail "a_0: $(get "$T/a_0.stats" regions) regions, want at most 4"
+# Every program runs on CPU 1: its counts come from BASE_1's numbered regions.
+sum() { get "$T/a_1.stats" "$1"; }
 
 # 1. Exact count.
 want=$(field "$T/console" qt-loop expected_insns)
@@ -94,7 +95,7 @@ note "qt-loop $LOOP_N: $got user instructions in its loop (expected $want)"
 
 # 2. Stride addresses, in the order the program printed them.
 want=$(tr -d '\r' <"$T/console" | sed -n 's/^qt-stride: load 0x\([0-9a-f]*\)$/0x\1/p' | paste -sd,)
-got=$(for f in "$T"/a_[0-9]*.stats; do awk '$1 == "loads" && $2 != "" { print $2 }' "$f"; done | paste -sd,)
+got=$(awk '$1 == "loads" && $2 != "" { print $2 }' "$T/a_1.stats")
 [ "$(tr ',' '\n' <<<"$want" | grep -c .)" = "$STRIDE_N" ] || fail "qt-stride printed no $STRIDE_N addresses"
 [ "$got" = "$want" ] || fail "qt-stride loads differ: got ${got:0:120}... want ${want:0:120}..."
 note "qt-stride: the $STRIDE_N load addresses it printed, in order"
@@ -115,7 +116,8 @@ PY
 # 4. The pinned thread on CPU 1.
 want=$(field "$T/console" qt-pinned expected_insns)
 [ "$(field "$T/console" qt-pinned cpu)" = 1 ] || fail "qt-pinned did not run on CPU 1"
-on1=$(get "$T/a_1.stats" r4.pinned) on0=$(get "$T/a_0.stats" r4.pinned)
+on1=$(get "$T/a_1.stats" r4.pinned)
+on0=$(awk '$1 ~ /^r[0-9]+\.pinned$/ { s += $2 } END { print s + 0 }' "$T/a_0.stats")  # any of its regions
 note "qt-pinned $PIN_N: $on1 instructions in BASE_1, $on0 in BASE_0 (expected $want, 0)"
 [ "$on1" = "$want" ] && [ "$on0" = 0 ] || fail "qt-pinned: BASE_1 $on1, BASE_0 $on0; want $want, 0"
 
@@ -127,8 +129,7 @@ note "qt-pinned $PIN_N: $on1 instructions in BASE_1, $on0 in BASE_0 (expected $w
 # docs/simulator-formats.md); then ChampSim simulates the loop's core.
 champsim_ready
 "$QT" convert --to champsim "$T/a" -o "$T/a-cs" >/dev/null || fail "convert --to champsim"
-k=0
-[ "$(get "$T/a_1.stats" r1.loop)" -gt "$(get "$T/a_0.stats" r1.loop)" ] && k=1
+k=1  # the loop ran on CPU 1
 bne=$(printf '0x%x' $(( $(field "$T/console" qt-loop roi_pc_end) - 4 )))
 interrupted=$(grep -c "^M discontinuity .* value=$bne\$" "$T/a_$k.txt" || true)
 python3 - "$T/a-cs_$k.champsimtrace.xz" "$bne" "$LOOP_N" "$interrupted" <<'PY' || fail "ChampSim records of the loop's b.ne"

@@ -27,7 +27,7 @@ struct KeyInfo {
 // Formats are checked by qemutrace run (their registry is the tools
 // library's); the rest here, so that a typo fails before any job runs.
 const KeyInfo kKeys[] = {
-    {"arch", "x86_64", "^(x86_64|i386)$", "x86_64 or i386"},
+    {"arch", "x86_64", "^(x86_64|i386|aarch64|arm64)$", "x86_64, i386 or aarch64"},
     {"smp", "2", "^([1-9][0-9]?|1[0-9][0-9]|2[0-4][0-9]|25[0-5])$", "a core count 1..255"},
     {"memory", "512M", "^[0-9]+(\\.[0-9]+)?[KMGTkmgt]?[Bb]?$", "a size such as 512M or 2G"},
     {"format", "binary", "^[a-z-]+$", "an output format name"},

@@ -84,6 +84,20 @@ TEST(CampaignPlan, ExpandsEveryCombinationOncePerWorkload) {
   EXPECT_EQ(arg_after(jobs[4], "--args"), "");
 }
 
+TEST(CampaignPlan, EveryGuestArchIsAcceptedAndPassedToRun) {
+  std::vector<Job> jobs = expand_plan(parse(R"(
+output = "out"
+[settings]
+arch = ["x86_64", "i386", "aarch64"]
+[[workload]]
+name = "loop"
+program = "qt-loop"
+)"),
+                                      "/c");
+  ASSERT_EQ(jobs.size(), 3u);
+  EXPECT_EQ(arg_after(jobs[2], "--arch"), "aarch64");
+}
+
 TEST(CampaignPlan, DiskImageWorkloadAndLimits) {
   std::vector<Job> jobs = expand_plan(parse(R"(
 output = "/abs"

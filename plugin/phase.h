@@ -83,6 +83,8 @@ inline RoiState roi_state() { return RoiState::unpack(g_roi.word.load(std::memor
 // The phase once no transition is under way (waits out Changing): for
 // decisions that must not take Changing for a phase (translation, control).
 Phase settled_phase();
+// The same, with the markers and flags of that phase.
+RoiState settled_state();
 
 // The state and the epoch of one moment (a core beginning its region).
 struct RoiView {

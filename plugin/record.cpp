@@ -195,6 +195,12 @@ void resume_count_check(Vcpu& v, unsigned k) {
   v.check.paused = false;
 }
 
+// A block of n instructions ran while skipping (skip= or a gap of every=).
+void count_skip_block(Vcpu& v, unsigned k, uint32_t n) {
+  uint32_t period;
+  if (count_skipped(v, n, &period)) end_skipping(k, period);
+}
+
 }  // namespace
 
 bool open_record(Vcpu& v, unsigned k, TbInfo* ex, const StaticBlock* sb, int32_t base) {
@@ -364,6 +370,7 @@ void on_tb_exec(unsigned k, void* ud) {
   Phase ph = phase();
   if (ph != Phase::Tracing) {
     if (v.region.tracing) end_region(v, k);
+    if (ph == Phase::Skipping) count_skip_block(v, k, tb->n);  // a gap between windows
     return;
   }
   if (v.region.tracing && v.region.epoch != g_roi.epoch.load(std::memory_order_relaxed)) {
@@ -394,9 +401,7 @@ void on_tb_skip(unsigned k, void* ud) {
     return;
   }
   if (v.rec.block || v.region.tracing) end_region(v, k);
-  if (ph != Phase::Skipping) return;
-  uint32_t period;
-  if (count_skipped(v, tb->n, &period)) end_skipping(k, period);
+  if (ph == Phase::Skipping) count_skip_block(v, k, tb->n);
 }
 
 void on_mem(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* ud) {

@@ -10,8 +10,11 @@
 #include "campaign/expand.h"
 #include "campaign/plan.h"
 #include "campaign/state.h"
+#include "launcher/guest_arch.h"
 
 using namespace qemutrace::campaign;
+using qemutrace::launcher::GuestArch;
+using qemutrace::launcher::guest_arches;
 
 namespace {
 
@@ -84,18 +87,27 @@ TEST(CampaignPlan, ExpandsEveryCombinationOncePerWorkload) {
   EXPECT_EQ(arg_after(jobs[4], "--args"), "");
 }
 
+// The launcher's table decides which guests exist: every name and alias in
+// it is a valid plan value, passed to run as written.
 TEST(CampaignPlan, EveryGuestArchIsAcceptedAndPassedToRun) {
-  std::vector<Job> jobs = expand_plan(parse(R"(
-output = "out"
-[settings]
-arch = ["x86_64", "i386", "aarch64"]
-[[workload]]
-name = "loop"
-program = "qt-loop"
-)"),
-                                      "/c");
-  ASSERT_EQ(jobs.size(), 3u);
-  EXPECT_EQ(arg_after(jobs[2], "--arch"), "aarch64");
+  std::vector<std::string> spellings;
+  for (const GuestArch& a : guest_arches()) {
+    spellings.push_back(a.name);
+    spellings.insert(spellings.end(), a.aliases.begin(), a.aliases.end());
+  }
+  ASSERT_GE(spellings.size(), 3u);  // x86_64, i386, aarch64 at least
+  std::string list;
+  for (const std::string& s : spellings) list += (list.empty() ? "\"" : ", \"") + s + "\"";
+  std::vector<Job> jobs = expand_plan(
+      parse("output = \"out\"\n[settings]\narch = [" + list + "]\n[[workload]]\nname = \"loop\"\nprogram = \"qt-loop\"\n"),
+      "/c");
+  ASSERT_EQ(jobs.size(), spellings.size());
+  for (size_t i = 0; i < jobs.size(); ++i) EXPECT_EQ(arg_after(jobs[i], "--arch"), spellings[i]);
+}
+
+TEST(CampaignPlan, AnArchNotInTheTableIsRefusedNamingTheChoices) {
+  std::string e = error_of("output = \"o\"\n[settings]\narch = \"sparc\"\n[[workload]]\nname = \"a\"\nprogram = \"p\"\n");
+  EXPECT_NE(e.find("plan.toml:3:8: bad arch value 'sparc': expected x86_64, i386 or aarch64"), std::string::npos) << e;
 }
 
 TEST(CampaignPlan, DiskImageWorkloadAndLimits) {

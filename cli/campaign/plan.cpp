@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "launcher/guest_arch.h"
+#include "launcher/util.h"
 
 namespace qemutrace::campaign {
 namespace {
@@ -31,9 +32,17 @@ std::function<bool(const std::string&)> matching(const char* pattern) {
   return [re = std::regex(pattern)](const std::string& v) { return std::regex_match(v, re); };
 }
 
+// An instruction count as run reads it (the launcher's parser). skip,
+// window and every may also be "", run's default: off.
+std::function<bool(const std::string&)> count(bool no_limit) {
+  return [no_limit](const std::string& v) {
+    return (v.empty() && !no_limit) || launcher::parse_count_option(v, no_limit).has_value();
+  };
+}
+
 // Formats are checked by qemutrace run (their registry is the tools
 // library's); the rest here, so that a typo fails before any job runs. What
-// the launcher defines (guest ISAs) is asked of it.
+// the launcher defines (guest ISAs, counts) is asked of it.
 const std::vector<KeyInfo>& key_table() {
   static const std::vector<KeyInfo> all = {
       {"arch", "x86_64", [](const std::string& v) { return launcher::find_guest_arch(v) != nullptr; },
@@ -44,11 +53,11 @@ const std::vector<KeyInfo>& key_table() {
       {"clock", "host", matching("^(host|virtual)$"), "host or virtual"},
       {"start", "marker", matching("^(marker|now|console)$"), "marker, now or console"},
       {"markers", "both", matching("^(nop|int|both)$"), "nop, int or both"},
-      {"limit", "-1", matching("^(-1|[0-9]+[kKMG]?)$"), "a count such as 1000000 or 10M (or -1)"},
+      {"limit", "-1", count(true), launcher::count_option_choices(true)},
       {"exit_on_limit", "false", matching("^(true|false)$"), "true or false"},
-      {"skip", "", matching("^([0-9]+[kKMG]?)?$"), "a count such as 1000000 or 10M"},
-      {"window", "", matching("^([0-9]+[kKMG]?)?$"), "a count such as 1000000 or 10M"},
-      {"every", "", matching("^([0-9]+[kKMG]?)?$"), "a count such as 1000000 or 10M"},
+      {"skip", "", count(false), launcher::count_option_choices(false)},
+      {"window", "", count(false), launcher::count_option_choices(false)},
+      {"every", "", count(false), launcher::count_option_choices(false)},
   };
   return all;
 }

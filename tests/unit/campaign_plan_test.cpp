@@ -11,10 +11,12 @@
 #include "campaign/plan.h"
 #include "campaign/state.h"
 #include "launcher/guest_arch.h"
+#include "launcher/util.h"
 
 using namespace qemutrace::campaign;
 using qemutrace::launcher::GuestArch;
 using qemutrace::launcher::guest_arches;
+using qemutrace::launcher::parse_count_option;
 
 namespace {
 
@@ -136,6 +138,33 @@ command = "ls /"
   EXPECT_NE(std::find(jobs[1].run_args.begin(), jobs[1].run_args.end(), "--exit-on-limit"), jobs[1].run_args.end());
   EXPECT_EQ(jobs[0].console_input, "ls /\n");
   EXPECT_EQ(std::find(jobs[0].run_args.begin(), jobs[0].run_args.end(), "--program"), jobs[0].run_args.end());
+}
+
+// Counts in a plan are spelled as for run: the launcher's parser decides.
+// The table says what both must do, so that neither can drift alone.
+TEST(CampaignPlan, CountsAreSpelledAsForRun) {
+  struct Case {
+    const char* value;
+    bool as_limit;  // valid for limit (where -1 means no limit)
+    bool as_count;  // valid for skip, window and every
+  } cases[] = {
+      {"0", true, true},          {"1000000", true, true},   {"10k", true, true},   {"10K", true, true},
+      {"10M", true, true},        {"10m", true, true},       {"2G", true, true},    {"2g", true, true},
+      {"-1", true, false},        {"-2", false, false},      {"1e6", false, false}, {"10_000", false, false},
+      {"10MB", false, false},     {"10T", false, false},     {"0x10", false, false}, {" 10", false, false},
+      {"1.5M", false, false},     {"99999999999999999999", false, false},          {"9999999999G", false, false},
+  };
+  for (const Case& c : cases) {
+    for (const char* key : {"limit", "skip", "window", "every"}) {
+      bool want = std::string(key) == "limit" ? c.as_limit : c.as_count;
+      std::string e = error_of(std::string("output = \"o\"\n[settings]\n") + key + " = \"" + c.value +
+                               "\"\n[[workload]]\nname = \"a\"\nprogram = \"p\"\n");
+      EXPECT_EQ(e.empty(), want) << key << " = \"" << c.value << "\": " << e;
+      if (!want) EXPECT_NE(e.find(std::string("bad ") + key + " value"), std::string::npos) << e;
+      EXPECT_EQ(parse_count_option(c.value, std::string(key) == "limit").has_value(), want)
+          << "run --" << key << " " << c.value;
+    }
+  }
 }
 
 TEST(CampaignPlan, BadPlansAreNamedOnOneLineWithTheirPlace) {

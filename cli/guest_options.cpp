@@ -2,6 +2,7 @@
 
 #include "launcher/guest_image.h"
 #include "launcher/launch.h"
+#include "launcher/nested.h"
 #include "launcher/qemu.h"
 
 namespace qemutrace::cli {
@@ -28,6 +29,9 @@ void add_guest_options(CLI::App* sub, GuestOptions& o) {
   sub->add_option("--initrd", o.initrd, "Initrd for --kernel");
   sub->add_option("--append", o.append, "Kernel command line for --kernel (default console=ttyS0)");
   sub->add_option("--hda", o.hda, "Your own disk image");
+  sub->add_flag("--nested", o.nested,
+                "Load kvm_amd in the built-in x86_64 guest and run a level-2 guest through /dev/kvm "
+                "(--program defaults to qt-nested)");
   sub->add_option("qemu_args", o.qemu_args, "-- QEMU_ARGS... passed to QEMU unchanged");
 }
 
@@ -38,7 +42,8 @@ GuestCommand guest_command(const GuestOptions& o) {
   check_memory_size(o.mem);
   if (!o.program.empty() && (!o.kernel.empty() || !o.hda.empty()))
     throw LaunchError("--program runs in the built-in guest: give it without --kernel/--hda");
-  if (!o.args.empty() && o.program.empty()) throw LaunchError("--args needs --program");
+  if (o.nested) check_nested(g.arch, o.kernel.empty() && o.hda.empty());
+  if (!o.args.empty() && o.program.empty() && !o.nested) throw LaunchError("--args needs --program");
   if ((!o.initrd.empty() || !o.append.empty()) && o.kernel.empty()) throw LaunchError("--initrd/--append need --kernel");
 
   auto& a = g.qemu_args;
@@ -64,14 +69,20 @@ GuestCommand guest_command(const GuestOptions& o) {
       throw LaunchError(o.program + " is dynamically linked; the built-in guest has no shared libraries: link it with -static");
     std::string dir = ensure_guest(g.arch, false, true);
     auto gargs = guest_qemu_args(g.arch, dir);
-    if (!o.program.empty()) {
-      std::string prog = resolve_program(o.program, dir);
+    std::string program = o.nested && o.program.empty() ? kNestedProgram : o.program;
+    if (!program.empty()) {
+      std::string prog = resolve_program(program, dir);
       g.work = std::make_unique<TempDir>();
       std::string initrd = make_workload_initrd(dir, prog, shell_split(o.args), g.work->path());
+      if (o.nested) append_kvm_modules(dir, initrd);
       for (size_t i = 0; i + 1 < gargs.size(); ++i)
         if (gargs[i] == "-initrd") gargs[i + 1] = initrd;
     }
     a.insert(a.end(), gargs.begin(), gargs.end());
+    if (o.nested) {
+      auto cpu = nested_qemu_args(o.qemu_args);
+      a.insert(a.end(), cpu.begin(), cpu.end());
+    }
     g.builtin_guest = true;
   }
   a.insert(a.end(), o.qemu_args.begin(), o.qemu_args.end());

@@ -7,6 +7,7 @@
 
 #include "budget.h"
 #include "guest_regs.h"
+#include "nested.h"
 #include "meminfo.h"
 #include "phase.h"
 #include "qemu_shim.h"
@@ -45,7 +46,7 @@ inline void start_record(Vcpu& v, unsigned k, TbInfo* ex, const StaticBlock* sb,
 void update_context(Vcpu& v, uint8_t cpl) {
   GuestContext& c = v.ctx;
   if (c.asid_dirty || !c.valid) {
-    uint64_t a = read_asid();
+    uint64_t a = current_asid(v, read_asid());
     c.asid_dirty = false;
     v.pages.gen++;  // after the instruction that set asid_dirty took effect
     if (!c.valid || a != c.asid || cpl != c.cpl) {

@@ -166,8 +166,9 @@ int main(int argc, char **argv) {
   /* The level-2 code's own PCs: its ROI is [loop, hlt) less the STOP marker. */
   unsigned long loop = L2_CODE + (unsigned long)(nested_l2_loop - nested_l2_code);
   unsigned long loop_end = L2_CODE + (unsigned long)(nested_l2_loop_end - nested_l2_code);
-  printf("qt-nested: id=3 n=%lu p=%lu io_exits=%lu kvm_runs=%lu l2_loop_begin=%#lx l2_loop_end=%#lx "
-         "l2_loop_insns=%lu l2_rip_at_hlt=%#llx cpu=%d\n",
-         n, p, io_exits, runs, loop, loop_end, 3 * n, (unsigned long long)regs.rip, sched_getcpu());
+  printf("qt-nested: id=3 n=%lu p=%lu io_exits=%lu kvm_runs=%lu l2_code_begin=%#lx l2_code_end=%#lx "
+         "l2_loop_begin=%#lx l2_loop_end=%#lx l2_loop_insns=%lu l2_rip_at_hlt=%#llx cpu=%d\n",
+         n, p, io_exits, runs, L2_CODE, L2_CODE + code_len, loop, loop_end, 3 * n,
+         (unsigned long long)regs.rip, sched_getcpu());
   return io_exits == p ? 0 : 1;
 }

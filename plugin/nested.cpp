@@ -1,5 +1,6 @@
 #include "nested.h"
 
+#include <atomic>
 #include <mutex>
 #include <unordered_set>
 

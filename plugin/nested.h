@@ -12,11 +12,10 @@
 // with kNestedAsidBit set, so that it never equals a level-1 CR3.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
-extern "C" {
-#include <qemu-plugin.h>
-}
+struct qemu_plugin_tb;  // qemu-plugin.h (core.h includes it)
 
 namespace qemutrace::plugin {
 

@@ -3,6 +3,9 @@
 #   make test   installs what is missing, builds, runs every test
 BUILD ?= build
 JOBS ?= $(shell nproc)
+# Tests run in parallel: they wait on handshakes, not on time, so they hold
+# when they share the cores with each other.
+TEST_JOBS ?= $(JOBS)
 CMAKE_FLAGS ?=
 
 .PHONY: all deps build test test-unit test-e2e test-slow sanitize tsan demo bench clean
@@ -20,13 +23,13 @@ build: deps $(BUILD)/build.ninja
 
 # Everything but the slow label (soak runs and long fuzzing).
 test: build
-	ctest --test-dir $(BUILD) --output-on-failure -LE slow
+	ctest --test-dir $(BUILD) --output-on-failure -j $(TEST_JOBS) -LE slow
 
 test-unit: build
-	ctest --test-dir $(BUILD) --output-on-failure -L 'unit|cli|fuzz'
+	ctest --test-dir $(BUILD) --output-on-failure -j $(TEST_JOBS) -L 'unit|cli|fuzz'
 
 test-e2e: build
-	ctest --test-dir $(BUILD) --output-on-failure -L e2e
+	ctest --test-dir $(BUILD) --output-on-failure -j $(TEST_JOBS) -L e2e
 
 # Long fuzzing and soak runs.
 test-slow: build

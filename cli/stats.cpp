@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "convert/foreign_trace.h"
+#include "qemutrace/distinct_set.h"
 #include "qemutrace/reader.h"
 #include "qemutrace/trace_paths.h"
 #include "subcommand.h"
@@ -13,42 +14,17 @@
 namespace qemutrace::cli {
 namespace {
 
-// Open-addressing set of 64-bit keys: stats inserts once per instruction.
-class U64Set {
- public:
-  U64Set() : slots_(1 << 12, kEmpty) {}
-  void insert(uint64_t v) {
-    if (v == kEmpty) { has_empty_ = true; return; }
-    if ((size_ + 1) * 2 > slots_.size()) grow();
-    size_t mask = slots_.size() - 1;
-    for (size_t i = hash(v) & mask;; i = (i + 1) & mask) {
-      if (slots_[i] == v) return;
-      if (slots_[i] == kEmpty) { slots_[i] = v; size_++; return; }
-    }
-  }
-  size_t size() const { return size_ + (has_empty_ ? 1 : 0); }
-
- private:
-  static constexpr uint64_t kEmpty = ~0ull;
-  static size_t hash(uint64_t v) { return size_t((v * 0x9E3779B97F4A7C15ull) >> 17); }
-  void grow() {
-    std::vector<uint64_t> old(slots_.size() * 2, kEmpty);
-    old.swap(slots_);
-    size_ = 0;
-    for (uint64_t v : old) if (v != kEmpty) insert(v);
-  }
-  std::vector<uint64_t> slots_;
-  size_t size_ = 0;
-  bool has_empty_ = false;
-};
-
 struct Counts {
   uint64_t instructions = 0, loads = 0, stores = 0, kernel = 0, user = 0, bytes = 0;
   std::map<std::string, uint64_t> markers;
-  U64Set pcs, lines;
+  DistinctSet pcs, lines;
   bool complete = true;
   bool privilege_known = true;  // false for formats without it (Tejas, din, ChampSim)
 };
+
+void add_lines(DistinctSet& lines, uint64_t vaddr, unsigned size) {
+  insert_touched(lines, vaddr, size, kDataLineShift);
+}
 
 void count_marker(Counts& c, const Marker& m) { c.markers[std::string(marker_kind_name(m.kind))]++; }
 
@@ -84,9 +60,8 @@ Counts count_foreign(const std::string& p, const ForeignTrace& t, Counts& total)
   };
   v.access = [&](uint64_t vaddr, unsigned size, bool store) {
     (store ? c.stores : c.loads)++;
-    c.lines.insert(vaddr >> 6);
-    if (size && ((vaddr + size - 1) >> 6) != (vaddr >> 6)) c.lines.insert((vaddr >> 6) + 1);
-    total.lines.insert(vaddr >> 6);
+    add_lines(c.lines, vaddr, size);
+    add_lines(total.lines, vaddr, size);
   };
   v.marker = [&](std::string_view kind) { c.markers[std::string(kind)]++; };
   std::string problem = scan_foreign_trace(p, t, v);
@@ -148,10 +123,8 @@ int run_stats(const std::vector<std::string>& args, bool json) {
       for (uint32_t i = 0; i < in->access_count; i++) {
         const MemAccess& a = in->accesses[i];
         (a.is_store ? c.stores : c.loads)++;
-        c.lines.insert(a.vaddr >> 6);
-        // An access straddling a line touches the next one too.
-        if (((a.vaddr + a.size - 1) >> 6) != (a.vaddr >> 6)) c.lines.insert((a.vaddr >> 6) + 1);
-        total.lines.insert(a.vaddr >> 6);
+        add_lines(c.lines, a.vaddr, a.size);
+        add_lines(total.lines, a.vaddr, a.size);
       }
       for (uint32_t i = 0; i < in->marker_count; i++) count_marker(c, in->markers[i]);
       total.pcs.insert(in->pc);

@@ -1,6 +1,6 @@
 /* qemutrace.h - region-of-interest markers for programs run under qemutrace.
  *
- * Magic-NOP markers (preferred).  Each marker is one 8-byte instruction:
+ * x86: magic-NOP markers (preferred).  Each marker is one 8-byte instruction:
  *
  *     0F 1F 84 SS D0 D1 D2 D3      nopl disp32(%eax,%eax,scale)   (i386)
  *                                  nopl disp32(%rax,%rax,scale)   (x86_64)
@@ -28,18 +28,53 @@
  *
  * For hand-written asm, QEMUTRACE_START_ASM(id)/QEMUTRACE_STOP_ASM(id) expand
  * to the marker as an asm string; there id must be a literal integer token.
+ *
+ * aarch64: each marker is one 32-bit instruction that writes the zero
+ * register, so it changes no state (an architectural NOP: harmless on
+ * hardware, under KVM and under plain QEMU) and compilers never emit it:
+ *
+ *     START  movz xzr, #id, lsl #32     0xD2C0001F | id << 5
+ *     STOP   movz xzr, #id, lsl #48     0xD2E0001F | id << 5
+ *
+ * (MOVZ 64-bit: sf=1 opc=10 100101 hw imm16 Rd; hw 2 and 3, Rd 31 = XZR.)
+ * qemutrace_start(id), qemutrace_stop(id), QEMUTRACE_START_ASM(id) and
+ * QEMUTRACE_STOP_ASM(id) work as on x86.  There are no legacy markers on
+ * aarch64: nothing like `int $100` exists there, so qemutrace_legacy_* are
+ * not defined.
  */
 #ifndef QEMUTRACE_GUEST_QEMUTRACE_H
 #define QEMUTRACE_GUEST_QEMUTRACE_H
 
-#if !defined(__x86_64__) && !defined(__i386__)
-#error "qemutrace.h: markers are defined for x86_64 and i386 only"
-#endif
-
+/* The encodings, for every ISA (the tracer reads them on any host). */
 #define QEMUTRACE_MARKER_START_SIB 0x00
 #define QEMUTRACE_MARKER_STOP_SIB 0x40
 #define QEMUTRACE_MARKER_CONFIRM_SIB 0x80 /* qemutrace_legacy_confirm() */
 #define QEMUTRACE_MARKER_SIGNATURE 0x51540000u
+#define QEMUTRACE_A64_MARKER_START 0xD2C0001Fu /* movz xzr, #0, lsl #32 */
+#define QEMUTRACE_A64_MARKER_STOP 0xD2E0001Fu  /* movz xzr, #0, lsl #48 */
+#define QEMUTRACE_A64_MARKER_ID_SHIFT 5        /* imm16 at bits 20:5 */
+
+#define QEMUTRACE_STR_(x) #x
+#define QEMUTRACE_XSTR_(x) QEMUTRACE_STR_(x)
+
+#if defined(__aarch64__)
+
+#define QEMUTRACE_A64_MARKER_(base, id)                                       \
+  __asm__ __volatile__(                                                       \
+      ".if ((%c0) < 0) || ((%c0) > 0xffff)\n\t"                               \
+      ".error \"qemutrace marker id must be in 0..65535\"\n\t"                \
+      ".endif\n\t"                                                            \
+      "movz xzr, #(%c0), lsl #" base                                          \
+      :                                                                       \
+      : "i"(id)                                                               \
+      : "memory")
+
+#define qemutrace_start(id) QEMUTRACE_A64_MARKER_("32", id)
+#define qemutrace_stop(id) QEMUTRACE_A64_MARKER_("48", id)
+#define QEMUTRACE_START_ASM(id) "movz xzr, #" QEMUTRACE_STR_(id) ", lsl #32\n\t"
+#define QEMUTRACE_STOP_ASM(id) "movz xzr, #" QEMUTRACE_STR_(id) ", lsl #48\n\t"
+
+#elif defined(__x86_64__) || defined(__i386__)
 
 /* The .if/.error turns an out-of-range id into an assembler error rather than
  * a silently truncated marker. */
@@ -57,8 +92,6 @@
 #define qemutrace_start(id) QEMUTRACE_MARKER_(0x00, id)
 #define qemutrace_stop(id) QEMUTRACE_MARKER_(0x40, id)
 
-#define QEMUTRACE_STR_(x) #x
-#define QEMUTRACE_XSTR_(x) QEMUTRACE_STR_(x)
 #define QEMUTRACE_START_ASM(id) \
   ".byte 0x0f, 0x1f, 0x84, 0x00\n\t.long 0x51540000 + " QEMUTRACE_STR_(id) "\n\t"
 #define QEMUTRACE_STOP_ASM(id) \
@@ -83,5 +116,9 @@ static inline void qemutrace_legacy_confirm(unsigned long resume, unsigned long 
                        : "a"(resume), "d"(sp)
                        : "memory");
 }
+
+#else
+#error "qemutrace.h: markers are defined for x86_64, i386 and aarch64 only"
+#endif
 
 #endif

@@ -58,12 +58,13 @@ struct alignas(64) RecordSeq {
   std::atomic<uint32_t> seq{0};
 };
 
-// skip= / every=: instructions skipped by all cores, and the target, of the
-// skip period `epoch` (bumped by restart_skip, see CoreBudget::skip_epoch).
+// skip= / every=: the skip period (bumped by restart_skip, see
+// CoreBudget::skip_epoch) and the instructions all cores skipped in it, in
+// one word (skip_word), so that a core still counting for an old period
+// cannot add to the new one; and the period's target.
 struct SkipCount {
-  std::atomic<uint64_t> done{0};
+  std::atomic<uint64_t> word{0};
   std::atomic<uint64_t> target{0};
-  std::atomic<uint32_t> epoch{0};
 };
 
 struct Budgets {
@@ -321,16 +322,26 @@ void release_budget(unsigned k) {
 void restart_skip(uint64_t n) {
   SkipCount& s = g_budgets.skip;
   s.target.store(n, std::memory_order_relaxed);
-  s.done.store(0);
-  s.epoch.fetch_add(1);
+  uint32_t next = (skip_word_period(s.word.load()) + 1) & kSkipPeriodMask;
+  s.word.store(uint64_t(next) << kSkipDoneBits);
 }
 
-uint32_t skip_period() { return g_budgets.skip.epoch.load(std::memory_order_acquire); }
+uint32_t skip_period() { return skip_word_period(g_budgets.skip.word.load(std::memory_order_acquire)); }
+
+bool add_skipped(std::atomic<uint64_t>& word, uint32_t period, uint64_t n, uint64_t* total) {
+  uint64_t old = word.load();
+  do {
+    if (skip_word_period(old) != period) return false;
+  } while (!word.compare_exchange_weak(old, old + n));
+  *total = (old & kSkipDoneMask) + n;
+  return true;
+}
 
 bool count_skipped(Vcpu& v, uint64_t n, uint32_t* period) {
   SkipCount& s = g_budgets.skip;
   CoreBudget& cb = v.budget;
-  uint32_t e = s.epoch.load(std::memory_order_acquire);
+  uint64_t word = s.word.load(std::memory_order_acquire);
+  uint32_t e = skip_word_period(word);
   if (cb.skip_epoch != e) {  // counted in an earlier skip period
     cb.skip_epoch = e;
     cb.skip_local = 0;
@@ -338,13 +349,14 @@ bool count_skipped(Vcpu& v, uint64_t n, uint32_t* period) {
   *period = e;
   cb.skip_local += n;
   uint64_t target = s.target.load(std::memory_order_relaxed);
-  uint64_t done = s.done.load(std::memory_order_relaxed);
+  uint64_t done = word & kSkipDoneMask;
   uint64_t remaining_guess = target > done ? target - done : 0;
   uint64_t batch = std::min<uint64_t>(4096, remaining_guess / (2 * g_budgets.ncores) + 1);
   if (cb.skip_local < batch) return false;
-  uint64_t total = s.done.fetch_add(cb.skip_local) + cb.skip_local;
+  uint64_t total = 0;
+  bool counted = add_skipped(s.word, e, cb.skip_local, &total);
   cb.skip_local = 0;
-  return total >= target;
+  return counted && total >= target;  // else the period ended meanwhile
 }
 
 }  // namespace qemutrace::plugin

@@ -4,6 +4,7 @@
 // it opens and what did not retire goes back when it closes.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "core.h"
@@ -46,5 +47,15 @@ void restart_skip(uint64_t n);
 bool count_skipped(Vcpu& v, uint64_t n, uint32_t* period);
 // The current skip period.
 uint32_t skip_period();
+
+// The skip count's word: the period in the top bits, the instructions
+// skipped in it below.
+constexpr unsigned kSkipDoneBits = 48;
+constexpr uint64_t kSkipDoneMask = (uint64_t(1) << kSkipDoneBits) - 1;
+constexpr uint32_t kSkipPeriodMask = 0xFFFF;
+constexpr uint32_t skip_word_period(uint64_t word) { return uint32_t(word >> kSkipDoneBits); }
+// Adds n to word's count if word is still in `period`; *total is the new
+// count. False, adding nothing, once another period has begun.
+bool add_skipped(std::atomic<uint64_t>& word, uint32_t period, uint64_t n, uint64_t* total);
 
 }  // namespace qemutrace::plugin

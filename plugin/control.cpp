@@ -16,20 +16,7 @@
 
 namespace qemutrace::plugin {
 
-static bool make_addr(const std::string& path, sockaddr_un* a, std::string* error) {
-  memset(a, 0, sizeof(*a));
-  a->sun_family = AF_UNIX;
-  if (path.size() >= sizeof(a->sun_path)) {
-    *error = "bad value '" + path + "' for 'ctl' (socket path too long)";
-    return false;
-  }
-  memcpy(a->sun_path, path.c_str(), path.size());
-  return true;
-}
-
 bool ControlServer::start(const std::string& path, Handler h, std::string* error) {
-  sockaddr_un a;
-  if (!make_addr(path, &a, error)) return false;
   switch (claim_socket_path(path)) {
     case SocketPathState::NotASocket:
       *error = "bad value '" + path + "' for 'ctl' (exists and is not a socket)";
@@ -37,7 +24,10 @@ bool ControlServer::start(const std::string& path, Handler h, std::string* error
     case SocketPathState::Live:
       *error = "bad value '" + path + "' for 'ctl' (socket path in use: a server answers there)";
       return false;
-    default:  // free (a stale socket was removed); too long is caught by make_addr
+    case SocketPathState::TooLong:
+      *error = "bad value '" + path + "' for 'ctl' (socket path too long)";
+      return false;
+    case SocketPathState::Free:  // a stale socket was removed
       break;
   }
   listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -45,22 +35,18 @@ bool ControlServer::start(const std::string& path, Handler h, std::string* error
     *error = std::string("cannot create ctl socket: ") + strerror(errno);
     return false;
   }
-  // Any failure from here on leaves neither the socket nor its file behind
-  // (the file exists once bind succeeded).
-  bool bound = false;
+  // Any failure from here on leaves neither the socket nor its file behind.
+  bool published = false;
   auto undo = [&](std::string why) {
     *error = std::move(why);
     close(listen_fd_);
     listen_fd_ = -1;
-    if (bound) unlink(path.c_str());
+    if (published) unlink(path.c_str());
     return false;
   };
-  mode_t old = umask(0177);
-  int rc = bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  umask(old);
-  bound = rc == 0;
-  if (rc != 0 || chmod(path.c_str(), 0600) != 0 || listen(listen_fd_, 8) != 0)
-    return undo("bad value '" + path + "' for 'ctl' (cannot bind: " + strerror(errno) + ")");
+  std::string why;
+  if (!publish_listening_socket(listen_fd_, path, &why)) return undo("bad value '" + path + "' for 'ctl' (" + why + ")");
+  published = true;
   if (pipe2(wake_, O_CLOEXEC) != 0) return undo(std::string("cannot create the ctl wake-up pipe: ") + strerror(errno));
   path_ = path;
   handler_ = std::move(h);

@@ -120,6 +120,10 @@ int install(qemu_plugin_id_t id, const qemu_info_t* info, int argc, char** argv)
     fprintf(stderr, "qemutrace: %s\n", err.c_str());
     return -1;
   }
+  if (std::string why = output_format_isa_problem(opt.format, p.arch->isa()); !why.empty()) {
+    fprintf(stderr, "qemutrace: %s\n", why.c_str());
+    return -1;
+  }
   p.ncores = unsigned(std::max(1, info->system.max_vcpus));
   p.vcpus.resize(p.ncores);
   shim::init();

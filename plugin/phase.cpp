@@ -210,7 +210,7 @@ void declare_limit(unsigned k) {
   const Options& opt = g_plugin->opt;
   end_region(g_plugin->vcpus[k], k);  // its budget ran out
   event("limit_reached", MarkerSource::Limit, -1, int(k), std::to_string(opt.limit));
-  say("instruction limit " + std::to_string(opt.limit) + " reached");
+  say("instruction limit reached after " + std::to_string(opt.limit) + " instructions; tracing stopped");
   request_reset_vcpu();
   if (opt.exit_on_limit) shim::request_shutdown();  // the atexit callback finishes the files
 }

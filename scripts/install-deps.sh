@@ -7,14 +7,16 @@
 set -euo pipefail
 
 PKGS=(build-essential cmake pkg-config ninja-build dpkg-dev cpio xz-utils zstd zlib1g-dev
-      libzstd-dev liblzma-dev libzydis-dev libcli11-dev nlohmann-json3-dev libfmt-dev
+      libzstd-dev liblzma-dev libzydis-dev libcapstone-dev libcli11-dev nlohmann-json3-dev libfmt-dev
       libgtest-dev libgmock-dev libbenchmark-dev libglib2.0-dev
       clang libclang-rt-14-dev gcc-i686-linux-gnu python3 valgrind
       # <linux/kvm.h> for the guest's nested-virtualisation launcher (qt-nested)
       linux-libc-dev
       # the simulators tests/e2e/simulators.sh builds from ../shared/consumers:
       # Tejas (Java, ant) and ChampSim (fmt, CLI11, nlohmann-json, bz2, lzma, zlib)
-      default-jdk-headless ant libbz2-dev)
+      default-jdk-headless ant libbz2-dev
+      # the report tests load the page in headless Chromium (tests/browser_page.py)
+      chromium chromium-driver)
 QEMU_PKGS=(qemu-system-x86)
 
 SUDO=""

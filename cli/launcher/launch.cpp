@@ -78,9 +78,7 @@ int execute(LaunchPlan plan) {
 
   if (plan.trace && plan.settings.limit > 0 && !r.limit_reached &&
       manifest_total_instructions(plan.settings.base) >= plan.settings.limit) {
-    r.limit_reached = true;  // reached between two status polls
-    std::fprintf(stderr, "qemutrace: instruction limit reached after %lld instructions; tracing stopped\n",
-                 static_cast<long long>(plan.settings.limit));
+    r.limit_reached = true;  // reached between two status polls; the plugin said so
   }
   int rc = r.exit_code;
   std::string problem;

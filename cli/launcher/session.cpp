@@ -414,13 +414,7 @@ void Session::tick() {
   last_insns_ = st->instructions;
   last_insns_time_ = now;
   if (st->state == "limit" && last_state_ != "limit") {
-    res_.limit_reached = true;
-    // The live count can still lack a halted vCPU's open record (the plugin
-    // declares the limit without waiting for a stalled core; its record's
-    // instructions are published when it runs again), so it may read a few
-    // short. The files hold exactly the limit.
-    uint64_t n = cfg_.limit > 0 ? uint64_t(cfg_.limit) : st->instructions;
-    err_line("qemutrace: instruction limit reached after " + std::to_string(n) + " instructions; tracing stopped");
+    res_.limit_reached = true;  // the plugin's own notice has gone to stderr
   }
   last_state_ = st->state;
   res_.last_status = st;

@@ -1,7 +1,9 @@
-// x86 decoding for the converters and `dump`: text, branch kind and the
-// registers an instruction reads and writes, all from Zydis's operand lists
-// (explicit, implicit and hidden operands), never from the text.
+// Decoding for the converters, `dump` and `verify`: text, branch kind and the
+// registers an instruction reads and writes. x86 from Zydis's operand lists
+// (explicit, implicit and hidden operands), never from the text; aarch64
+// from Capstone's (text as Capstone prints it, docs/simulator-formats.md).
 //
+// x86 
 // Text is Intel syntax as `objdump -d -Mintel` prints it (objdump's mnemonics,
 // string instructions with their operands; docs/simulator-formats.md): lowercase
 // mnemonics and registers, `QWORD PTR [base+index*scale+disp]` memory operands
@@ -58,6 +60,10 @@ inline constexpr uint8_t kBndCfg = 124, kBndStatus = 125;
 inline constexpr uint8_t kTmm0 = 128;    // tmm0..tmm7 -> 128..135
 inline constexpr uint8_t kXcr0 = 140, kPkru = 141, kMsr = 142, kTsc = 143, kTscAux = 144,
                          kSsp = 145, kUif = 146, kOtherSystem = 147;
+// aarch64: x0..x30 (and their w views) -> 150..180, v0..v31 (and their b/h/
+// s/d/q views) -> 184..215. SP, NZCV and PC share ChampSim's stack pointer,
+// flags and IP ids (kRsp, kFlags, kIp); the zero register is no register.
+inline constexpr uint8_t kA64X0 = 150, kA64V0 = 184;
 }  // namespace reg
 // Name of a register id ("rax", "rflags", "xmm3", ...), "" if unused.
 std::string_view register_id_name(uint8_t id);
@@ -72,6 +78,8 @@ struct DecodedInsn {
   // Indirect jump/call whose target is loaded from memory addressed by no
   // register other than the IP.
   bool indirect_via_memory_only = false;
+  // A string instruction (movs, stos, cmps, ...) with a REP/REPE/REPNE prefix.
+  bool rep_string = false;
   bool reads_flags = false;
   bool writes_flags = false;
   // Register ids read and written (deduplicated, in operand order; flags and

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "qemutrace/format.h"
+
 namespace qemutrace {
 
 enum class OutputFormat { Binary, Tejas, TejasGz, ChampSim, Din, Text };
@@ -20,6 +22,9 @@ bool parse_output_format(std::string_view name, OutputFormat* out);
 // The accepted names for a message or --help, e.g. "binary, tejas (or file),
 // ... or text"; without_binary: only the formats `convert` writes.
 std::string output_format_choices(bool without_binary = false);
+// Why format f cannot be written for a trace of `isa` ("" if it can), as
+// one line: Tejas' translator reads x86 assembly only.
+std::string output_format_isa_problem(OutputFormat f, Isa isa);
 // Path of core k's file for a run base (BASE_<k>, plus a suffix for some formats).
 std::string core_file_path(const std::string& base, unsigned core, OutputFormat f);
 

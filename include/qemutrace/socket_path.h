@@ -3,6 +3,8 @@
 // how long its clients wait for an answer.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <string>
 
 namespace qemutrace {
@@ -16,6 +18,15 @@ enum class SocketPathState {
 
 // Probes path by connecting to it; removes a socket file nobody serves.
 SocketPathState claim_socket_path(const std::string& path);
+
+// Removes the socket at path only if it is still the file `probed` was
+// taken from; a socket another process put there since stays. True when
+// path is free afterwards.
+bool remove_socket_if_unchanged(const std::string& path, const struct stat& probed);
+
+// Binds fd (an AF_UNIX stream socket), listens, and only then makes it
+// appear at path, mode 0600; fails if anything appeared there first.
+bool publish_listening_socket(int fd, const std::string& path, std::string* error);
 
 // A start or stop is answered once vCPU 0 has applied it, so that the reply
 // and the next status agree: at once on an idle host, after seconds on a

@@ -258,6 +258,11 @@ class TejasConsumer final : public BufferedConsumer {
  public:
   TejasConsumer(std::unique_ptr<ByteSink> out, const ConsumerOptions& o, bool gzip)
       : BufferedConsumer(std::move(out), o), dis_(o.isa), gzip_(gzip) {
+    std::string why = output_format_isa_problem(gzip ? OutputFormat::TejasGz : OutputFormat::Tejas, o.isa);
+    if (!why.empty()) {
+      fail(why);
+      return;
+    }
     if (gzip_) {
       // windowBits 15 + 16: a gzip stream (header with mtime 0, so the
       // bytes depend on the input only).
@@ -689,6 +694,10 @@ std::unique_ptr<InstructionConsumer> open_consumer(OutputFormat f, const std::st
                                                    std::string* error) {
   if (f == OutputFormat::Binary) {
     if (error) *error = "the binary format has no converter";
+    return nullptr;
+  }
+  if (std::string why = output_format_isa_problem(f, opts.isa); !why.empty()) {
+    if (error) *error = why;  // before the file exists: nothing to clean up
     return nullptr;
   }
   int err = 0;

@@ -66,6 +66,14 @@ std::string output_format_choices(bool without_binary) {
   return s;
 }
 
+std::string output_format_isa_problem(OutputFormat f, Isa isa) {
+  if ((f == OutputFormat::Tejas || f == OutputFormat::TejasGz) && isa != Isa::x86_64 && isa != Isa::i386)
+    return std::string("the ") + std::string(entry(f).name) +
+           " format is x86-only (Tejas' translator reads x86 assembly), and this trace is " +
+           std::string(isa_name(isa));
+  return "";
+}
+
 std::string core_file_path(const std::string& base, unsigned core, OutputFormat f) {
   return base + "_" + std::to_string(core) + std::string(entry(f).suffix);
 }

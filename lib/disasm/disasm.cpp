@@ -1,6 +1,8 @@
-// x86 decoding with Zydis 4: text, branch kind, registers read/written.
+// Decoding with Zydis 4 (x86) and Capstone (aarch64, disasm/aarch64_disasm.h):
+// text, branch kind, registers read/written.
 #include "qemutrace/disasm.h"
 
+#include "disasm/aarch64_disasm.h"
 #include "disasm/x86_branch.h"
 
 #include <Zydis/Zydis.h>
@@ -62,6 +64,8 @@ const std::array<std::string, 256>& id_names() {
     n[reg::kPkru] = "pkru";
     n[reg::kUif] = "uif";
     n[reg::kOtherSystem] = "(other-system)";
+    for (int i = 0; i < 31; ++i) n[reg::kA64X0 + i] = "x" + std::to_string(i);
+    for (int i = 0; i < 32; ++i) n[reg::kA64V0 + i] = "v" + std::to_string(i);
     return n;
   }();
   return names;
@@ -303,6 +307,7 @@ struct Disassembler::Impl {
   Isa isa;
   ZydisDecoder decoder;
   ZydisFormatter formatter;
+  std::unique_ptr<A64Decoder> a64;  // aarch64 only
   std::unordered_map<CacheKey, DecodedInsn, CacheKeyHash> cache;
   // In front of `cache`: one entry per PC hash, checked against the whole
   // key, pointing into `cache` (whose nodes never move). A trace's hot PCs
@@ -322,6 +327,7 @@ struct Disassembler::Impl {
 
 Disassembler::Disassembler(Isa isa) : impl_(std::make_unique<Impl>()) {
   impl_->isa = isa;
+  if (isa == Isa::aarch64) impl_->a64 = std::make_unique<A64Decoder>();
   if (isa == Isa::i386) {
     ZydisDecoderInit(&impl_->decoder, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
   } else {
@@ -381,6 +387,7 @@ const DecodedInsn& Disassembler::decode(uint64_t pc, const uint8_t* bytes, size_
 
 void Disassembler::Impl::decode_into(uint64_t pc, const uint8_t* bytes, size_t length,
                                      DecodedInsn* out) {
+  if (a64) return a64->decode(pc, bytes, length, out);
   *out = DecodedInsn{};
   out->length = static_cast<uint8_t>(length);
   ZydisDecodedInstruction in;
@@ -393,6 +400,7 @@ void Disassembler::Impl::decode_into(uint64_t pc, const uint8_t* bytes, size_t l
   out->length = in.length;
   char buf[256];
   if (format_string_op(in, ops, &out->text)) {
+    out->rep_string = (in.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) != 0;
   } else if (in.mnemonic == ZYDIS_MNEMONIC_NOP && in.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT &&
              in.opcode == 0x90 && in.operand_width == 16) {
     out->text = "xchg ax, ax";  // 66 90, as objdump names it

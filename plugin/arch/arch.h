@@ -1,5 +1,5 @@
 // Per-ISA knowledge the plugin needs, behind one small interface so that
-// another ISA (aarch64) only has to provide a new implementation.
+// each ISA (x86.cpp, aarch64.cpp) only provides an implementation.
 #pragma once
 
 #include <cstddef>
@@ -81,7 +81,9 @@ class Arch {
   }
 };
 
-// target_name is qemu_info_t::target_name ("x86_64", "i386").
+// target_name is qemu_info_t::target_name ("x86_64", "i386", "aarch64").
 std::unique_ptr<Arch> make_arch(const std::string& target_name, std::string* error);
+std::unique_ptr<Arch> make_x86_arch(bool is64);  // arch/x86.cpp
+std::unique_ptr<Arch> make_aarch64_arch();       // arch/aarch64.cpp
 
 }  // namespace qemutrace::plugin

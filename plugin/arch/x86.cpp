@@ -273,11 +273,6 @@ class X86Arch final : public Arch {
 
 }  // namespace
 
-std::unique_ptr<Arch> make_arch(const std::string& target, std::string* error) {
-  if (target == "x86_64") return std::make_unique<X86Arch>(true);
-  if (target == "i386") return std::make_unique<X86Arch>(false);
-  if (error) *error = "unsupported guest architecture '" + target + "'";
-  return nullptr;
-}
+std::unique_ptr<Arch> make_x86_arch(bool is64) { return std::make_unique<X86Arch>(is64); }
 
 }  // namespace qemutrace::plugin

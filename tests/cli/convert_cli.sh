@@ -10,24 +10,8 @@ SRC="${QEMUTRACE_SRC:?}"
 IN="$SRC/tests/golden/convert/tiny"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-fails=0
-check() {  # check "what" condition...
-  local what=$1; shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fails=$((fails + 1)); fi
-}
+source "$(dirname "$0")/cli_lib.sh"
 quiet() { "$@" >/dev/null; }
-one_line_error() {  # one_line_error "what" cmd...: non-zero exit, exactly one stderr line
-  local what=$1; shift
-  "$@" >"$T/out" 2>"$T/err"
-  local rc=$?
-  local lines
-  lines=$(wc -l <"$T/err")
-  if [ $rc -ne 0 ] && [ "$lines" -eq 1 ] && grep -q '^qemutrace: ' "$T/err"; then
-    echo "ok   $what: $(cat "$T/err")"
-  else
-    echo "FAIL $what: rc=$rc, $lines stderr lines:"; cat "$T/err"; fails=$((fails + 1))
-  fi
-}
 
 for fmt in tejas champsim din text; do
   check "convert --to $fmt" quiet "$Q" convert --to "$fmt" "$IN" -o "$T/$fmt"

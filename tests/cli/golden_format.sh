@@ -49,4 +49,11 @@ err=$("$Q" stats "$T/nope" 2>&1) && fail "stats on a missing file succeeded"
 echo "not a trace" > "$T/text"
 err=$("$Q" verify "$T/text") && fail "verify accepted a text file"
 grep -q "not a qemutrace file" <<<"$err" || fail "verify on text: $err"
+
+# The run's distinct data lines count the lines an access straddles into, as
+# each file's do: for one file they are equal (tiny_0 of the convert goldens
+# has accesses that straddle a line).
+"$Q" stats --json "$QEMUTRACE_SRC/tests/golden/convert/tiny_0" >"$T/one.json"
+lines=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["cores"][0]["distinct_data_lines"], j["total"]["distinct_data_lines"])' "$T/one.json")
+[ "${lines% *}" = "${lines#* }" ] || fail "one file: core and total distinct data lines differ ($lines)"
 echo "golden_format: ok"

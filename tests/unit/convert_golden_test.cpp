@@ -6,10 +6,13 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "qemutrace/convert.h"
 #include "qemutrace/disasm.h"
@@ -452,6 +455,131 @@ TEST(ConvertGolden, ChampSimI386UsesSameIds) {
   in.length = 1;
   r = make_champsim_record(in, dis);
   EXPECT_EQ(champsim_classify(r.destination_registers, r.source_registers), CS_RETURN);
+}
+
+// aarch64 branches carry the registers ChampSim's classifier expects: BL
+// and BLR read and write SP like x86's call, RET reads SP like x86's ret
+// (docs/simulator-formats.md). Words assembled by GNU as.
+TEST(ConvertGolden, ChampSimAarch64BranchKinds) {
+  struct K {
+    uint32_t word;
+    const char* text;
+    CsBranch kind;
+  } ks[] = {
+      {0x14000002, "b .+8", CS_DIRECT_JUMP},
+      {0x97FFFFFF, "bl .-4", CS_DIRECT_CALL},
+      {0x54000081, "b.ne .+0x10", CS_CONDITIONAL},
+      {0xB4000040, "cbz x0, .+8", CS_CONDITIONAL},
+      {0xB6F80062, "tbz x2, #63, .+12", CS_CONDITIONAL},
+      {0xD61F0200, "br x16", CS_INDIRECT},
+      {0xD71F0822, "braa x1, x2", CS_INDIRECT},
+      {0xD63F0100, "blr x8", CS_INDIRECT_CALL},
+      {0xD63F087F, "blraaz x3", CS_INDIRECT_CALL},
+      {0xD65F03C0, "ret", CS_RETURN},
+      {0xD65F0BFF, "retaa", CS_RETURN},
+      {0xD4000001, "svc #0", CS_OTHER},
+      {0xD69F03E0, "eret", CS_OTHER},
+      {0x8B020020, "add x0, x1, x2", CS_NOT_BRANCH},
+      {0xA8C17BFD, "ldp x29, x30, [sp], #16: writes sp, not the pc", CS_NOT_BRANCH},
+      {0x54000000 | (2u << 5) | 0xE, "b.al .+8", CS_CONDITIONAL},
+  };
+  Disassembler dis(Isa::aarch64);
+  for (const K& k : ks) {
+    uint8_t b[4] = {uint8_t(k.word), uint8_t(k.word >> 8), uint8_t(k.word >> 16), uint8_t(k.word >> 24)};
+    Instruction in;
+    in.pc = 0x400000;
+    in.bytes = b;
+    in.length = 4;
+    in.next_pc = 0x500000;
+    ChampSimRecord r = make_champsim_record(in, dis);
+    SCOPED_TRACE(k.text);
+    EXPECT_EQ(champsim_classify(r.destination_registers, r.source_registers), k.kind);
+    EXPECT_EQ(r.is_branch, k.kind != CS_NOT_BRANCH ? 1 : 0);
+  }
+}
+
+TEST(ConvertGolden, ChampSimAarch64Registers) {
+  Disassembler dis(Isa::aarch64);
+  auto record = [&](uint32_t w) {
+    static uint8_t b[4];
+    for (int i = 0; i < 4; ++i) b[i] = uint8_t(w >> (8 * i));
+    Instruction in;
+    in.pc = 0x400000;
+    in.bytes = b;
+    in.length = 4;
+    in.next_pc = 0x400004;
+    return make_champsim_record(in, dis);
+  };
+  // ldr x0, [x1, #8]!: reads x1, writes x0 and x1 (x_n is reg::kA64X0 + n).
+  ChampSimRecord r = record(0xF8408C20);
+  std::set<uint8_t> src(r.source_registers, r.source_registers + 4), dst(r.destination_registers,
+                                                                          r.destination_registers + 2);
+  EXPECT_EQ(src, (std::set<uint8_t>{0, reg::kA64X0 + 1}));
+  EXPECT_EQ(dst, (std::set<uint8_t>{reg::kA64X0 + 0, reg::kA64X0 + 1}));
+  // add sp, sp, #16 (0x910043FF): the stack pointer is ChampSim's 6 both ways.
+  r = record(0x910043FF);
+  EXPECT_EQ(r.source_registers[0], reg::kRsp);
+  EXPECT_EQ(r.destination_registers[0], reg::kRsp);
+  // subs w0, w1, w2 (0x6B020020) writes the flags; csel reads them.
+  r = record(0x6B020020);
+  EXPECT_TRUE(std::count(r.destination_registers, r.destination_registers + 2, reg::kFlags));
+  r = record(0x9A82B020);
+  EXPECT_TRUE(std::count(r.source_registers, r.source_registers + 4, reg::kFlags));
+}
+
+TEST(ConvertGolden, TejasRefusesAarch64WithOneLineAndNoFile) {
+  ConsumerOptions o;
+  o.isa = Isa::aarch64;
+  const std::string path = ::testing::TempDir() + "/a64.tejas";
+  std::remove(path.c_str());
+  for (OutputFormat f : {OutputFormat::Tejas, OutputFormat::TejasGz}) {
+    std::string err;
+    EXPECT_EQ(open_consumer(f, path, o, &err), nullptr);
+    EXPECT_NE(err.find("x86-only"), std::string::npos) << err;
+    EXPECT_NE(err.find("aarch64"), std::string::npos) << err;
+    EXPECT_EQ(err.find('\n'), std::string::npos) << err;
+    EXPECT_NE(::access(path.c_str(), F_OK), 0) << "no file left behind";
+    std::vector<uint8_t> out;
+    auto c = make_consumer(f, std::make_unique<MemorySink>(&out, "m"), o);
+    EXPECT_TRUE(c->failed());
+    EXPECT_FALSE(c->finish());
+    EXPECT_TRUE(out.empty());
+  }
+  for (Isa isa : {Isa::x86_64, Isa::i386})
+    EXPECT_EQ(output_format_isa_problem(OutputFormat::Tejas, isa), "");
+  for (OutputFormat f : {OutputFormat::Binary, OutputFormat::ChampSim, OutputFormat::Din, OutputFormat::Text})
+    EXPECT_EQ(output_format_isa_problem(f, Isa::aarch64), "");
+}
+
+TEST(ConvertGolden, TextAarch64) {
+  const uint8_t add[4] = {0x20, 0x00, 0x02, 0x8B};  // add x0, x1, x2
+  const uint8_t ldr[4] = {0x20, 0x00, 0x40, 0xF9};  // ldr x0, [x1]
+  MemAccess acc;
+  acc.vaddr = 0x7ffd0008;
+  acc.size = 8;
+  Instruction a;
+  a.pc = 0xffff800010001000;
+  a.bytes = add;
+  a.length = 4;
+  a.cpl = 0;
+  a.core = 3;
+  Instruction l;
+  l.pc = 0x400000;
+  l.bytes = ldr;
+  l.length = 4;
+  l.cpl = 3;
+  l.core = 3;
+  l.index = 1;
+  l.accesses = &acc;
+  l.access_count = 1;
+  Disassembler dis(Isa::aarch64);
+  std::string out;
+  format_text_instruction(a, dis, 0, &out);
+  format_text_instruction(l, dis, 0, &out);
+  EXPECT_EQ(out,
+            "3 0 0xffff800010001000 K 2000028b add x0, x1, x2\n"
+            "3 1 0x400000 U 200040f9 ldr x0, [x1]\n"
+            "  R 0x7ffd0008 8\n");
 }
 
 TEST(ConvertGolden, OutputFormatNamesAndPaths) {

@@ -54,6 +54,88 @@ TEST(Disasm, TextKindAndTarget64) {
   }
 }
 
+// aarch64: words assembled by GNU as; targets are absolute, as Capstone
+// prints them; branch kinds from the architecture manual.
+TEST(Disasm, Aarch64TextKindAndTarget) {
+  struct A64Case {
+    uint64_t pc;
+    uint32_t word;
+    const char* text;
+    BranchKind kind;
+    uint64_t target;
+  };
+  const A64Case cases[] = {
+      {0x400000, 0x8B020020, "add x0, x1, x2", BranchKind::None, 0},
+      {0x400000, 0xF8408420, "ldr x0, [x1], #8", BranchKind::None, 0},
+      {0x400000, 0x14000002, "b #0x400008", BranchKind::DirectJump, 0x400008},
+      {0x400000, 0x97FFFFFF, "bl #0x3ffffc", BranchKind::DirectCall, 0x3ffffc},
+      {0x400000, 0x54000081, "b.ne #0x400010", BranchKind::Conditional, 0x400010},
+      {0x400000, 0x35FFFFC1, "cbnz w1, #0x3ffff8", BranchKind::Conditional, 0x3ffff8},
+      {0x400000, 0xB6F80062, "tbz x2, #0x3f, #0x40000c", BranchKind::Conditional, 0x40000c},
+      {0x400000, 0xD61F0200, "br x16", BranchKind::IndirectJump, 0},
+      {0x400000, 0xD63F0100, "blr x8", BranchKind::IndirectCall, 0},
+      {0x400000, 0xD65F03C0, "ret", BranchKind::Return, 0},
+      {0x400000, 0xD4000001, "svc #0", BranchKind::Other, 0},
+      {0x400000, 0xD69F03E0, "eret", BranchKind::Other, 0},
+      // Capstone 4 knows ARMv8.0 only: newer words keep their branch kind
+      // and print as objdump prints an unknown word.
+      {0x400000, 0xD65F0BFF, ".inst 0xd65f0bff", BranchKind::Return, 0},        // retaa
+      {0x400000, 0xD63F087F, ".inst 0xd63f087f", BranchKind::IndirectCall, 0},  // blraaz x3
+      {0x400000, 0xF8200041, ".inst 0xf8200041", BranchKind::None, 0},          // ldadd x0, x1, [x2]
+  };
+  Disassembler dis(Isa::aarch64);
+  for (const A64Case& c : cases) {
+    uint8_t b[4] = {uint8_t(c.word), uint8_t(c.word >> 8), uint8_t(c.word >> 16), uint8_t(c.word >> 24)};
+    const DecodedInsn& d = dis.decode(c.pc, b, 4);
+    SCOPED_TRACE(c.text);
+    EXPECT_TRUE(d.valid);
+    EXPECT_EQ(d.length, 4);
+    EXPECT_EQ(d.text, c.text);
+    EXPECT_EQ(d.branch, c.kind) << branch_kind_name(d.branch);
+    EXPECT_EQ(d.has_target, c.target != 0);
+    EXPECT_EQ(d.target, c.target);
+  }
+  const uint8_t two[2] = {0x1f, 0x20};
+  EXPECT_FALSE(dis.decode(0x400000, two, 2).valid) << "A64 instructions are 4 bytes";
+  EXPECT_EQ(dis.decode(0x400000, two, 2).text, "(bad)");
+  EXPECT_EQ(register_id_name(reg::kA64X0 + 30), "x30");
+  EXPECT_EQ(register_id_name(reg::kA64V0 + 31), "v31");
+}
+
+TEST(Disasm, Aarch64Registers) {
+  Disassembler dis(Isa::aarch64);
+  auto decode = [&](uint32_t w) -> const DecodedInsn& {
+    static uint8_t b[4];
+    for (int i = 0; i < 4; ++i) b[i] = uint8_t(w >> (8 * i));
+    return dis.decode(0x400000, b, 4);
+  };
+  const uint8_t x0 = reg::kA64X0, x1 = reg::kA64X0 + 1, x2 = reg::kA64X0 + 2;
+  struct R {
+    uint32_t word;
+    const char* text;
+    std::vector<uint8_t> reads, writes;
+  } cases[] = {
+      {0x8B020020, "add x0, x1, x2", {x1, x2}, {x0}},
+      {0xF8408C20, "ldr x0, [x1, #8]!", {x1}, {x0, x1}},
+      {0xA9BF7BFD, "stp x29, x30, [sp, #-16]!", {uint8_t(x0 + 29), uint8_t(x0 + 30), reg::kRsp}, {reg::kRsp}},
+      {0x6B020020, "subs w0, w1, w2", {x1, x2}, {reg::kFlags, x0}},
+      {0xD28000A0, "mov x0, #5", {}, {x0}},
+      {0xF2A00020, "movk x0, #1, lsl #16", {x0}, {x0}},
+      {0xD5182000, "msr ttbr0_el1, x0", {x0}, {}},
+      {0xD5382000, "mrs x0, ttbr0_el1", {}, {x0}},
+      {0xD500419F, "msr pan, #1", {}, {}},
+      {0xD4000001, "svc #0", {}, {}},
+      {0xD503201F, "nop", {}, {}},
+      {0xD2C0001F, "movz xzr, #0, lsl #32 (a START marker)", {}, {}},
+  };
+  for (const R& c : cases) {
+    const DecodedInsn& d = decode(c.word);
+    SCOPED_TRACE(c.text);
+    EXPECT_EQ(std::vector<uint8_t>(d.reads, d.reads + d.read_count), c.reads);
+    EXPECT_EQ(std::vector<uint8_t>(d.writes, d.writes + d.write_count), c.writes);
+  }
+}
+
 TEST(Disasm, RegistersFromOperandLists) {
   Disassembler dis(Isa::x86_64);
   {
@@ -164,6 +246,26 @@ namespace {
 // A second tool as the oracle: GNU objdump's Intel text of the same bytes.
 // Mnemonics (with prefixes) must agree; operands too, once objdump's ","
 // separator is given our ", " and its "+0x0" displacements dropped.
+// REP string instructions by their prefix and opcode: a string opcode
+// without the prefix is not one, nor is F3 before a non-string opcode
+// (pause, tzcnt) or in a segment-prefixed string instruction without REP.
+TEST(Disasm, RepString) {
+  Disassembler d(Isa::x86_64);
+  const std::vector<std::pair<std::vector<uint8_t>, bool>> cases = {
+      {{0xf3, 0xa4}, true},        {{0xf3, 0x48, 0xa5}, true}, {{0xf3, 0xab}, true},
+      {{0xf2, 0xae}, true},        {{0xf3, 0xa6}, true},       {{0xf3, 0x6c}, true},
+      {{0xa4}, false},             {{0x48, 0xad}, false},      {{0x64, 0xa4}, false},
+      {{0xf3, 0x90}, false},       {{0xf3, 0x48, 0x0f, 0xbc, 0xc0}, false},
+      {{0x48, 0x89, 0xc3}, false},
+  };
+  uint64_t pc = 0x401000;
+  for (const auto& [bytes, rep] : cases) {
+    const DecodedInsn& x = d.decode(pc, bytes.data(), bytes.size());
+    EXPECT_EQ(x.rep_string, rep) << x.text;
+    pc += 16;
+  }
+}
+
 TEST(Disasm, MnemonicsAndStringOperandsAsObjdump) {
   const std::vector<std::vector<uint8_t>> cases = {
       {0x74, 0x02}, {0x75, 0x02}, {0x77, 0x02}, {0x73, 0x02}, {0x7f, 0x02}, {0x7d, 0x02},

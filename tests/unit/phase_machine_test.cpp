@@ -294,10 +294,25 @@ TEST(PhaseMachine, LimitIsDeclaredOnceAndAsksForShutdown) {
   EXPECT_EQ(g_shutdowns.load(), 1);
   for (unsigned k = 0; k < run.ncores; ++k) {
     expect_well_formed(k);
-    for (const Mark& m : g_marks[k])
-      if (m.kind != MarkerKind::RoiBegin && m.source != MarkerSource::EndOfRun)
+    for (const Mark& m : g_marks[k]) {
+      if (m.kind != MarkerKind::RoiBegin && m.source != MarkerSource::EndOfRun) {
         EXPECT_EQ(int(m.kind), int(MarkerKind::LimitReached)) << "core " << k;
+      }
+    }
   }
+}
+
+// A core that loaded the skip period, then lost the CPU while another core
+// began a new period, must not add its old batch to the new count.
+TEST(SkipCount, AnOldPeriodsBatchDoesNotCountInTheNewOne) {
+  std::atomic<uint64_t> word{(uint64_t(2) << kSkipDoneBits) | 100};
+  uint64_t total = 0;
+  EXPECT_FALSE(add_skipped(word, 1, 4096, &total));
+  EXPECT_EQ(word.load() & kSkipDoneMask, 100u);
+  EXPECT_EQ(skip_word_period(word.load()), 2u);
+  ASSERT_TRUE(add_skipped(word, 2, 4096, &total));
+  EXPECT_EQ(total, 4196u);
+  EXPECT_EQ(word.load() & kSkipDoneMask, 4196u);
 }
 
 }  // namespace

@@ -12,14 +12,19 @@ CMAKE_FLAGS ?=
 
 all: build
 
+# DEPS_ARGS: extra guest ISAs whose packages to install (--arch aarch64).
+DEPS_ARGS ?=
 deps:
-	@bash scripts/install-deps.sh
+	@bash scripts/install-deps.sh $(DEPS_ARGS)
 
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS)
 
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
+
+# The aarch64 tests need its QEMU and cross compiler.
+test test-e2e test-slow: DEPS_ARGS = --arch aarch64
 
 # Everything but the slow label (soak runs and long fuzzing).
 test: build
@@ -38,9 +43,10 @@ test-slow: build
 # The suite under AddressSanitizer and UBSan, in build-asan/. Left out: tests
 # that load the (sanitized) plugin into QEMU, which has no sanitizer runtime
 # (e2e, launcher_errors), and linking an unsanitized program against the
-# sanitized library (install_package).
+# sanitized library (install_package), and the Python reader (a module
+# loaded into an unsanitized interpreter).
 sanitize: deps
-	cmake -S . -B build-asan -G Ninja -DQEMUTRACE_SANITIZE=ON -DQEMUTRACE_BENCH=OFF $(CMAKE_FLAGS)
+	cmake -S . -B build-asan -G Ninja -DQEMUTRACE_SANITIZE=ON -DQEMUTRACE_BENCH=OFF -DQEMUTRACE_PYTHON=OFF $(CMAKE_FLAGS)
 	cmake --build build-asan -j $(JOBS)
 	ctest --test-dir build-asan --output-on-failure -LE 'slow|e2e' -E 'install_package|launcher_errors'
 
@@ -56,7 +62,7 @@ sanitize: deps
 TSAN_TESTS ?= CompressionPool|Paths|ZstdContext|ReaderReadError|PhaseMachine|ControlServer|QemuShim
 TSAN_OPTIONS ?= halt_on_error=1 second_deadlock_stack=1
 tsan: deps
-	cmake -S . -B build-tsan -G Ninja -DQEMUTRACE_TSAN=ON -DQEMUTRACE_BENCH=OFF $(CMAKE_FLAGS)
+	cmake -S . -B build-tsan -G Ninja -DQEMUTRACE_TSAN=ON -DQEMUTRACE_BENCH=OFF -DQEMUTRACE_PYTHON=OFF $(CMAKE_FLAGS)
 	cmake --build build-tsan -j $(JOBS) --target unit_tests
 	TSAN_OPTIONS="$(TSAN_OPTIONS)" ctest --test-dir build-tsan --output-on-failure -L unit -R '$(TSAN_TESTS)'
 

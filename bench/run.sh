@@ -51,5 +51,13 @@ PY
     echo
     bash bench/formats.sh
   fi
+  if [ -x bench/aarch64.sh ] && [ "${QEMUTRACE_BENCH_GUEST:-1}" = 1 ] && command -v qemu-system-aarch64 >/dev/null; then
+    echo
+    bash bench/aarch64.sh
+  fi
+  if [ -x bench/python_read.sh ] && [ "${QEMUTRACE_BENCH_GUEST:-1}" = 1 ]; then
+    echo
+    bash bench/python_read.sh
+  fi
 } > "$out"
 echo "bench: wrote $out"

@@ -1,4 +1,5 @@
-// qemutrace convert --to tejas|tejas-gz|champsim|din|text IN... -o OUT
+// qemutrace convert --to tejas|tejas-gz|champsim|din|text|bbv IN... -o OUT [--interval N]
+//   [--from I] [--count N]: a region of each core by instruction index
 // Converts binary traces to simulator formats with the same consumers the
 // plugin uses for direct output (lib/convert), so both are byte-identical.
 // Per-core outputs go to core_file_path(OUT, core, format).
@@ -17,6 +18,7 @@
 #include "qemutrace/reader.h"
 #include "qemutrace/trace_paths.h"
 #include "qemutrace/writer.h"
+#include "parse_errors.h"
 #include "subcommand.h"
 
 namespace qemutrace::cli {
@@ -25,13 +27,14 @@ namespace {
 unsigned host_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 int run_convert(const std::string& to, const std::vector<std::string>& inputs,
-                const std::string& out_base) {
+                const std::string& out_base, uint64_t interval, uint64_t from, uint64_t count) {
   OutputFormat f;
   if (!parse_output_format(to, &f))
     return fail("unknown output format '" + to + "' (expected " + output_format_choices(true) + ")");
   if (f == OutputFormat::Binary)
     return fail("'binary' is not a conversion target (expected " + output_format_choices(true) + ")");
   if (out_base.empty()) return fail("empty output base (-o)");
+  if (interval && f != OutputFormat::Bbv) return fail("--interval applies to --to bbv only");
 
   // Open every input first so that a bad one fails before anything is written.
   std::vector<std::unique_ptr<CoreReader>> readers;
@@ -74,6 +77,7 @@ int run_convert(const std::string& to, const std::vector<std::string>& inputs,
     o.isa = r->header().isa;
     o.features = r->header().features;
     o.core = r->header().core;
+    o.bbv_interval = interval;
     // xz threads are shared out between the cores converted at once.
     o.threads = std::max(1u, host_threads() / unsigned(std::min<size_t>(readers.size(), host_threads())));
     const std::string& path = outputs[jobs.size()];  // this reader's, checked above
@@ -88,9 +92,10 @@ int run_convert(const std::string& to, const std::vector<std::string>& inputs,
     }
     jobs.push_back(Job{r.get(), path, std::move(c), 0, ""});
   }
-  auto convert_one = [](Job& j) {
+  auto convert_one = [from, count](Job& j) {
     try {
-      j.insns = feed_reader(*j.reader, *j.out);
+      if (from) j.reader->seek(from);
+      j.insns = feed_reader(*j.reader, *j.out, count);
     } catch (const std::exception& e) {
       j.error = e.what();
     }
@@ -124,14 +129,26 @@ QEMUTRACE_SUBCOMMAND(convert, ([](CLI::App& app) -> std::function<int()> {
   auto to = std::make_shared<std::string>();
   auto inputs = std::make_shared<std::vector<std::string>>();
   auto out = std::make_shared<std::string>();
+  auto interval = std::make_shared<uint64_t>(0);
+  auto from = std::make_shared<uint64_t>(0);
+  auto count = std::make_shared<uint64_t>(UINT64_MAX);
   cmd->add_option("--to", *to, "Output format: " + output_format_choices(true))->required();
   cmd->add_option("inputs", *inputs, "Per-core files BASE_<k>, a run base, or a manifest BASE.json")
       ->required();
   cmd->add_option("-o,--output", *out,
                   "Output base: core k goes to OUT_<k> (tejas), OUT_<k>.gz (tejas-gz), "
-                  "OUT_<k>.champsimtrace.xz, OUT_<k>.din or OUT_<k>.txt")
+                  "OUT_<k>.champsimtrace.xz, OUT_<k>.din, OUT_<k>.txt or OUT_<k>.bb")
       ->required();
-  return [to, inputs, out] { return run_convert(*to, *inputs, *out); };
+  cmd->add_option("--interval", *interval,
+                  "bbv: instructions per basic-block vector (default " + std::to_string(kDefaultBbvInterval) + ")")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--from", *from, "First instruction index of each core to convert (seeks through the index)")
+      ->check(non_negative_count());
+  cmd->add_option("--count", *count, "Convert at most this many instructions per core")
+      ->check(non_negative_count());
+  return [to, inputs, out, interval, from, count] {
+    return run_convert(*to, *inputs, *out, *interval, *from, *count);
+  };
 }));
 
 }  // namespace

@@ -3,6 +3,7 @@
 // qemutrace.h), trace the ROI and print the summary and what to try next.
 #include <cstdio>
 
+#include "launcher/guest_arch.h"
 #include "launcher/guest_image.h"
 #include "launcher/launch.h"
 #include "launcher/summary.h"
@@ -22,7 +23,7 @@ std::function<int()> setup(CLI::App& app) {
   };
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand("demo", "Trace the demo workload on the built-in guest (2 cores) and summarise");
-  sub->add_option("--arch", o->arch, "x86_64 or i386")->capture_default_str();
+  sub->add_option("--arch", o->arch, guest_arch_choices())->capture_default_str();
   sub->add_option("--trace", o->trace, "Trace base name")->capture_default_str();
   sub->add_flag("--quiet", o->quiet, "No live status line");
   return [o, sub]() -> int {
@@ -40,7 +41,7 @@ std::function<int()> setup(CLI::App& app) {
       plan.settings.base = absolute_path(o->trace);
       plan.settings.format = "binary";
       plan.settings.start = "marker";
-      plan.settings.markers = "both";
+      plan.settings.markers = find_guest_arch(plan.arch)->legacy_markers ? "both" : "nop";
       plan.builtin_guest = true;
       plan.quiet = o->quiet;
       plan.stdin_mode = StdinMode::Closed;
@@ -61,7 +62,9 @@ std::function<int()> setup(CLI::App& app) {
       std::printf("  %s dump %s_0 | head -20     # the first instructions of core 0\n", q.c_str(), b.c_str());
       std::printf("  %s stats%s     # counts, kernel/user, loads/stores\n", q.c_str(), all.c_str());
       std::printf("  %s verify%s    # check every file\n", q.c_str(), all.c_str());
-      std::printf("  %s run --program ./your-static-binary --trace out/t    # your own program\n", q.c_str());
+      std::string arch_opt = plan.arch == "x86_64" ? "" : " --arch " + plan.arch;
+      std::printf("  %s run%s --program ./your-static-binary --trace out/t    # your own program\n", q.c_str(),
+                  arch_opt.c_str());
       return rc;
     } catch (const LaunchError& e) {
       return fail(e.what());

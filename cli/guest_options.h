@@ -18,6 +18,7 @@ struct GuestOptions {
   std::string mem = "512M";
   std::string program, args, kernel, initrd, append, hda;
   std::vector<std::string> qemu_args;  // after --, unchanged
+  bool xen = false;  // the built-in guest as dom0 under Xen (launcher/xen.h)
   bool nested = false;  // --nested (launcher/nested.h)
 };
 
@@ -33,6 +34,7 @@ struct GuestCommand {
   // Indices in qemu_args of the -kernel and -initrd values (or -1).
   int kernel_value = -1, initrd_value = -1;
   std::unique_ptr<launcher::TempDir> work;  // holds a workload initrd
+  std::vector<std::string> plugin_options;  // key=value the guest needs (Xen: its level rule)
 };
 
 // Checks the options (LaunchError names a bad one) and builds the command

@@ -83,6 +83,7 @@ int record_command(RecordOptions o) {
   std::error_code ec;
   if (fs::exists(rec, ec) && !(fs::is_directory(rec, ec) && fs::is_empty(rec, ec)))
     throw LaunchError("recording " + o.out + " already exists: give a new or empty directory");
+  if (o.guest.xen) throw LaunchError("record does not take --xen yet: trace the Xen guest with qemutrace run --xen");
   GuestCommand g = guest_command(o.guest);
   QemuBinary qemu = find_qemu(g.arch);
   fs::create_directories(rec, ec);

@@ -31,6 +31,7 @@ int run_command(const RunOptions& o) {
   plan.qemu_args = g.qemu_args;
   plan.qemu_args.insert(plan.qemu_args.end(), clock_args.begin(), clock_args.end());
   plan.builtin_guest = g.builtin_guest;
+  plan.settings.extra.insert(plan.settings.extra.end(), g.plugin_options.begin(), g.plugin_options.end());
   plan.console = o.console;
   plan.quiet = o.quiet;
   plan.stdin_mode = plan.builtin_guest ? StdinMode::Closed : StdinMode::Inherit;
@@ -53,7 +54,8 @@ std::function<int()> setup(CLI::App& app) {
       "  qemutrace run --program ./myprog --args '-n 10' --trace out/t\n"
       "  qemutrace run --program qt-loop --args 1000000 --format file --trace out/t\n"
       "  qemutrace run --program qt-loop --args 1000000 --clock virtual --trace out/t\n"
-      "  qemutrace run --hda disk.img --start console --console --trace out/t\n");
+      "  qemutrace run --hda disk.img --start console --console --trace out/t\n"
+      "  qemutrace run --xen --program qt-loop --args 1000000 --trace out/t\n");
   return [o, sub]() -> int {
     if (!sub->parsed()) return 0;
     try {

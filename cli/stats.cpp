@@ -15,7 +15,7 @@ namespace qemutrace::cli {
 namespace {
 
 struct Counts {
-  uint64_t instructions = 0, loads = 0, stores = 0, kernel = 0, user = 0, bytes = 0;
+  uint64_t instructions = 0, loads = 0, stores = 0, kernel = 0, user = 0, hypervisor = 0, nested = 0, bytes = 0;
   std::map<std::string, uint64_t> markers;
   DistinctSet pcs, lines;
   bool complete = true;
@@ -35,6 +35,8 @@ nlohmann::json to_json(const Counts& c) {
   j["stores"] = c.stores;
   j["kernel_instructions"] = c.privilege_known ? nlohmann::json(c.kernel) : nlohmann::json(nullptr);
   j["user_instructions"] = c.privilege_known ? nlohmann::json(c.user) : nlohmann::json(nullptr);
+  j["hypervisor_instructions"] = c.privilege_known ? nlohmann::json(c.hypervisor) : nlohmann::json(nullptr);
+  j["nested_instructions"] = c.privilege_known ? nlohmann::json(c.nested) : nlohmann::json(nullptr);
   j["distinct_pcs"] = c.pcs.size();
   j["distinct_data_lines"] = c.lines.size();
   j["markers"] = c.markers;
@@ -51,10 +53,17 @@ Counts count_foreign(const std::string& p, const ForeignTrace& t, Counts& total)
   struct stat st{};
   c.bytes = ::stat(p.c_str(), &st) == 0 ? uint64_t(st.st_size) : 0;
   ForeignTraceVisitor v;
-  v.instruction = [&](uint64_t pc, int cpl) {
+  v.instruction = [&](uint64_t pc, int lv) {
     c.instructions++;
-    if (cpl < 0) c.privilege_known = false;
-    else (cpl == 0 ? c.kernel : c.user)++;
+    if (lv < 0) {
+      c.privilege_known = false;
+    } else {
+      uint8_t p = level::privilege(uint8_t(lv));
+      c.kernel += p == level::kKernel;
+      c.user += p == level::kUser;
+      c.hypervisor += p == level::kHypervisor;
+      c.nested += (lv & level::kNested) != 0;
+    }
     c.pcs.insert(pc);
     total.pcs.insert(pc);
   };
@@ -90,6 +99,8 @@ void add_to_total(Counts& total, const Counts& c) {
   total.stores += c.stores;
   total.kernel += c.kernel;
   total.user += c.user;
+  total.hypervisor += c.hypervisor;
+  total.nested += c.nested;
   total.bytes += c.bytes;
   total.complete = total.complete && c.complete;
   total.privilege_known = total.privilege_known && c.privilege_known;
@@ -118,7 +129,10 @@ int run_stats(const std::vector<std::string>& args, bool json) {
     }
     while (const Instruction* in = r->next()) {
       c.instructions++;
-      (in->cpl == 0 ? c.kernel : c.user)++;
+      c.kernel += in->is_kernel();
+      c.user += in->is_user();
+      c.hypervisor += in->is_hypervisor();
+      c.nested += in->is_nested();
       c.pcs.insert(in->pc);
       for (uint32_t i = 0; i < in->access_count; i++) {
         const MemAccess& a = in->accesses[i];
@@ -159,6 +173,12 @@ int run_stats(const std::vector<std::string>& args, bool json) {
                           .c_str());
   for (auto& [core, c] : per_core) row(std::to_string(core), c);
   row("total", total);
+  // Traces without levels have neither; the table keeps its columns.
+  if (total.hypervisor || total.nested) {
+    for (auto& [core, c] : per_core)
+      std::printf("%s\n", fmt::format("levels core {}: hypervisor={} nested={}", core, c.hypervisor, c.nested).c_str());
+    std::printf("%s\n", fmt::format("levels total: hypervisor={} nested={}", total.hypervisor, total.nested).c_str());
+  }
   if (!total.markers.empty()) {
     std::string m;
     for (auto& [k, v] : total.markers) m += fmt::format(" {}={}", k, v);

@@ -180,17 +180,27 @@ bool check_manifest(const std::string& manifest, const std::map<std::string, Fil
     const std::string name = "files[" + p + "].";
     disagree(name + "instructions", f.value("instructions", nlohmann::json()), c.instructions);
     disagree(name + "kernel_instructions", f.value("kernel_instructions", nlohmann::json()), c.kernel_instructions);
+    if (f.contains("hypervisor_instructions"))
+      disagree(name + "hypervisor_instructions", f["hypervisor_instructions"], c.hypervisor_instructions);
+    if (f.contains("nested_instructions"))
+      disagree(name + "nested_instructions", f["nested_instructions"], c.nested_instructions);
     if (f.contains("loads")) disagree(name + "loads", f["loads"], c.loads);
     if (f.contains("stores")) disagree(name + "stores", f["stores"], c.stores);
     disagree(name + "bytes", f.value("bytes", nlohmann::json()), it->second.bytes);
     sum.instructions += c.instructions;
     sum.kernel_instructions += c.kernel_instructions;
+    sum.hypervisor_instructions += c.hypervisor_instructions;
+    sum.nested_instructions += c.nested_instructions;
     sum_bytes += it->second.bytes;
   }
   if (j.contains("totals") && j["totals"].is_object()) {
     const auto& t = j["totals"];
     disagree("totals.instructions", t.value("instructions", nlohmann::json()), sum.instructions);
     disagree("totals.kernel_instructions", t.value("kernel_instructions", nlohmann::json()), sum.kernel_instructions);
+    if (t.contains("hypervisor_instructions"))
+      disagree("totals.hypervisor_instructions", t["hypervisor_instructions"], sum.hypervisor_instructions);
+    if (t.contains("nested_instructions"))
+      disagree("totals.nested_instructions", t["nested_instructions"], sum.nested_instructions);
     disagree("totals.bytes", t.value("bytes", nlohmann::json()), sum_bytes);
   }
   return ok;

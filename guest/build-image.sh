@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# guest/build-image.sh --arch x86_64|i386 [--force] [--print-qemu-args]
+# guest/build-image.sh --arch x86_64|i386|aarch64 [--force] [--print-qemu-args]
 #
 # Builds the built-in qemutrace guest from Debian packages into
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/qemutrace/guest/<arch>/
@@ -23,17 +23,25 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+# machine: QEMU options that pick the board and CPU (x86 uses the defaults).
+# aarch64: the `virt` board, the newest CPU QEMU models, with the cheap
+# implementation-defined pointer-authentication algorithm (QARMA, the default,
+# costs TCG a lot on every signed return); console on the PL011 UART ttyAMA0.
 case $arch in
-  x86_64) debarch=amd64 kmeta=linux-image-cloud-amd64 qemu=qemu-system-x86_64 extra_append= ;;
-  i386) debarch=i386 kmeta=linux-image-686 qemu=qemu-system-i386 extra_append=' noisapnp' ;;
-  *) echo "build-image: unsupported arch '$arch' (x86_64 or i386)" >&2; exit 2 ;;
+  x86_64) debarch=amd64 kmeta=linux-image-cloud-amd64 qemu=qemu-system-x86_64 machine=()
+    append="console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off no_timer_check" ;;
+  i386) debarch=i386 kmeta=linux-image-686 qemu=qemu-system-i386 machine=()
+    append="console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off no_timer_check noisapnp" ;;
+  aarch64) debarch=arm64 kmeta=linux-image-cloud-arm64 qemu=qemu-system-aarch64
+    machine=(-M virt -cpu max,pauth-impdef=on)
+    append="console=ttyAMA0 quiet panic=-1 cryptomgr.notests mitigations=off" ;;
+  *) echo "build-image: unsupported arch '$arch' (x86_64, i386 or aarch64)" >&2; exit 2 ;;
 esac
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/qemutrace
 dir=$cache/guest/$arch
-append="console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off no_timer_check$extra_append"
 
 if [ $print -eq 1 ]; then
-  printf '%q ' "$qemu" -smp 2 -m 512M -kernel "$dir/vmlinuz" -initrd "$dir/initrd.img" -append "$append"
+  printf '%q ' "$qemu" "${machine[@]}" -smp 2 -m 512M -kernel "$dir/vmlinuz" -initrd "$dir/initrd.img" -append "$append"
   echo -nographic -no-reboot
   exit 0
 fi

@@ -75,6 +75,9 @@ struct GuestContext {
   bool valid = false;
   bool asid_dirty = true;  // re-read the address space at the next record
   uint8_t cpl = 0;
+  uint8_t level = 0;  // level:: bits last written
+  // Level bits only execution tells (levels.h), ORed into every block's.
+  uint8_t runtime_level = 0;
   uint64_t asid = 0;
 };
 

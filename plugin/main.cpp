@@ -139,8 +139,10 @@ int install(qemu_plugin_id_t id, const qemu_info_t* info, int argc, char** argv)
   wo.features = feature::kKernel | feature::kAsid | feature::kTimestamps;
   if (opt.phys) wo.features |= feature::kPhysAddr;
   if (opt.values) wo.features |= feature::kValues;
+  if (records_levels(opt.levels)) wo.features |= feature::kLevel;
   wo.zstd_level = opt.zstd;
   wo.chunk_insns = opt.chunk;
+  wo.bbv_interval = opt.bbv_interval;
   wo.compress_threads = opt.threads;
   RunInfo ri;
   ri.command_line = shim::command_line();

@@ -80,9 +80,14 @@ bool parse_options(int argc, char** argv, Options* o, std::string* error) {
       if (!parse_bool(v, &o->values)) return bad(k, v, "on or off");
     } else if (k == "phys") {
       if (!parse_bool(v, &o->phys)) return bad(k, v, "on or off");
+    } else if (k == "levels") {
+      if (!parse_level_rule(v, &o->levels)) return bad(k, v, "cpl or xen");
     } else if (k == "zstd") {
       if (!parse_int(v, &n) || n < -7 || n > 22) return bad(k, v, "a zstd level, -7..22");
       o->zstd = static_cast<int>(n);
+    } else if (k == "bbv_interval") {
+      if (!parse_int(v, &n) || n < 1) return bad(k, v, "an instruction count, at least 1");
+      o->bbv_interval = static_cast<uint64_t>(n);
     } else if (k == "chunk") {
       if (!parse_int(v, &n) || n < 1 || n > (1 << 30)) return bad(k, v, "an instruction count, 1..2^30");
       o->chunk = static_cast<uint32_t>(n);

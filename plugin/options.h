@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "levels.h"
 #include "qemutrace/output_format.h"
 #include "qemutrace/writer.h"
 
@@ -31,8 +32,10 @@ struct Options {
   std::string ctl;
   bool values = false;
   bool phys = true;
+  LevelRule levels = LevelRule::Cpl;
   int zstd = 1;
   uint32_t chunk = 1u << 20;
+  uint64_t bbv_interval = 0;  // format bbv: instructions per vector (0: the default)
   unsigned threads = 1;
   bool quiet = false;
   bool count_check = false;  // hidden, for tests: independent inline counter

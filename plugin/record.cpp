@@ -43,21 +43,24 @@ inline void start_record(Vcpu& v, unsigned k, TbInfo* ex, const StaticBlock* sb,
   if ((++v.stream.blocks & 1023) == 0) check_failure(k);
 }
 
-void update_context(Vcpu& v, uint8_t cpl) {
+void update_context(Vcpu& v, const TbInfo* tb) {
   GuestContext& c = v.ctx;
+  const uint8_t cpl = tb->cpl, lv = tb->level | c.runtime_level;
   if (c.asid_dirty || !c.valid) {
     uint64_t a = current_asid(v, read_asid());
     c.asid_dirty = false;
     v.pages.gen++;  // after the instruction that set asid_dirty took effect
-    if (!c.valid || a != c.asid || cpl != c.cpl) {
+    if (!c.valid || a != c.asid || cpl != c.cpl || lv != c.level) {
       c.asid = a;
       c.cpl = cpl;
+      c.level = lv;
       c.valid = true;
-      v.sink->set_context(cpl, a);
+      v.sink->set_context(cpl, a, lv);
     }
-  } else if (cpl != c.cpl) {
+  } else if (cpl != c.cpl || lv != c.level) {
     c.cpl = cpl;
-    v.sink->set_context(cpl, c.asid);
+    c.level = lv;
+    v.sink->set_context(cpl, c.asid, lv);
   }
 }
 
@@ -86,7 +89,7 @@ inline bool chain_record(Vcpu& v, unsigned k, TbInfo* tb) {
   if (ex->last_rep || v.rec.base != 0 || v.rec.cap != ex->n || v.score->idx + 1 != ex->n) return false;
   if (ex->last_must_access && v.rec.last_acc != int32_t(ex->n) - 1) return false;  // it faulted
   if (!(ex->any_next || tb->vaddr == ex->next_a || tb->vaddr == ex->next_b)) return false;
-  if (tb->cpl != v.ctx.cpl || v.ctx.asid_dirty || !v.ctx.valid || v.stream.disc_pending || budgets_on())
+  if (tb->cpl != v.ctx.cpl || (tb->level | v.ctx.runtime_level) != v.ctx.level || v.ctx.asid_dirty || !v.ctx.valid || v.stream.disc_pending || budgets_on())
     return false;
   if (phase() != Phase::Tracing || v.region.epoch != g_roi.epoch.load(std::memory_order_relaxed)) return false;
   v.stream.last_pc = ex->last_pc;
@@ -185,7 +188,7 @@ inline void record_access(Vcpu& v, qemu_plugin_meminfo_t info, uint64_t vaddr, i
 bool open_record(Vcpu& v, unsigned k, TbInfo* ex, const StaticBlock* sb, int32_t base) {
   uint32_t cap = sb->insn_count;
   if (budgets_on() && !take_budget(v, k, &cap)) return false;
-  update_context(v, ex->cpl);
+  update_context(v, ex);
   if (v.stream.disc_pending) {
     v.sink->marker(v.stream.disc);
     v.stream.disc_pending = false;

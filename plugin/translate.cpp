@@ -150,6 +150,7 @@ void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
   // another privilege level than the one it was translated at.
   BlockMode bm = read_block_mode();
   ti->cpl = bm.cpl;
+  ti->level = block_level(g_plugin->opt.levels, ti->vaddr, bm.cpl);
   ti->paging = bm.paging;
 
   auto offset_of = [&](size_t i) {

@@ -54,6 +54,7 @@ struct alignas(64) TbInfo {
   const InsnRef* ref0 = nullptr;    // refs.data(): memory callbacks' userdata
   uint32_t n = 0;
   uint8_t cpl = 0;
+  uint8_t level = 0;  // level:: bits by the run's rule (levels.h)
   bool any_next = false;
   // The last instruction is a REP string: a whole execution may not end the
   // record (QEMU re-enters it, record.cpp); otherwise there is nothing to

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "launcher/guest_arch.h"
 #include "launcher/util.h"
 
 namespace qemutrace::launcher {
@@ -55,21 +56,33 @@ std::string ensure_guest(const std::string& arch, bool force, bool verbose) {
   return dir;
 }
 
-std::vector<std::string> guest_qemu_args(const std::string& arch, const std::string& guest_dir) {
-  std::vector<std::string> words;
+std::vector<std::string> script_qemu_command(const std::string& script_name, const std::vector<std::string>& args) {
   try {
-    std::string script = guest_script("build-image.sh");
+    std::vector<std::string> argv = {"bash", guest_script(script_name), "--print-qemu-args"};
+    argv.insert(argv.end(), args.begin(), args.end());
     std::string out;
-    if (run_capture({"bash", script, "--print-qemu-args", "--arch", arch}, &out, nullptr) == 0)
-      words = shell_split(last_line(out));
+    if (run_capture(argv, &out, nullptr) == 0) return shell_split(last_line(out));
   } catch (const LaunchError&) {
   }
+  return {};
+}
+
+std::vector<std::string> guest_qemu_args(const std::string& arch, const std::string& guest_dir) {
+  std::vector<std::string> words = script_qemu_command("build-image.sh", {"--arch", arch});
   if (words.empty()) {
-    std::string append = "console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off no_timer_check";
-    if (arch == "i386") append += " noisapnp";
-    words = {"qemu-system-" + arch, "-kernel", guest_dir + "/vmlinuz", "-initrd", guest_dir + "/initrd.img",
-             "-append", append, "-nographic", "-no-reboot"};
+    const GuestArch* a = find_guest_arch(arch);
+    std::string append = "console=" + (a ? a->console : std::string("ttyS0")) +
+                         " quiet panic=-1 cryptomgr.notests mitigations=off";
+    if (a && !a->board_append.empty()) append += " " + a->board_append;
+    words = {"qemu-system-" + arch};
+    if (a) words.insert(words.end(), a->machine_args.begin(), a->machine_args.end());
+    words.insert(words.end(), {"-kernel", guest_dir + "/vmlinuz", "-initrd", guest_dir + "/initrd.img",
+                               "-append", append, "-nographic", "-no-reboot"});
   }
+  return qemu_args_without_machine_size(words);
+}
+
+std::vector<std::string> qemu_args_without_machine_size(const std::vector<std::string>& words) {
   std::vector<std::string> out;
   for (size_t i = 0; i < words.size(); ++i) {
     if (i == 0 && words[i].find("qemu-system") != std::string::npos) continue;

@@ -19,6 +19,13 @@ std::string ensure_guest(const std::string& arch, bool force, bool verbose);
 // -m: "-kernel K -initrd I -append '...' -nographic -no-reboot ...".
 std::vector<std::string> guest_qemu_args(const std::string& arch, const std::string& guest_dir);
 
+// The command a guest script prints with --print-qemu-args (its words), or
+// nothing if the script is missing or fails.
+std::vector<std::string> script_qemu_command(const std::string& script_name, const std::vector<std::string>& args);
+// A printed QEMU command without the binary, -smp and -m (the user's
+// options give those), with "-nic none" unless it names a network.
+std::vector<std::string> qemu_args_without_machine_size(const std::vector<std::string>& words);
+
 // Resolves a --program value: an existing file, or a name in the guest's
 // programs/ (e.g. "qt-loop"). Throws LaunchError naming the missing file.
 std::string resolve_program(const std::string& program, const std::string& guest_dir);

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "launcher/guest_arch.h"
 #include "launcher/util.h"
 #include "qemutrace/output_format.h"
 #include "qemutrace/writer.h"
@@ -20,9 +21,8 @@
 namespace qemutrace::launcher {
 
 std::string check_arch(const std::string& arch) {
-  if (arch == "x86_64" || arch == "amd64" || arch == "x86-64") return "x86_64";
-  if (arch == "i386" || arch == "i686" || arch == "x86") return "i386";
-  throw LaunchError("bad --arch value '" + arch + "': expected x86_64 or i386");
+  if (const GuestArch* a = find_guest_arch(arch)) return a->name;
+  throw LaunchError("bad --arch value '" + arch + "': expected " + guest_arch_choices());
 }
 
 QemuBinary find_qemu(const std::string& arch) {
@@ -34,7 +34,12 @@ QemuBinary find_qemu(const std::string& arch) {
     path = *w;
   } else {
     auto w = which(name);
-    if (!w) throw LaunchError("QEMU not found: " + name + " is not in PATH (install QEMU >= 10.0: make deps)");
+    if (!w) {
+      const GuestArch* a = find_guest_arch(arch);
+      std::string pkg = a ? a->qemu_package : "qemu-system-" + arch;
+      throw LaunchError("QEMU not found: " + name + " is not in PATH (install QEMU >= 10.0: apt-get install -t bookworm-backports " +
+                        pkg + ", or scripts/install-deps.sh" + (a && a->name == "aarch64" ? " --arch aarch64" : "") + ")");
+    }
     path = *w;
   }
   std::string out;

@@ -17,8 +17,8 @@ struct QemuBinary {
 // `--version` >= 10.0. Throws LaunchError: not found / too old / arch bad.
 QemuBinary find_qemu(const std::string& arch);
 
-// Normalises and checks an --arch value ("x86_64", "i386"; "amd64", "i686"
-// accepted). Throws LaunchError.
+// Normalises and checks an --arch value ("x86_64", "i386", "aarch64";
+// aliases such as "amd64", "i686", "arm64" accepted). Throws LaunchError.
 std::string check_arch(const std::string& arch);
 
 // Everything the plugin is told. Empty/negative fields are left out.

@@ -35,8 +35,8 @@ long long get_ll(const nlohmann::json& j, const char* key) {
   return j[key].get<long long>();
 }
 
-// Seconds between ROI begin and end events in the manifest (summed over
-// intervals); 0 if the manifest does not say.
+}  // namespace
+
 double traced_seconds(const nlohmann::json& m) {
   if (!m.is_object() || !m.contains("events") || !m["events"].is_array()) return 0;
   std::vector<std::pair<long long, std::string>> ev;
@@ -57,8 +57,6 @@ double traced_seconds(const nlohmann::json& m) {
   }
   return total;
 }
-
-}  // namespace
 
 long long manifest_total_instructions(const std::string& base) {
   auto m = read_json_file(base + ".json");

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "launcher/session.h"
 
 namespace qemutrace::launcher {
@@ -37,6 +39,10 @@ struct SummaryInput {
 // Prints the summary to stdout. Returns the total instructions traced (from
 // the manifest, else the last live status), or -1 if nothing is known.
 long long print_summary(const SummaryInput& in);
+
+// Seconds between ROI begin and end events in a manifest (summed over
+// intervals); 0 if the manifest does not say.
+double traced_seconds(const nlohmann::json& manifest);
 
 // totals.instructions of BASE.json, or -1.
 long long manifest_total_instructions(const std::string& base);

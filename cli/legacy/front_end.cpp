@@ -1,4 +1,4 @@
-// qemutrace-system-x86_64 / qemutrace-system-i386: drop-in front ends for the
+// qemutrace-system-x86_64 / -i386 / -aarch64: drop-in front ends for the
 // legacy qemutrace command line
 //
 //   qemutrace-system-x86_64 -smp 2 -m 1G -q_trace mode=file,file=BASE -ST N
@@ -22,6 +22,7 @@
 #include <cstring>
 
 #include "launcher/clock.h"
+#include "launcher/guest_arch.h"
 #include "launcher/launch.h"
 #include "legacy/front_end.h"
 #include "launcher/util.h"
@@ -45,8 +46,9 @@ void usage(const std::string& arch) {
       "  -ST N                         stop tracing after N instructions in total (-1: no limit)\n"
       "  --monitor stdio               console: qqq_start_trace, qqq_stop_trace (= qqq_end_trace),\n"
       "                                qqq_status, and every QEMU monitor command\n"
-      "Tracing starts off; it starts at qqq_start_trace, `qemutrace ctl BASE start`, int $100 or a\n"
-      "qemutrace_start() marker in the guest. Every other option goes to qemu-system-%s unchanged.\n",
+      "Tracing starts off; it starts at qqq_start_trace, `qemutrace ctl BASE start`, int $100 (x86) or\n"
+      "a qemutrace_start() marker in the guest. Every other option goes to qemu-system-%s unchanged\n"
+      "(aarch64: -M virt -cpu max,pauth-impdef=on come first unless -M/-machine is given).\n",
       arch.c_str(), output_format_choices().c_str(), arch.c_str());
 }
 
@@ -107,7 +109,7 @@ int legacy_main(int argc, char** argv) {
       TraceSettings& t = plan.settings;
       t.format.clear();
       t.start = "marker";
-      t.markers = "both";
+      t.markers = find_guest_arch(plan.arch)->legacy_markers ? "both" : "nop";
       for (const std::string& kv : [&] {
              std::vector<std::string> parts;
              size_t s = 0;
@@ -149,6 +151,10 @@ int legacy_main(int argc, char** argv) {
         t.limit = *n;
       }
     }
+    // qemu-system-aarch64 has no default board: the one the built-in guest
+    // uses, unless the command line picks one (a later -cpu still wins).
+    if (const GuestArch& ga = *find_guest_arch(plan.arch); !chooses_machine(plan.qemu_args))
+      plan.qemu_args.insert(plan.qemu_args.begin(), ga.machine_args.begin(), ga.machine_args.end());
     std::vector<std::string> clock_args = clock_qemu_args(clock, plan.qemu_args);
     plan.qemu_args.insert(plan.qemu_args.end(), clock_args.begin(), clock_args.end());
     plan.stdin_mode = StdinMode::Inherit;

@@ -32,25 +32,38 @@ static inline unsigned long qt_arg(int argc, char **argv, int i, unsigned long d
 }
 
 /* Defines `unsigned FN(unsigned n)` running, between START_ASM and STOP_ASM,
- *     mov n,%ecx ; 1: add %ecx,acc ; xor $0x5a5a,acc ; dec %ecx ; jnz 1b
+ *   x86:     mov n,%ecx ; 1: add %ecx,acc ; xor $0x5a5a,acc ; dec %ecx ; jnz 1b
+ *   aarch64: mov w9,n   ; 1: add acc,acc,w9 ; eor acc,acc,#0xff00 ; subs w9,w9,#1 ; b.ne 1b
  * = 1 + 4n instructions, all with PC in [FN_begin, FN_end).  The markers lie
  * outside that range.  noinline/noclone keep the global labels unique. */
+#if defined(__aarch64__)
+#define QT_LOOP_BODY_ "mov w9, %w1\n"                                        \
+                      "1:\n\t"                                              \
+                      "add %w0, %w0, w9\n\t"                                \
+                      "eor %w0, %w0, #0xff00\n\t"                           \
+                      "subs w9, w9, #1\n\t"                                 \
+                      "b.ne 1b\n"
+#define QT_LOOP_CLOBBER_ "x9"
+#else
+#define QT_LOOP_BODY_ "mov %1, %%ecx\n"                                      \
+                      "1:\n\t"                                              \
+                      "add %%ecx, %0\n\t"                                   \
+                      "xor $0x5a5a, %0\n\t"                                 \
+                      "dec %%ecx\n\t"                                       \
+                      "jnz 1b\n"
+#define QT_LOOP_CLOBBER_ "ecx"
+#endif
 #define QT_DEFINE_LOOP(FN, START_ASM, STOP_ASM)                               \
   extern const char FN##_begin[], FN##_end[];                                 \
   __attribute__((noinline, noclone)) static unsigned FN(unsigned n) {         \
     unsigned acc = 0;                                                         \
     __asm__ __volatile__(START_ASM                                            \
-                         ".globl " #FN "_begin\n" #FN "_begin:\n\t"           \
-                         "mov %1, %%ecx\n"                                    \
-                         "1:\n\t"                                             \
-                         "add %%ecx, %0\n\t"                                  \
-                         "xor $0x5a5a, %0\n\t"                                \
-                         "dec %%ecx\n\t"                                      \
-                         "jnz 1b\n"                                           \
-                         ".globl " #FN "_end\n" #FN "_end:\n\t" STOP_ASM      \
+                         ".globl " #FN "_begin\n" #FN "_begin:\n\t"          \
+                         QT_LOOP_BODY_                                        \
+                         ".globl " #FN "_end\n" #FN "_end:\n\t" STOP_ASM     \
                          : "+r"(acc)                                          \
                          : "r"(n)                                             \
-                         : "ecx", "cc", "memory");                            \
+                         : QT_LOOP_CLOBBER_, "cc", "memory");                 \
     return acc;                                                               \
   }
 

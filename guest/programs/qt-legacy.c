@@ -1,5 +1,6 @@
 /* qt-legacy N: the qt-loop body with the legacy int $100/$101 markers.
- * Natively it dies of SIGSEGV unless run under qemutrace-guest-run. */
+ * Natively it dies of SIGSEGV unless run under qemutrace-guest-run.
+ * qt-arch: x86_64 i386 (int $100/$101 exist on x86 only) */
 #include "qt-common.h"
 
 QT_DEFINE_LOOP(qt_legacy_roi, QEMUTRACE_LEGACY_START_ASM, QEMUTRACE_LEGACY_STOP_ASM)

@@ -16,16 +16,18 @@
 
 extern const char qt_phys_p1_begin[], qt_phys_p1_end[], qt_phys_p2_begin[], qt_phys_p2_end[];
 
+#if defined(__aarch64__)
+#define QT_PHYS_BODY_ "1:\n\tldr %[t], [%[p]]\n\tadd %[acc], %[acc], %[t]\n\t" \
+                      "add %[p], %[p], #4096\n\tsubs %w[n], %w[n], #1\n\tb.ne 1b\n"
+#else
+#define QT_PHYS_BODY_ "1:\n\tmov (%[p]), %[t]\n\tadd %[t], %[acc]\n\t" \
+                      "add $4096, %[p]\n\tdec %[n]\n\tjnz 1b\n"
+#endif
 #define QT_PHYS_WALK(FN, LABEL)                                                   \
   __attribute__((noinline, noclone)) static uintptr_t FN(const char *p, unsigned n) { \
     uintptr_t acc = 0, t;                                                         \
     __asm__ __volatile__(".globl " LABEL "_begin\n" LABEL "_begin:\n\t"           \
-                         "1:\n\t"                                                 \
-                         "mov (%[p]), %[t]\n\t"                                   \
-                         "add %[t], %[acc]\n\t"                                   \
-                         "add $4096, %[p]\n\t"                                    \
-                         "dec %[n]\n\t"                                           \
-                         "jnz 1b\n"                                               \
+                         QT_PHYS_BODY_                                            \
                          ".globl " LABEL "_end\n" LABEL "_end:\n\t"               \
                          : [acc] "+r"(acc), [p] "+r"(p), [t] "=&r"(t), [n] "+r"(n) \
                          :                                                        \

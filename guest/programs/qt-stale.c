@@ -7,7 +7,8 @@
  *      return point unmarked (same address space, same address).
  * N:   first walks the same code unmarked (1000 iterations, jumping straight
  *      to the int's return point), then runs it marked with N iterations.
- *      Under qemutrace-guest-run only the marked run is traced: 1+4N. */
+ *      Under qemutrace-guest-run only the marked run is traced: 1+4N.
+ * qt-arch: x86_64 i386 (int $100/$101 exist on x86 only) */
 #include <setjmp.h>
 #include <signal.h>
 #include <string.h>

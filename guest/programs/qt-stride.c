@@ -1,6 +1,7 @@
 /* qt-stride N STRIDE: ROI id 1 around N pointer-sized loads at
  * base + i*STRIDE (i = 0..N-1), and no other data access.  The loop is
  *   mov n,%ecx ; 1: mov (p),t ; add t,acc ; add stride,p ; dec %ecx ; jnz 1b
+ * (aarch64: mov w9,n ; 1: ldr t,[p] ; add ; add ; subs w9,w9,#1 ; b.ne 1b)
  * = 1 + 5N instructions in [roi_pc_begin, roi_pc_end).  Pages are touched
  * before the ROI so no load faults inside it. */
 #include "qt-common.h"
@@ -11,6 +12,21 @@ __attribute__((noinline, noclone)) static uintptr_t walk(const char *base, unsig
                                                          uintptr_t stride) {
   uintptr_t acc = 0, t;
   const char *p = base;
+#if defined(__aarch64__)
+  __asm__ __volatile__(QEMUTRACE_START_ASM(1)
+                       ".globl qt_stride_begin\nqt_stride_begin:\n\t"
+                       "mov w9, %w[n]\n"
+                       "1:\n\t"
+                       "ldr %[t], [%[p]]\n\t"
+                       "add %[acc], %[acc], %[t]\n\t"
+                       "add %[p], %[p], %[s]\n\t"
+                       "subs w9, w9, #1\n\t"
+                       "b.ne 1b\n"
+                       ".globl qt_stride_end\nqt_stride_end:\n\t" QEMUTRACE_STOP_ASM(1)
+                       : [acc] "+r"(acc), [p] "+r"(p), [t] "=&r"(t)
+                       : [n] "r"(n), [s] "r"(stride)
+                       : "x9", "cc", "memory");
+#else
   __asm__ __volatile__(QEMUTRACE_START_ASM(1)
                        ".globl qt_stride_begin\nqt_stride_begin:\n\t"
                        "mov %[n], %%ecx\n"
@@ -24,6 +40,7 @@ __attribute__((noinline, noclone)) static uintptr_t walk(const char *base, unsig
                        : [acc] "+r"(acc), [p] "+r"(p), [t] "=&r"(t)
                        : [n] "r"(n), [s] "r"(stride)
                        : "ecx", "cc", "memory");
+#endif
   return acc;
 }
 

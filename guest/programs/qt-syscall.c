@@ -1,13 +1,18 @@
 /* qt-syscall N: ROI id 1 around N getppid() system calls issued with a raw
- * syscall instruction, so kernel (CPL 0) instructions must appear in it. */
+ * syscall instruction (svc #0 on aarch64), so kernel (CPL 0, EL1) instructions must appear in it. */
 #include "qt-common.h"
 #include <sys/syscall.h>
 #include <unistd.h>
 
 __attribute__((noinline)) static long do_getppid(void) {
   long r;
-#ifdef __x86_64__
+#if defined(__x86_64__)
   __asm__ __volatile__("syscall" : "=a"(r) : "0"((long)SYS_getppid) : "rcx", "r11", "memory");
+#elif defined(__aarch64__)
+  register long nr __asm__("x8") = SYS_getppid;
+  register long x0 __asm__("x0");
+  __asm__ __volatile__("svc #0" : "=r"(x0) : "r"(nr) : "memory");
+  r = x0;
 #else
   __asm__ __volatile__("int $0x80" : "=a"(r) : "0"((long)SYS_getppid) : "memory");
 #endif

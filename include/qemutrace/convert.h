@@ -30,7 +30,12 @@ struct ConsumerOptions {
   // Compression threads (ChampSim's xz); 0: one per host CPU. The bytes
   // written do not depend on it.
   unsigned threads = 0;
+  // Basic-block vectors: instructions per interval (0: kDefaultBbvInterval).
+  uint64_t bbv_interval = 0;
 };
+
+// QEMU's bbv plugin's default interval.
+inline constexpr uint64_t kDefaultBbvInterval = 100000000;
 
 class InstructionConsumer {
  public:
@@ -54,6 +59,9 @@ class InstructionConsumer {
 // A consumer writing format `f` (not Binary) to `out`.
 std::unique_ptr<InstructionConsumer> make_consumer(OutputFormat f, std::unique_ptr<ByteSink> out,
                                                    const ConsumerOptions& opts);
+
+// Format Bbv (lib/convert/bbv.cpp); make_consumer calls it.
+std::unique_ptr<InstructionConsumer> make_bbv_consumer(std::unique_ptr<ByteSink> out, const ConsumerOptions& opts);
 
 // Creates `path` and a consumer on it; nullptr and *error on failure.
 std::unique_ptr<InstructionConsumer> open_consumer(OutputFormat f, const std::string& path,
@@ -83,6 +91,10 @@ class Disassembler;
 void format_text_instruction(const Instruction& insn, Disassembler& dis, uint64_t features,
                              std::string* out);
 void format_text_marker(const Marker& m, std::string* out);
+// The text format's level token: K, U or H, with a "2" for a level-2 guest.
+std::string_view text_level(uint8_t lv);
+// The level a token names, or -1 if it is none.
+int parse_text_level(std::string_view token);
 
 // ChampSim's trace record (ChampSim inc/trace_instruction.h, input_instr).
 struct ChampSimRecord {

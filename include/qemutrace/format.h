@@ -8,7 +8,7 @@
 
 namespace qemutrace {
 
-inline constexpr uint16_t kFormatVersion = 1;
+inline constexpr uint16_t kFormatVersion = 2;
 inline constexpr uint16_t kMinReaderVersion = 1;
 
 inline constexpr uint8_t kFileMagic[8] = {0x89, 'Q', 'T', 'R', 'C', '\r', '\n', 0x1a};
@@ -44,8 +44,9 @@ inline constexpr uint64_t kKernel = 1u << 2;
 inline constexpr uint64_t kAsid = 1u << 3;
 inline constexpr uint64_t kTimestamps = 1u << 4;
 inline constexpr uint64_t kPhysPc = 1u << 5;
+inline constexpr uint64_t kLevel = 1u << 6;  // STATE carries a level byte (version 2)
 // Every bit this version defines (all change what is encoded).
-inline constexpr uint64_t kKnownMask = 0x3F;
+inline constexpr uint64_t kKnownMask = 0x7F;
 // Bits 0..15 are required: a reader refuses a file with one it does not know.
 // Bits 16..63 are optional hints that a reader may ignore.
 inline constexpr uint64_t kRequiredMask = 0xFFFF;
@@ -53,6 +54,27 @@ inline constexpr uint64_t kOptionalMask = ~kRequiredMask;
 // Required bits a reader of this version cannot read (0: none).
 inline constexpr uint64_t unknown_required(uint64_t features) { return features & kRequiredMask & ~kKnownMask; }
 }  // namespace feature
+
+// The STATE record's level byte (feature::kLevel): who the instructions
+// that follow belong to. Without kLevel it is derived from the cpl.
+namespace level {
+inline constexpr uint8_t kKernel = 0;  // bits 0-1: the privilege
+inline constexpr uint8_t kUser = 1;
+inline constexpr uint8_t kHypervisor = 2;
+inline constexpr uint8_t kPrivilegeMask = 3;
+inline constexpr uint8_t kNested = 4;  // a level-2 guest (under an in-guest hypervisor)
+inline constexpr uint8_t kKnownMask = 7;
+// What a file without kLevel means: cpl 0 is the kernel, the rest user.
+constexpr uint8_t of_cpl(uint8_t cpl) { return cpl == 0 ? kKernel : kUser; }
+constexpr uint8_t privilege(uint8_t lv) { return lv & kPrivilegeMask; }
+// Null when `lv` is well formed, else what is wrong with it.
+constexpr const char* problem(uint8_t lv) {
+  return (lv & ~kKnownMask) ? "level has reserved bits set"
+         : privilege(lv) == 3 ? "level privilege 3 is undefined" : nullptr;
+}
+// "kernel", "user" or "hypervisor" (the nesting bit is not named).
+std::string_view privilege_name(uint8_t lv);
+}  // namespace level
 
 enum class RecordType : uint8_t {
   DefineBlock = 0x01,

@@ -27,6 +27,8 @@ class InvariantError : public TraceError {
 struct StreamCounts {
   uint64_t instructions = 0;
   uint64_t kernel_instructions = 0;
+  uint64_t hypervisor_instructions = 0;
+  uint64_t nested_instructions = 0;
   uint64_t loads = 0;
   uint64_t stores = 0;
 };

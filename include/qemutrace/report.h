@@ -25,7 +25,9 @@ namespace qemutrace {
 enum class Level : uint8_t { User = 0, Kernel = 1 };
 inline constexpr size_t kLevelCount = 2;
 std::string_view level_name(Level l);
-inline Level level_of(const Instruction& in) { return in.cpl == 0 ? Level::Kernel : Level::User; }
+// Until the report shows the hypervisor on its own, it counts as kernel
+// (privileged); a Xen PV guest kernel at cpl 3 is kernel by its level.
+inline Level level_of(const Instruction& in) { return in.is_user() ? Level::User : Level::Kernel; }
 
 // Bounds of what the report keeps.
 inline constexpr size_t kReportIntervals = 120;

@@ -20,6 +20,7 @@ namespace qemutrace {
 // The per-core writer's options plus what the run delivers.
 struct RunOptions : WriterOptions {
   OutputFormat format = OutputFormat::Binary;
+  uint64_t bbv_interval = 0;  // format bbv: instructions per vector (0: the default)
 };
 
 struct ManifestEvent {

@@ -13,6 +13,10 @@ namespace qemutrace {
 // Returns the per-core paths in core order; throws TraceError if none exist.
 std::vector<std::string> expand_trace_paths(const std::string& path_or_base);
 
+// The manifest that path_or_base names (a *.json path, or BASE when BASE.json
+// exists and BASE is not a file), or "" when it names trace files directly.
+std::string manifest_path(const std::string& path_or_base);
+
 // The files a run or a conversion with output base `base` may write for
 // cores [0, cores): BASE_<k> in every output format, the recordings
 // BASE_<k>.qtr, and the manifest BASE.json.

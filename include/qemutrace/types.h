@@ -48,8 +48,15 @@ struct Instruction {
   uint8_t length = 0;
   uint8_t cpl = 0;
   uint8_t flags = 0;  // insn_flag bits
+  uint8_t level = 0;  // level:: bits (format.h): privilege and nesting
 
-  bool is_kernel() const { return cpl == 0; }
+  // Attribution by level: exactly one of kernel, user, hypervisor holds.
+  // Without feature::kLevel, kernel is cpl 0 (a Xen PV guest kernel runs at
+  // cpl 3 and is told apart only through the level).
+  bool is_kernel() const { return level::privilege(level) == level::kKernel; }
+  bool is_user() const { return level::privilege(level) == level::kUser; }
+  bool is_hypervisor() const { return level::privilege(level) == level::kHypervisor; }
+  bool is_nested() const { return (level & level::kNested) != 0; }
   // True when the next executed PC is not the fall-through.
   bool transfers() const { return next_pc != 0 && next_pc != pc + length; }
 };

@@ -52,7 +52,9 @@ struct LentWindow;
 
 struct CoreTotals {
   uint64_t instructions = 0;
-  uint64_t kernel_instructions = 0;  // retired at privilege level 0
+  uint64_t kernel_instructions = 0;  // attributed to the kernel (cpl 0 without levels)
+  uint64_t hypervisor_instructions = 0;  // attributed to a hypervisor (level::kHypervisor)
+  uint64_t nested_instructions = 0;      // of a level-2 guest (level::kNested)
   uint64_t loads = 0;
   uint64_t stores = 0;
   uint64_t chunks = 0;
@@ -65,8 +67,11 @@ struct CoreTotals {
 class TraceSink {
  public:
   virtual ~TraceSink() = default;
-  // Privilege level and address space of the instructions that follow.
-  virtual void set_context(uint8_t cpl, uint64_t asid) = 0;
+  // Privilege level, address space and level (level:: bits, recorded with
+  // feature::kLevel) of the instructions that follow.
+  virtual void set_context(uint8_t cpl, uint64_t asid, uint8_t lv) = 0;
+  // The level a file without levels implies: cpl 0 kernel, else user.
+  void set_context(uint8_t cpl, uint64_t asid) { set_context(cpl, asid, level::of_cpl(cpl)); }
   // An execution of `block` starts. Accesses follow, then end_block.
   virtual void begin_block(const StaticBlock* block) = 0;
   // An access by instruction `insn` (index within the current block), in
@@ -108,7 +113,8 @@ class BinaryCoreWriter final : public TraceSink {
   BinaryCoreWriter(const BinaryCoreWriter&) = delete;
   BinaryCoreWriter& operator=(const BinaryCoreWriter&) = delete;
 
-  void set_context(uint8_t cpl, uint64_t asid) override;
+  using TraceSink::set_context;
+  void set_context(uint8_t cpl, uint64_t asid, uint8_t lv) override;
   void begin_block(const StaticBlock* block) override;
   void access(uint32_t insn, uint64_t vaddr, uint64_t paddr, unsigned size_log2, bool store,
               uint64_t value_lo = 0, uint64_t value_hi = 0) override;

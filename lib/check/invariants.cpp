@@ -110,6 +110,8 @@ void InvariantChecker::check(const Instruction& in) {
   if (have_prev_ && !explained) check_flow(in);
   counts_.instructions++;
   counts_.kernel_instructions += in.is_kernel();
+  counts_.hypervisor_instructions += in.is_hypervisor();
+  counts_.nested_instructions += in.is_nested();
   for (uint32_t a = 0; a < in.access_count; a++) (in.accesses[a].is_store ? counts_.stores : counts_.loads)++;
   have_prev_ = true;
   prev_index_ = in.index;

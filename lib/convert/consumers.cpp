@@ -508,6 +508,22 @@ void format_text_marker(const Marker& m, std::string* out) {
 }
 
 namespace {
+constexpr std::string_view kTextLevels[2][3] = {{"K", "U", "H"}, {"K2", "U2", "H2"}};
+}  // namespace
+
+std::string_view text_level(uint8_t lv) {
+  uint8_t p = level::privilege(lv);
+  return p > level::kHypervisor ? std::string_view("?") : kTextLevels[(lv & level::kNested) ? 1 : 0][p];
+}
+
+int parse_text_level(std::string_view token) {
+  for (int nested = 0; nested < 2; nested++)
+    for (int p = 0; p < 3; p++)
+      if (token == kTextLevels[nested][p]) return p | (nested ? level::kNested : 0);
+  return -1;
+}
+
+namespace {
 // The part of an instruction's text line that depends on its PC and bytes
 // only: "<bytes in hex> <asm>".
 void text_code(const Instruction& insn, Disassembler& dis, std::string* out) {
@@ -524,7 +540,9 @@ void format_text_with_code(const Instruction& insn, std::string_view code, uint6
   put_udec(out, insn.index);
   *out += " 0x";
   put_hex(out, insn.pc);
-  *out += insn.is_kernel() ? " K " : " U ";
+  out->push_back(' ');
+  *out += text_level(insn.level);
+  out->push_back(' ');
   out->append(code.data(), code.size());
   out->push_back('\n');
   for (uint32_t i = 0; i < insn.access_count; ++i) {
@@ -684,6 +702,7 @@ std::unique_ptr<InstructionConsumer> make_consumer(OutputFormat f, std::unique_p
     case OutputFormat::ChampSim: return std::make_unique<ChampSimConsumer>(std::move(out), opts);
     case OutputFormat::Din: return std::make_unique<DinConsumer>(std::move(out), opts);
     case OutputFormat::Text: return std::make_unique<TextConsumer>(std::move(out), opts);
+    case OutputFormat::Bbv: return make_bbv_consumer(std::move(out), opts);
     case OutputFormat::Binary: break;
   }
   return nullptr;

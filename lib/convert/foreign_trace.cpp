@@ -3,6 +3,8 @@
 // handed one instead of a binary trace (legacy mode=file runs write Tejas).
 #include "convert/foreign_trace.h"
 
+#include "qemutrace/convert.h"
+
 #include <lzma.h>
 #include <zlib.h>
 
@@ -28,6 +30,7 @@ std::string what_of(OutputFormat f) {
     case OutputFormat::ChampSim: return "a ChampSim trace (--format champsim)";
     case OutputFormat::Din: return "a Dinero IV din trace (--format din)";
     case OutputFormat::Text: return "a readable text trace (--format text, as qemutrace dump prints)";
+    case OutputFormat::Bbv: return "SimPoint basic-block vectors (--format bbv)";
     case OutputFormat::Binary: break;
   }
   return "a binary trace";
@@ -204,12 +207,13 @@ std::string scan_text(const std::string& path, OutputFormat f, const ForeignTrac
       } else {
         token(rest), token(rest);
         std::string_view pc = token(rest), priv = token(rest);
-        if (pc.substr(0, 2) != "0x" || !number(pc.substr(2), 16, &a, false) || priv.size() != 1) {
-          bad = "line " + std::to_string(line_no) + " is not an instruction 'core index 0xPC K|U ...'";
+        int lv = parse_text_level(priv);
+        if (pc.substr(0, 2) != "0x" || !number(pc.substr(2), 16, &a, false) || lv < 0) {
+          bad = "line " + std::to_string(line_no) + " is not an instruction 'core index 0xPC K|U|H[2] ...'";
           return;
         }
         insns++;
-        if (v.instruction) v.instruction(a, priv[0] == 'K' ? 0 : 3);
+        if (v.instruction) v.instruction(a, lv);
       }
     }
   };

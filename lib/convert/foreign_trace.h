@@ -28,10 +28,11 @@ std::optional<ForeignTrace> recognise_foreign_trace(const std::string& path);
 // "verify"): what the file is and what to do instead.
 std::string foreign_trace_advice(const std::string& path, const ForeignTrace& t, std::string_view tool);
 
-// What a foreign trace says about each instruction. A format that does not
-// record the privilege level gives cpl -1; one without access sizes, size 0.
+// What a foreign trace says about each instruction: its level (level::
+// bits, format.h), or -1 in a format that does not record the privilege; a
+// format without access sizes gives size 0.
 struct ForeignTraceVisitor {
-  std::function<void(uint64_t pc, int cpl)> instruction;
+  std::function<void(uint64_t pc, int lv)> instruction;
   std::function<void(uint64_t vaddr, unsigned size, bool store)> access;
   std::function<void(std::string_view kind)> marker;
 };

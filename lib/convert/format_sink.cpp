@@ -39,9 +39,11 @@ class FormatSink final : public TraceSink {
       : c_(std::move(c)), opts_(opts), core_(core) {}
   ~FormatSink() override { finish(); }
 
-  void set_context(uint8_t cpl, uint64_t asid) override {
+  using TraceSink::set_context;
+  void set_context(uint8_t cpl, uint64_t asid, uint8_t lv) override {
     cpl_ = cpl;
     asid_ = (opts_.features & feature::kAsid) ? asid : 0;
+    level_ = (opts_.features & feature::kLevel) ? lv : level::of_cpl(cpl);
   }
   void begin_block(const StaticBlock* block) override {
     block_ = block;
@@ -130,6 +132,8 @@ class FormatSink final : public TraceSink {
     CoreTotals t;
     t.instructions = insns_.load(std::memory_order_relaxed);
     t.kernel_instructions = kernel_.load(std::memory_order_relaxed);
+    t.hypervisor_instructions = hypervisor_.load(std::memory_order_relaxed);
+    t.nested_instructions = nested_.load(std::memory_order_relaxed);
     t.loads = loads_.load(std::memory_order_relaxed);
     t.stores = stores_.load(std::memory_order_relaxed);
     t.bytes = bytes_.load(std::memory_order_relaxed);
@@ -152,6 +156,7 @@ class FormatSink final : public TraceSink {
     n.insn.index = next_index_++;
     n.insn.core = core_;
     n.insn.cpl = cpl_;
+    n.insn.level = level_;
     n.insn.asid = asid_;
     n.markers.swap(markers_);
     markers_.clear();
@@ -167,7 +172,9 @@ class FormatSink final : public TraceSink {
     h.fix_pointers();
     if (!c_->failed()) c_->consume(h.insn);
     insns_.fetch_add(1, std::memory_order_relaxed);
-    if (h.insn.cpl == 0) kernel_.fetch_add(1, std::memory_order_relaxed);
+    if (h.insn.is_kernel()) kernel_.fetch_add(1, std::memory_order_relaxed);
+    if (h.insn.is_hypervisor()) hypervisor_.fetch_add(1, std::memory_order_relaxed);
+    if (h.insn.is_nested()) nested_.fetch_add(1, std::memory_order_relaxed);
     uint64_t ld = 0, st = 0;
     for (const MemAccess& a : h.accesses) (a.is_store ? st : ld)++;
     loads_.fetch_add(ld, std::memory_order_relaxed);
@@ -179,7 +186,7 @@ class FormatSink final : public TraceSink {
   std::unique_ptr<InstructionConsumer> c_;
   WriterOptions opts_;
   uint16_t core_;
-  uint8_t cpl_ = 0;
+  uint8_t cpl_ = 0, level_ = 0;
   uint64_t asid_ = 0;
   const StaticBlock* block_ = nullptr;
   std::vector<PendingAccess> pending_;
@@ -189,7 +196,7 @@ class FormatSink final : public TraceSink {
   bool have_held_ = false;
   uint64_t next_index_ = 0;
   bool finished_ = false;
-  std::atomic<uint64_t> insns_{0}, kernel_{0}, loads_{0}, stores_{0}, bytes_{0};
+  std::atomic<uint64_t> insns_{0}, kernel_{0}, hypervisor_{0}, nested_{0}, loads_{0}, stores_{0}, bytes_{0};
 };
 
 }  // namespace

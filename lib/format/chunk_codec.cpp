@@ -26,15 +26,18 @@ void ChunkEncoder::start(uint64_t first_insn, uint64_t time_ns) {
 }
 
 
-void ChunkEncoder::set_context(uint8_t cpl, uint64_t asid) {
+void ChunkEncoder::set_context(uint8_t cpl, uint64_t asid, uint8_t lv) {
   if (!(features_ & feature::kAsid)) asid = 0;
-  if (have_context_ && cpl == cpl_ && asid == asid_) return;
+  if (!(features_ & feature::kLevel)) lv = level::of_cpl(cpl);
+  if (have_context_ && cpl == cpl_ && asid == asid_ && lv == level_) return;
   have_context_ = true;
   cpl_ = cpl;
   asid_ = asid;
-  ByteWriter w(&out_, &len_, 2 + kMaxVarint);
+  level_ = lv;
+  ByteWriter w(&out_, &len_, 3 + kMaxVarint);
   w.u8(uint8_t(RecordType::State));
   w.u8(cpl);
+  if (features_ & feature::kLevel) w.u8(lv);
   if (features_ & feature::kAsid) w.varint(asid);
   records_++;
 }
@@ -183,6 +186,7 @@ void ChunkParser::start(const uint8_t* data, size_t size, uint64_t features, uin
   successor_seen_ = false;
   have_state_ = false;
   cpl_ = 0;
+  level_ = 0;
   asid_ = 0;
   now_ = first_time_ns;
   insn_count_ = 0;
@@ -262,6 +266,12 @@ void ChunkParser::read_ahead() {
       case RecordType::State: {
         cpl_ = u8();
         if (cpl_ > 3) fail("privilege level " + std::to_string(cpl_) + " out of range", rec_at);
+        if (features_ & feature::kLevel) {
+          level_ = u8();
+          if (const char* why = level::problem(level_)) fail(why, rec_at);
+        } else {
+          level_ = level::of_cpl(cpl_);
+        }
         asid_ = (features_ & feature::kAsid) ? varint() : 0;
         have_state_ = true;
         break;
@@ -312,7 +322,7 @@ size_t ChunkParser::decode(std::vector<Instruction>& ins, std::vector<MemAccess>
 namespace {
 // Writes a whole Instruction record with no accesses or markers in 16-byte
 // pieces: the decoder is bound by stores, and field by field takes 12.
-// `tail` holds core, length, cpl and flags as they sit at offset 80.
+// `tail` holds core, length, cpl, flags and level as they sit at offset 80.
 using V2 = uint64_t __attribute__((vector_size(16)));
 constexpr bool kPackedRecord =
     sizeof(Instruction) == 88 && offsetof(Instruction, index) == 0 && offsetof(Instruction, pc) == 8 &&
@@ -322,7 +332,7 @@ constexpr bool kPackedRecord =
     offsetof(Instruction, markers) == 64 && offsetof(Instruction, access_count) == 72 &&
     offsetof(Instruction, marker_count) == 76 && offsetof(Instruction, core) == 80 &&
     offsetof(Instruction, length) == 82 && offsetof(Instruction, cpl) == 83 &&
-    offsetof(Instruction, flags) == 84 && sizeof(void*) == 8 &&
+    offsetof(Instruction, flags) == 84 && offsetof(Instruction, level) == 85 && sizeof(void*) == 8 &&
     __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
 inline void store_record(Instruction* r, uint64_t index, uint64_t pc, uint64_t phys_pc, uint64_t asid,
                          uint64_t time_ns, uint64_t next_pc, const uint8_t* bytes, const MemAccess* accesses,
@@ -353,6 +363,7 @@ inline void store_record(Instruction* r, uint64_t index, uint64_t pc, uint64_t p
     r->length = uint8_t(tail >> 16);
     r->cpl = uint8_t(tail >> 24);
     r->flags = uint8_t(tail >> 32);
+    r->level = uint8_t(tail >> 40);
   }
 }
 
@@ -401,7 +412,8 @@ size_t ChunkParser::decode_t(std::vector<Instruction>& ins, std::vector<MemAcces
       const bool has_phys = b.paddr != 0;
       const uint8_t cpl = cpl_;
       uint64_t pc = b.vaddr, index = first_index + ni;
-      const uint64_t tail = uint64_t(core) | uint64_t(cpl) << 24;  // core, length, cpl
+      // core, length, cpl, flags, level
+      const uint64_t tail = uint64_t(core) | uint64_t(cpl) << 24 | uint64_t(level_) << 40;
       for (uint32_t j = 0; j < retired; j++) {
         const uint8_t len = lens[j];
         const uint64_t next = pc + len;

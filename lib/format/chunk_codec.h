@@ -84,7 +84,8 @@ class ChunkEncoder {
 
   // Starts a new chunk: all decoder state resets.
   void start(uint64_t first_insn, uint64_t time_ns);
-  void set_context(uint8_t cpl, uint64_t asid);
+  // `lv` (level:: bits) is written only with feature::kLevel.
+  void set_context(uint8_t cpl, uint64_t asid, uint8_t lv);
   void timestamp(uint64_t time_ns);
   void marker(const Marker& m);
   // Encodes an execution of `b`; `accesses` must be in program order and all
@@ -133,7 +134,7 @@ class ChunkEncoder {
   std::vector<PredictorSlot> slots_;
   PhysTable phys_;
   bool have_context_ = false;
-  uint8_t cpl_ = 0;
+  uint8_t cpl_ = 0, level_ = 0;
   uint64_t asid_ = 0;
 };
 
@@ -213,7 +214,7 @@ class ChunkParser {
   uint64_t successor_ = 0;
   bool successor_seen_ = false;
   bool have_state_ = false;
-  uint8_t cpl_ = 0;
+  uint8_t cpl_ = 0, level_ = 0;
   uint64_t asid_ = 0;
   uint64_t now_ = 0;
   uint64_t insn_count_ = 0, expect_insns_ = 0;

@@ -18,6 +18,15 @@ bool parse_isa(std::string_view name, Isa* out) {
   return false;
 }
 
+std::string_view level::privilege_name(uint8_t lv) {
+  switch (privilege(lv)) {
+    case kKernel: return "kernel";
+    case kUser: return "user";
+    case kHypervisor: return "hypervisor";
+  }
+  return "?";
+}
+
 std::string_view marker_kind_name(MarkerKind k) {
   switch (k) {
     case MarkerKind::RoiBegin: return "roi_begin";

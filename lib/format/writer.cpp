@@ -105,7 +105,7 @@ struct RawOther {
   enum Kind : uint8_t { Context, MarkerEv, Time, Successor };
   Kind kind;
   uint8_t cpl_or_kind = 0;
-  uint8_t source = 0;
+  uint8_t source = 0;  // marker source, or the context's level
   uint16_t id = 0;
   uint64_t value = 0;  // asid, marker value, time or successor pc
 };
@@ -165,7 +165,7 @@ struct BinaryCoreWriter::Impl {
   CompressionPool* pool;
   RawChunk raw;
   bool ctx_in_chunk = false;
-  uint8_t ctx_cpl = 0;     // context last recorded in this chunk
+  uint8_t ctx_cpl = 0, ctx_level = 0;  // context last recorded in this chunk
   uint64_t ctx_asid = 0;
   detail::ChunkEncoder enc;   // only without a pool
   ZSTD_CCtx* cctx = nullptr;  // only without a pool
@@ -183,9 +183,9 @@ struct BinaryCoreWriter::Impl {
   bool with_values = false;
   std::vector<Marker> held;  // markers waiting for the chunk after a pending close
   bool close_pending = false;
-  uint8_t cpl = 0;
+  uint8_t cpl = 0, lv = 0;
   uint64_t asid = 0;
-  uint64_t insns = 0, kernel_insns = 0;
+  uint64_t insns = 0, kernel_insns = 0, hypervisor_insns = 0, nested_insns = 0;
   uint64_t insns_at_last_ts = 0;
   bool finished = false;
 
@@ -201,7 +201,8 @@ struct BinaryCoreWriter::Impl {
   uint64_t loads_written = 0, stores_written = 0;
   std::string err;
   std::atomic<bool> failed{false};
-  std::atomic<uint64_t> a_insns{0}, a_kernel{0}, a_loads{0}, a_stores{0}, a_chunks{0}, a_bytes{0};
+  std::atomic<uint64_t> a_insns{0}, a_kernel{0}, a_hypervisor{0}, a_nested{0}, a_loads{0}, a_stores{0},
+      a_chunks{0}, a_bytes{0};
 
   Impl(std::unique_ptr<ByteSink> s, const WriterOptions& o, uint16_t c,
        CompressionPool* p)
@@ -265,7 +266,7 @@ struct BinaryCoreWriter::Impl {
   // is due. The windows end before the chunk's byte limit.
   void lend() {
     if (!cur || finished || failed || with_values || !raw.open || close_pending || !held.empty()) return;
-    if (!ctx_in_chunk || cpl != ctx_cpl || asid != ctx_asid) return;
+    if (!context_recorded()) return;
     uint64_t since_ts = insns - insns_at_last_ts;
     if (since_ts >= kTimestampEvery || raw.insn_count >= opts.chunk_insns) return;
     size_t used = raw.bytes();
@@ -297,12 +298,28 @@ struct BinaryCoreWriter::Impl {
     uint64_t added = lent_insns - w.insns_left;
     raw.insn_count += added;
     insns += added;  // a_insns already counts them (chain_block)
-    if (cpl == 0) {
-      kernel_insns += added;
-      a_kernel.store(kernel_insns, std::memory_order_relaxed);
-    }
+    count_levels(added);
     w = LentWindow{};
     lent = false;
+  }
+
+  bool context_recorded() const { return ctx_in_chunk && cpl == ctx_cpl && asid == ctx_asid && lv == ctx_level; }
+  // The per-level totals of `n` instructions retired in the current context.
+  void count_levels(uint64_t n) {
+    switch (level::privilege(lv)) {
+      case level::kKernel:
+        kernel_insns += n;
+        a_kernel.store(kernel_insns, std::memory_order_relaxed);
+        break;
+      case level::kHypervisor:
+        hypervisor_insns += n;
+        a_hypervisor.store(hypervisor_insns, std::memory_order_relaxed);
+        break;
+    }
+    if (lv & level::kNested) {
+      nested_insns += n;
+      a_nested.store(nested_insns, std::memory_order_relaxed);
+    }
   }
 
   void start_chunk() {
@@ -408,7 +425,7 @@ struct BinaryCoreWriter::Impl {
       }
       const RawOther& e = job->raw.others[ev.n];
       switch (e.kind) {
-        case RawOther::Context: enc.set_context(e.cpl_or_kind, e.value); break;
+        case RawOther::Context: enc.set_context(e.cpl_or_kind, e.value, e.source); break;
         case RawOther::MarkerEv:
           enc.marker(Marker{MarkerKind(e.cpl_or_kind), MarkerSource(e.source), e.id, e.value});
           break;
@@ -557,11 +574,13 @@ BinaryCoreWriter::~BinaryCoreWriter() {
 
 // Every entry takes back the lent windows first (absorb) and lends them
 // again when it leaves a block open (lend).
-void BinaryCoreWriter::set_context(uint8_t cpl, uint64_t asid) {
+void BinaryCoreWriter::set_context(uint8_t cpl, uint64_t asid, uint8_t lv) {
   Impl& m = *impl_;
   m.absorb();
   m.cpl = cpl;
   m.asid = asid;
+  // A file without levels records what the cpl implies (and counts it so).
+  m.lv = (m.opts.features & feature::kLevel) ? lv : level::of_cpl(cpl);
   m.lend();
 }
 
@@ -638,13 +657,15 @@ void BinaryCoreWriter::Impl::end_block(uint32_t retired) {
     held.clear();
   }
   if (dropped) push_marker(Marker{MarkerKind::TraceError, MarkerSource::None, 0, dropped});
-  if (!ctx_in_chunk || cpl != ctx_cpl || asid != ctx_asid) {
+  if (!context_recorded()) {
     RawOther e{RawOther::Context};
     e.cpl_or_kind = cpl;
+    e.source = lv;
     e.value = asid;
     push(e);
     ctx_in_chunk = true;
     ctx_cpl = cpl;
+    ctx_level = lv;
     ctx_asid = asid;
   }
   if (insns - insns_at_last_ts >= kTimestampEvery) {
@@ -657,10 +678,7 @@ void BinaryCoreWriter::Impl::end_block(uint32_t retired) {
   raw.insn_count += retired;
   insns += retired;
   a_insns.store(insns, std::memory_order_relaxed);
-  if (cpl == 0) {
-    kernel_insns += retired;
-    a_kernel.store(kernel_insns, std::memory_order_relaxed);
-  }
+  count_levels(retired);
   if (n) {
     acc_begin = all.size();
   }
@@ -698,6 +716,8 @@ CoreTotals BinaryCoreWriter::totals() const {
   CoreTotals t;
   t.instructions = impl_->a_insns.load(std::memory_order_relaxed);
   t.kernel_instructions = impl_->a_kernel.load(std::memory_order_relaxed);
+  t.hypervisor_instructions = impl_->a_hypervisor.load(std::memory_order_relaxed);
+  t.nested_instructions = impl_->a_nested.load(std::memory_order_relaxed);
   t.loads = impl_->a_loads.load(std::memory_order_relaxed);
   t.stores = impl_->a_stores.load(std::memory_order_relaxed);
   t.chunks = impl_->a_chunks.load(std::memory_order_relaxed);

@@ -198,7 +198,9 @@ struct RunWriter::Impl {
     for (auto& [k, v] : info.options) o[k] = v;
     j["options"] = o;
     nlohmann::json files = nlohmann::json::array();
-    uint64_t tot_i = 0, tot_k = 0, tot_b = 0;
+    // The level counts only in runs that record levels (feature::kLevel).
+    const bool levels = opts.features & feature::kLevel;
+    uint64_t tot_i = 0, tot_k = 0, tot_h = 0, tot_n = 0, tot_b = 0;
     for (size_t k = 0; k < s.totals.size(); k++) {
       if (!s.present[k]) continue;
       const CoreTotals& t = s.totals[k];
@@ -206,15 +208,26 @@ struct RunWriter::Impl {
                                                     : live_path(unsigned(k));
       struct stat st{};
       uint64_t bytes = ::stat(path.c_str(), &st) == 0 ? uint64_t(st.st_size) : t.bytes;
-      files.push_back({{"core", k}, {"path", base_name(path)}, {"instructions", t.instructions},
-                       {"kernel_instructions", t.kernel_instructions}, {"loads", t.loads}, {"stores", t.stores}, {"bytes", bytes}});
+      nlohmann::json f{{"core", k}, {"path", base_name(path)}, {"instructions", t.instructions},
+                       {"kernel_instructions", t.kernel_instructions}, {"loads", t.loads}, {"stores", t.stores}, {"bytes", bytes}};
+      if (levels) {
+        f["hypervisor_instructions"] = t.hypervisor_instructions;
+        f["nested_instructions"] = t.nested_instructions;
+      }
+      files.push_back(std::move(f));
       tot_i += t.instructions;
       tot_k += t.kernel_instructions;
+      tot_h += t.hypervisor_instructions;
+      tot_n += t.nested_instructions;
       tot_b += bytes;
     }
     j["files"] = files;
     j["events"] = std::move(rendered_events);
     j["totals"] = {{"instructions", tot_i}, {"kernel_instructions", tot_k}, {"bytes", tot_b}};
+    if (levels) {
+      j["totals"]["hypervisor_instructions"] = tot_h;
+      j["totals"]["nested_instructions"] = tot_n;
+    }
     std::string text = j.dump(2);
     rendered_events = std::move(j["events"]);
     text += "\n";
@@ -309,6 +322,7 @@ TraceSink* RunWriter::core(unsigned k) {
     co.isa = m.opts.isa;
     co.features = m.opts.features;
     co.core = uint16_t(k);
+    co.bbv_interval = m.opts.bbv_interval;
     // The cores are converted at once at the end: they share the CPUs.
     unsigned hw = std::max(1u, std::thread::hardware_concurrency());
     co.threads = std::max(1u, hw / std::max(1u, std::min(hw, m.info.cores)));

@@ -28,10 +28,14 @@ std::string dir_of(const std::string& p) {
 }
 }  // namespace
 
+std::string manifest_path(const std::string& arg) {
+  if (arg.size() > 5 && arg.compare(arg.size() - 5, 5, ".json") == 0) return arg;
+  if (!is_file(arg) && is_file(arg + ".json")) return arg + ".json";
+  return "";
+}
+
 std::vector<std::string> expand_trace_paths(const std::string& arg) {
-  std::string manifest;
-  if (arg.size() > 5 && arg.compare(arg.size() - 5, 5, ".json") == 0) manifest = arg;
-  else if (!is_file(arg) && is_file(arg + ".json")) manifest = arg + ".json";
+  const std::string manifest = manifest_path(arg);
   if (!manifest.empty()) {
     std::ifstream in(manifest);
     if (!in) throw TraceError(manifest + ": cannot open manifest");
@@ -63,7 +67,8 @@ std::vector<std::string> expand_trace_paths(const std::string& arg) {
 
 namespace {
 constexpr OutputFormat kAllFormats[] = {OutputFormat::Binary, OutputFormat::Tejas, OutputFormat::TejasGz,
-                                        OutputFormat::ChampSim, OutputFormat::Din, OutputFormat::Text};
+                                        OutputFormat::ChampSim, OutputFormat::Din, OutputFormat::Text,
+                                        OutputFormat::Bbv};
 
 const char* kind_of(mode_t m) {
   if (S_ISDIR(m)) return "a directory";

@@ -83,7 +83,7 @@ bool cannot_stop_block(uint32_t w) {
     const unsigned op = bits(w, 15, 10);
     return op <= 5 && (op != 3 || sf);
   }
-  if ((w & 0x7F000000) == 0x1B000000 || (w & 0x7F000000) == 0x9B000000) {  // three sources
+  if ((w & 0x7F000000) == 0x1B000000) {  // three sources (either sf)
     const unsigned op31 = bits(w, 23, 21);
     if (op31 == 0) return true;                                          // MADD/MSUB
     if (sf && (op31 == 1 || op31 == 5)) return true;                     // SMADDL/UMADDL/...

@@ -194,6 +194,26 @@ if command -v i686-linux-gnu-gcc >/dev/null; then
   fi
 fi
 
+# --- aarch64 build (cross; the structure checked with its objdump) ----------------
+if command -v aarch64-linux-gnu-gcc >/dev/null; then
+  if bash "$src/guest/build-programs.sh" --arch aarch64 "$tmp/ba"; then
+    [ "$(od -An -tx2 -j18 -N2 "$tmp/ba/qt-loop" | tr -d ' ')" = 00b7 ] && ok "aarch64 programs are EM_AARCH64" ||
+      fail "aarch64 qt-loop is not an AArch64 ELF"
+    [ ! -e "$tmp/ba/qt-legacy" ] && [ ! -e "$tmp/ba/qt-stale" ] && [ -x "$tmp/ba/qemutrace-guest-run" ] &&
+      ok "aarch64: x86-only programs skipped, qemutrace-guest-run built" || fail "aarch64 program set: $(ls "$tmp/ba" | tr '\n' ' ')"
+    msg=$(bash "$src/guest/build-programs.sh" --arch aarch64 "$tmp/ba2" qt-legacy 2>&1) &&
+      fail "qt-legacy built for aarch64" || { [[ $msg == *"not built for aarch64"* ]] && ok "asking for qt-legacy on aarch64: $msg" || fail "qt-legacy on aarch64: '$msg'"; }
+    # The marked loop: START, 1 + 4 instructions (mov; add, eor, subs, b.ne), STOP.
+    words=$(aarch64-linux-gnu-objdump -d "$tmp/ba/qt-loop" | awk '
+      /^[0-9a-f]+ <.*>:$/ { on = $0 ~ /<qt_loop_roi(_begin|_end)?>:/; next } on && /^ +[0-9a-f]+:/ { printf "%s ", $2 }')
+    want="d2c0003f [0-9a-f]{8} [0-9a-f]{8} [0-9a-f]{8} [0-9a-f]{8} 54ffffa1 d2e0003f"
+    [[ $words =~ $want ]] && ok "aarch64 qt-loop: START, 5 instructions ending in b.ne 1b, STOP" ||
+      fail "aarch64 qt-loop words: $words"
+  else
+    fail "building aarch64 guest programs"
+  fi
+fi
+
 # --- add-workload.sh ------------------------------------------------------------
 bash "$src/guest/add-workload.sh" "$tmp/w.cpio" "$b/qt-loop" 12 "it's" || fail "add-workload.sh"
 list=$(cpio -it --quiet <"$tmp/w.cpio" | sort | tr '\n' ' ')

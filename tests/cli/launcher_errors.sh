@@ -70,6 +70,8 @@ expect "is incomplete" "$qt" replay "$tmp/badrec" --trace "$tmp/r"
 expect "bad --format value 'bogus'" "$qt" replay "$tmp/badrec" --trace "$tmp/r" --format bogus
 expect "QEMU not found" env QEMUTRACE_QEMU="$tmp/no-qemu" "$qt" run --kernel "$tmp/fake.so"
 expect "QEMU 7.2.0" env QEMUTRACE_QEMU="$tmp/oldqemu" "$qt" run --kernel "$tmp/fake.so"
+# No qemu-system-aarch64 on PATH: the line names the package that has it.
+expect "apt-get install -t bookworm-backports qemu-system-arm" env PATH=/nonexistent "$qt" run --arch aarch64 --kernel "$tmp/fake.so"
 expect "too old" env QEMUTRACE_QEMU="$tmp/oldqemu" "$legacy" -q_trace mode=binary,file="$tmp/t"
 expect "plugin not found: $tmp/none.so" env QEMUTRACE_PLUGIN="$tmp/none.so" "$qt" run --kernel "$tmp/fake.so"
 

@@ -155,6 +155,7 @@ Built build(const std::vector<Spec>& s, uint16_t core) {
     in.bytes = s[i].bytes.data();
     in.length = static_cast<uint8_t>(s[i].bytes.size());
     in.cpl = s[i].cpl;
+    in.level = level::of_cpl(in.cpl);
     in.accesses = b.acc[i].empty() ? nullptr : b.acc[i].data();
     in.access_count = static_cast<uint32_t>(b.acc[i].size());
     in.markers = s[i].markers.empty() ? nullptr : s[i].markers.data();
@@ -314,6 +315,7 @@ TEST(ConvertGolden, TextWithPhysAndValues) {
   in.bytes = bytes.data();
   in.length = 5;
   in.cpl = 3;
+  in.level = level::of_cpl(3);
   in.accesses = acc;
   in.access_count = 2;
   std::string out;
@@ -562,12 +564,14 @@ TEST(ConvertGolden, TextAarch64) {
   a.bytes = add;
   a.length = 4;
   a.cpl = 0;
+  a.level = level::of_cpl(0);
   a.core = 3;
   Instruction l;
   l.pc = 0x400000;
   l.bytes = ldr;
   l.length = 4;
   l.cpl = 3;
+  l.level = level::of_cpl(3);
   l.core = 3;
   l.index = 1;
   l.accesses = &acc;

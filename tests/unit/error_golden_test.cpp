@@ -31,7 +31,7 @@ struct PayloadCase {
 //   01 00 01 01 90   DEFINE_BLOCK vaddr 0, 1 instruction of length 1 (nop)
 #define STATE3 0x04, 0x03
 #define BLOCK1 0x01, 0x00, 0x01, 0x01, 0x90
-constexpr uint64_t P = feature::kPhysAddr, TS = feature::kTimestamps;
+constexpr uint64_t P = feature::kPhysAddr, TS = feature::kTimestamps, L = feature::kLevel;
 
 const std::vector<PayloadCase> kCases = {
     {"unknown_record_type", 0, 0, 1, {0x09}, "g at payload offset 0: unknown record type 0x09"},
@@ -65,6 +65,10 @@ const std::vector<PayloadCase> kCases = {
      "g at payload offset 0: instruction length 0 out of range"},
     {"instruction_bytes_cut_short", 0, 0, 1, {0x01, 0x00, 0x01, 0x05, 0x90}, "g at payload offset 4: record cut short"},
     {"privilege_level_4", 0, 0, 1, {0x04, 0x04}, "g at payload offset 0: privilege level 4 out of range"},
+    // With LEVEL: STATE cpl, level.
+    {"level_cut_short", L, 0, 1, {0x04, 0x03}, "g at payload offset 2: record cut short"},
+    {"level_privilege_3", L, 0, 1, {0x04, 0x03, 0x03}, "g at payload offset 0: level privilege 3 is undefined"},
+    {"level_reserved_bit", L, 0, 1, {0x04, 0x00, 0x0a}, "g at payload offset 0: level has reserved bits set"},
     {"marker_kind_0", 0, 0, 1, {0x05, 0x00, 0x00, 0x00, 0x00}, "g at payload offset 0: unknown marker kind 0"},
     {"marker_kind_7", 0, 0, 1, {0x05, 0x07, 0x00, 0x00, 0x00}, "g at payload offset 0: unknown marker kind 7"},
     {"marker_source_10", 0, 0, 1, {0x05, 0x01, 0x0a, 0x00, 0x00}, "g at payload offset 0: unknown marker source 10"},
@@ -146,7 +150,7 @@ TEST(ErrorGolden, FileHeaders) {
   auto magic = t;
   magic[1] = 'X';
   EXPECT_EQ(open_error(magic), "f: not a qemutrace file (bad magic)");
-  EXPECT_EQ(open_error(with_header(t, 10, {2, 0})), "f: needs reader version 2, this reader is version 1");
+  EXPECT_EQ(open_error(with_header(t, 10, {3, 0})), "f: needs reader version 3, this reader is version 2");
   auto crc = t;
   crc[40] ^= 1;
   EXPECT_EQ(open_error(crc), "f: header checksum mismatch");
@@ -159,10 +163,10 @@ TEST(ErrorGolden, FileHeaders) {
 TEST(ErrorGolden, UnknownRequiredFeatureBitsAreRefusedOptionalOnesIgnored) {
   auto t = tiny();
   const uint8_t known = t[16];  // tiny.qtr: PHYS_ADDR | KERNEL | ASID
-  EXPECT_EQ(open_error(with_header(t, 16, {uint8_t(known | 0x40)})),
-            "f: needs feature bit 6, which this reader (format version 1) does not know");
+  EXPECT_EQ(open_error(with_header(t, 16, {uint8_t(known | 0x80)})),
+            "f: needs feature bit 7, which this reader (format version 2) does not know");
   EXPECT_EQ(open_error(with_header(t, 17, {0x80})),
-            "f: needs feature bit 15, which this reader (format version 1) does not know");
+            "f: needs feature bit 15, which this reader (format version 2) does not know");
   auto optional = with_header(t, 18, {0x01});  // bit 16
   EXPECT_EQ(open_error(optional), "(no error)");
   CoreReader r(memory_source(optional, "f"));
@@ -174,9 +178,9 @@ TEST(ErrorGolden, UnknownRequiredFeatureBitsAreRefusedOptionalOnesIgnored) {
 TEST(ErrorGolden, WriterRefusesFeatureBitsItDoesNotDefine) {
   std::vector<uint8_t> out;
   WriterOptions o;
-  o.features = feature::kKernel | (uint64_t(1) << 6);
+  o.features = feature::kKernel | (uint64_t(1) << 7);
   BinaryCoreWriter w(std::make_unique<MemorySink>(&out, "w"), o, 0, nullptr);
   EXPECT_TRUE(w.failed());
-  EXPECT_EQ(w.error(), "w: feature bits 0x40 are not defined by format version 1");
+  EXPECT_EQ(w.error(), "w: feature bits 0x80 are not defined by format version 2");
   EXPECT_TRUE(out.empty());
 }

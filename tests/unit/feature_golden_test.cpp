@@ -36,12 +36,16 @@ const FeatureSet kSets[] = {
     {"asid", feature::kAsid},
     {"timestamps", feature::kTimestamps},
     {"phys_pc", feature::kPhysPc},
+    {"level", feature::kLevel},
     {"all", feature::kKnownMask},
 };
 
 // 17000 instructions in two chunks, the first long enough to hold a TIMESTAMP:
 // two loops of user code with strided loads and stores of every size, a
-// kernel block under another address space, a partial execution and markers.
+// kernel block under another address space, a partial execution and markers;
+// now and then a hypervisor block at cpl 0, then the kernel at cpl 3 and a
+// nested user block (as under Xen PV and a level-2 guest): with LEVEL they
+// read back as such, without it as the cpl says.
 struct Built {
   std::vector<uint8_t> bytes;
   std::vector<test::ExpectedInsn> expected;
@@ -59,7 +63,8 @@ Built build(uint64_t features) {
   const StaticBlock* loop = tb.block(0x401000, 6);
   const StaticBlock* body = tb.block(0x402000, 3);
   const StaticBlock* kern = tb.block(0xffffffff81000000ull, 4);
-  for (const StaticBlock* b : {loop, body, kern}) const_cast<StaticBlock*>(b)->paddr = b->vaddr + kPhysPcOffset;
+  const StaticBlock* hyp = tb.block(0xffff82d040200000ull, 2);
+  for (const StaticBlock* b : {loop, body, kern, hyp}) const_cast<StaticBlock*>(b)->paddr = b->vaddr + kPhysPcOffset;
   tb.marker(Marker{MarkerKind::RoiBegin, MarkerSource::MagicNop, 1, 0});
   tb.context(3, 0x1234000);
   uint64_t n = 0, i = 0;
@@ -84,6 +89,16 @@ Built build(uint64_t features) {
       tb.exec(kern, 4, strided(0xffff888000001000ull));
       tb.context(3, 0x1234000);
       n += 4;
+    }
+    if (i % 300 == 0) {
+      tb.context(0, 0x5678000, level::kHypervisor);
+      tb.exec(hyp, 2, strided(0xffff830000002000ull));
+      tb.context(3, 0x5678000, level::kKernel);
+      tb.exec(kern, 4, strided(0xffff888000001000ull));
+      tb.context(3, 0x1234000, level::kUser | level::kNested);
+      tb.exec(body, 3, strided(0x7ffe0000));
+      tb.context(3, 0x1234000);
+      n += 9;
     }
   }
   tb.exec(loop, 2, strided(0x600000));
@@ -133,6 +148,7 @@ TEST_P(FeatureGolden, ReaderReturnsWhatWasWrittenAndTheFeatureShows) {
   EXPECT_EQ(r.chunks().size(), 2u);
   std::set<uint64_t> chunk_start;
   for (const ChunkInfo& c : r.chunks()) chunk_start.insert(c.first_insn);
+  uint64_t hypervisor = 0, nested = 0, pv_kernel = 0;
   uint64_t n = 0, kernel = 0, with_values = 0, phys = 0, phys_pc = 0, time_moves = 0, asids = 0, prev_time = 0;
   while (const Instruction* in = r.next()) {
     ASSERT_LT(n, b.expected.size());
@@ -141,6 +157,7 @@ TEST_P(FeatureGolden, ReaderReturnsWhatWasWrittenAndTheFeatureShows) {
     ASSERT_EQ(in->length, e.length) << n;
     ASSERT_EQ(std::vector<uint8_t>(in->bytes, in->bytes + in->length), e.bytes) << n;
     ASSERT_EQ(in->cpl, e.cpl) << n;
+    ASSERT_EQ(int(in->level), int(e.level)) << n;
     ASSERT_EQ(in->asid, e.asid) << n;
     ASSERT_EQ(in->access_count, e.accesses.size()) << n;
     for (size_t k = 0; k < e.accesses.size(); k++) {
@@ -156,6 +173,9 @@ TEST_P(FeatureGolden, ReaderReturnsWhatWasWrittenAndTheFeatureShows) {
     }
     ASSERT_EQ(in->marker_count, e.markers.size()) << n;
     kernel += in->cpl == 0;
+    hypervisor += in->is_hypervisor();
+    nested += in->is_nested();
+    pv_kernel += in->cpl == 3 && in->is_kernel();
     asids += in->asid != 0;
     phys_pc += in->phys_pc == in->pc + kPhysPcOffset;
     // Chunk headers carry a time of their own; only TIMESTAMP records move it inside a chunk.
@@ -172,6 +192,9 @@ TEST_P(FeatureGolden, ReaderReturnsWhatWasWrittenAndTheFeatureShows) {
   EXPECT_EQ(asids > 0, bool(f.features & feature::kAsid));
   EXPECT_EQ(phys_pc == n, bool(f.features & feature::kPhysPc));
   EXPECT_EQ(time_moves > 0, bool(f.features & feature::kTimestamps));
+  EXPECT_EQ(hypervisor > 0, bool(f.features & feature::kLevel));
+  EXPECT_EQ(nested > 0, bool(f.features & feature::kLevel));
+  EXPECT_EQ(pv_kernel > 0, bool(f.features & feature::kLevel));
   EXPECT_GT(kernel, 0u);  // cpl is always recorded; KERNEL only says kernel code may be present
 }
 

@@ -17,7 +17,7 @@ using qemutrace::test::TraceBuilder;
 namespace {
 
 constexpr uint64_t kAllFeatures = feature::kPhysAddr | feature::kValues | feature::kKernel |
-                                  feature::kAsid | feature::kTimestamps;
+                                  feature::kAsid | feature::kTimestamps | feature::kLevel;
 
 
 // Random stream: loops, strided and random accesses, context switches,
@@ -33,7 +33,13 @@ TraceBuilder random_trace(uint64_t features, uint64_t seed, int execs, uint32_t 
   tb.context(3, 0x1000);
   uint64_t stride_base = 0x7fff0000;
   for (int e = 0; e < execs; e++) {
-    if (rng() % 50 == 0) tb.context(uint8_t(rng() % 2 ? 0 : 3), (rng() % 4) << 12);
+    if (rng() % 50 == 0) {
+      // Any level with any cpl: a Xen PV kernel runs at cpl 3, Xen at 0.
+      uint8_t cpl = uint8_t(rng() % 2 ? 0 : 3);
+      uint64_t asid = (rng() % 4) << 12;
+      uint8_t lv = uint8_t(rng() % 3) | (rng() % 4 == 0 ? level::kNested : 0);
+      tb.context(cpl, asid, lv);
+    }
     if (rng() % 40 == 0)
       tb.marker(Marker{MarkerKind(1 + rng() % kMaxMarkerKind), MarkerSource(rng() % (kMaxMarkerSource + 1)),
                        uint16_t(rng()), rng() % 1000});
@@ -61,6 +67,7 @@ void expect_same(const ExpectedInsn& e, const Instruction& in, uint64_t index) {
   ASSERT_EQ(in.length, e.length);
   ASSERT_EQ(std::vector<uint8_t>(in.bytes, in.bytes + in.length), e.bytes);
   ASSERT_EQ(in.cpl, e.cpl);
+  ASSERT_EQ(int(in.level), int(e.level)) << "index " << index;
   ASSERT_EQ(in.asid, e.asid);
   ASSERT_EQ(in.access_count, e.accesses.size()) << "index " << index;
   for (size_t i = 0; i < e.accesses.size(); i++) {
@@ -142,7 +149,7 @@ TEST(Varint, SizeIsTheEncodedLength) {
 
 TEST(RoundTrip, RandomStreamsAllFeatureSets) {
   for (uint64_t features : {uint64_t(0), kAllFeatures, feature::kPhysAddr | feature::kAsid,
-                            feature::kValues | feature::kTimestamps}) {
+                            feature::kValues | feature::kTimestamps, feature::kLevel}) {
     for (uint64_t seed = 1; seed <= 4; seed++) {
       TraceBuilder tb = random_trace(features, seed, 3000);
       auto bytes = tb.finish();
@@ -156,9 +163,12 @@ TEST(RoundTrip, RandomStreamsAllFeatureSets) {
       EXPECT_EQ(r.header().core, 3);
       EXPECT_EQ(r.header().features, features);
       // The writer's own counts (the manifest's) against the builder's list.
-      uint64_t kernel = 0, loads = 0, stores = 0;
+      uint64_t kernel = 0, hypervisor = 0, nested = 0, loads = 0, stores = 0;
       for (const auto& e : tb.expected) {
-        kernel += e.cpl == 0;
+        // Without LEVEL the kernel is cpl 0; with it, whom the stream named.
+        kernel += (features & feature::kLevel) ? level::privilege(e.level) == level::kKernel : e.cpl == 0;
+        hypervisor += level::privilege(e.level) == level::kHypervisor;
+        nested += (e.level & level::kNested) != 0;
         for (const auto& a : e.accesses) (a.is_store ? stores : loads)++;
       }
       CoreTotals t = tb.totals();
@@ -166,6 +176,10 @@ TEST(RoundTrip, RandomStreamsAllFeatureSets) {
       EXPECT_GT(kernel, 0u);
       EXPECT_LT(kernel, tb.expected.size());
       EXPECT_EQ(t.kernel_instructions, kernel);
+      EXPECT_EQ(t.hypervisor_instructions, hypervisor);
+      EXPECT_EQ(t.nested_instructions, nested);
+      EXPECT_EQ(hypervisor > 0, bool(features & feature::kLevel));
+      EXPECT_EQ(nested > 0, bool(features & feature::kLevel));
       EXPECT_EQ(t.loads, loads);
       EXPECT_EQ(t.stores, stores);
     }

@@ -134,7 +134,7 @@ TEST(Golden, AnnotatedChunkPayload) {
   StaticBlock blk{0x1000, 0, 0, 2, {1, 2}, {0x90, 0x8b, 0x07}};
   enc.start(0, 0);
   enc.marker(Marker{MarkerKind::RoiBegin, MarkerSource::MagicNop, 300, 0});
-  enc.set_context(3, 0x5000);
+  enc.set_context(3, 0x5000, level::kUser);
   detail::RawAccess a1{0x2000, 0x9000, 1, 3, false};
   enc.exec(blk, 2, &a1, 1);
   detail::RawAccess a2{0x2008, 0x9008, 1, 3, false};
@@ -161,4 +161,50 @@ TEST(Golden, AnnotatedChunkPayload) {
   EXPECT_EQ(enc.payload(), expect);
   EXPECT_EQ(enc.insn_count(), 5u);
   EXPECT_EQ(enc.record_count(), 6u);
+}
+
+// The STATE record with LEVEL, annotated from the spec: a Xen PV kernel at
+// cpl 3 and Xen at cpl 0, then a level-2 user context.
+TEST(Golden, AnnotatedLevelStates) {
+  detail::ChunkEncoder enc(feature::kAsid | feature::kLevel, 12);
+  enc.start(0, 0);
+  enc.set_context(3, 0x5000, level::kKernel);
+  enc.set_context(0, 0x5000, level::kHypervisor);
+  enc.set_context(3, 0x6000, level::kUser | level::kNested);
+  enc.set_context(3, 0x6000, level::kUser | level::kNested);  // unchanged: no record
+  const std::vector<uint8_t> expect = {
+      0x04, 0x03, 0x00, 0x80, 0xA0, 0x01,  // STATE cpl 3, level kernel, asid 0x5000
+      0x04, 0x00, 0x02, 0x80, 0xA0, 0x01,  // STATE cpl 0, level hypervisor
+      0x04, 0x03, 0x05, 0x80, 0xC0, 0x01,  // STATE cpl 3, level user | nested (4), asid 0x6000
+  };
+  EXPECT_EQ(enc.payload(), expect);
+  EXPECT_EQ(enc.record_count(), 3u);
+}
+
+// Old traces read unchanged: tiny_v1.qtr is tiny.qtr as format version 1
+// wrote it (no LEVEL). It reads as the same stream, with the level the cpl
+// implies (cpl 0 kernel, cpl 3 user, never hypervisor).
+TEST(Golden, Version1TraceReadsAsBefore) {
+  auto v1 = read_file(golden_path("tiny_v1.qtr"));
+  ASSERT_EQ(v1.size(), 492u) << "missing or changed " << golden_path("tiny_v1.qtr");
+  ASSERT_EQ(v1[8], 1) << "tiny_v1.qtr must stay a version 1 file";
+  CoreReader old_r(memory_source(v1, "v1"));
+  CoreReader new_r(memory_source(make_tiny(), "v2"));
+  EXPECT_EQ(new_r.header().version, kFormatVersion);
+  uint64_t n = 0, kernel = 0;
+  while (const Instruction* a = old_r.next()) {
+    const Instruction* b = new_r.next();
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(a->pc, b->pc);
+    EXPECT_EQ(a->cpl, b->cpl);
+    EXPECT_EQ(a->level, b->level);
+    EXPECT_EQ(a->is_kernel(), a->cpl == 0) << n;
+    EXPECT_EQ(a->is_user(), a->cpl == 3) << n;
+    EXPECT_FALSE(a->is_hypervisor());
+    kernel += a->is_kernel();
+    n++;
+  }
+  EXPECT_EQ(new_r.next(), nullptr);
+  EXPECT_EQ(n, 57u);
+  EXPECT_EQ(kernel, 15u);  // block B, 3 instructions, 5 times (make_tiny)
 }

@@ -22,6 +22,7 @@ struct ExpectedInsn {
   uint64_t asid;
   std::vector<MemAccess> accesses;
   std::vector<Marker> markers;
+  uint8_t level;  // what the reader must return: the given level with feature::kLevel, else the cpl's
 };
 
 struct BuilderOptions {
@@ -62,11 +63,14 @@ class TraceBuilder {
     return &b;
   }
 
-  void context(uint8_t cpl, uint64_t asid) {
+  void context(uint8_t cpl, uint64_t asid) { context(cpl, asid, level::of_cpl(cpl)); }
+  // `lv`: level:: bits, recorded with feature::kLevel only.
+  void context(uint8_t cpl, uint64_t asid, uint8_t lv) {
     end_pending();
     cpl_ = cpl;
     asid_ = asid;
-    writer_->set_context(cpl, asid);
+    level_ = (opts_.features & feature::kLevel) ? lv : level::of_cpl(cpl);
+    writer_->set_context(cpl, asid, lv);
   }
 
   void marker(const Marker& m) {
@@ -90,7 +94,7 @@ class TraceBuilder {
     size_t off = 0;
     for (uint32_t i = 0; i < b->insn_count; i++) {
       ExpectedInsn e{pc, b->lengths[i], {b->bytes.begin() + off, b->bytes.begin() + off + b->lengths[i]},
-                     cpl_, (opts_.features & feature::kAsid) ? asid_ : 0, {}, {}};
+                     cpl_, (opts_.features & feature::kAsid) ? asid_ : 0, {}, {}, level_};
       MemAccess a;
       for (unsigned k = 0; make(i, k, &a); k++) {
         if (append) append_access(*writer_, lent_window_of(*writer_), i, a.vaddr, a.paddr, __builtin_ctz(a.size), a.is_store);
@@ -133,7 +137,7 @@ class TraceBuilder {
   std::unique_ptr<BinaryCoreWriter> writer_;
   std::deque<StaticBlock> blocks_;
   std::vector<Marker> pending_markers_;
-  uint8_t cpl_ = 3;
+  uint8_t cpl_ = 3, level_ = level::kUser;
   uint64_t asid_ = 0;
   bool fast_ = false;
   bool pending_ = false;  // fast path: the last exec is not ended yet

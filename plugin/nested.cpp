@@ -5,6 +5,8 @@
 #include <unordered_set>
 
 #include "core.h"
+#include "levels.h"
+#include "qemutrace/format.h"
 #include "guest_regs.h"
 #include "record.h"
 #include "translate.h"
@@ -46,10 +48,9 @@ void on_vm_entry(unsigned k, void* ud) {
   const TbInfo* ti = static_cast<const TbInfo*>(ud);
   Vcpu& v = g_plugin->vcpus[running_vcpu(k)];
   NestState& n = v.nest;
-  n.in_guest = true;
+  v.ctx.runtime_level |= level::kNested;
   n.exit_pc = ti->fallthrough;
   n.host_asid = read_asid();
-  n.entries++;
   level_changed(v);
 }
 
@@ -58,9 +59,10 @@ void on_vm_exit(unsigned k, void* ud) {
   const TbInfo* ti = static_cast<const TbInfo*>(ud);
   Vcpu& v = g_plugin->vcpus[running_vcpu(k)];
   NestState& n = v.nest;
-  if (!n.in_guest || ti->vaddr != n.exit_pc || ti->cpl != 0 || read_asid() != n.host_asid) return;
-  n.in_guest = false;
-  n.exits++;
+  if (!(v.ctx.runtime_level & level::kNested) || ti->vaddr != n.exit_pc || ti->cpl != 0 ||
+      read_asid() != n.host_asid)
+    return;
+  v.ctx.runtime_level &= uint8_t(~level::kNested);
   level_changed(v);
 }
 
@@ -68,6 +70,7 @@ void on_vm_exit(unsigned k, void* ud) {
 
 NestSites find_nest_sites(const TbInfo& ti, const uint8_t* last_insn, size_t last_len) {
   NestSites s;
+  if (!follows_nesting(g_plugin->opt.levels)) return s;
   s.entry = g_plugin->arch->enters_guest(last_insn, last_len);
   s.exit = is_exit_point(ti.vaddr);
   return s;
@@ -83,7 +86,7 @@ void instrument_nesting(qemu_plugin_tb* tb, TbInfo* ti, const NestSites& s) {
 }
 
 uint64_t current_asid(const Vcpu& v, uint64_t cr3_asid) {
-  return v.nest.in_guest ? cr3_asid | kNestedAsidBit : cr3_asid;
+  return (v.ctx.runtime_level & level::kNested) ? cr3_asid | kNestedAsidBit : cr3_asid;
 }
 
 }  // namespace qemutrace::plugin

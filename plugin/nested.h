@@ -1,6 +1,7 @@
-// The nested level on one core (the `levels=nested` rule): whether the instructions running
-// now are the guest's own (level 1: its kernel and user) or those of a guest
-// it runs itself with AMD SVM (level 2, nested). docs/guide.md,
+// Level 2 under the `levels=nested` rule (levels.h): whether the
+// instructions running on a core are the guest's own (level 1: its kernel
+// and user) or those of a guest it runs itself with AMD SVM (level 2, the
+// level::kNested bit of GuestContext::runtime_level). docs/guide.md,
 // "Hypervisors", gives the rule and its limits:
 //   - executing VMRUN enters level 2 on this core. #VMEXIT returns to the
 //     instruction after the VMRUN (the host state VMRUN saved), so that
@@ -24,16 +25,16 @@ struct Vcpu;
 
 constexpr uint64_t kNestedAsidBit = uint64_t(1) << 63;
 
-// One core's level (owned by nested.cpp).
+// One core's way back to level 1 (owned by nested.cpp; whether level 2
+// runs is GuestContext::runtime_level's level::kNested).
 struct NestState {
-  bool in_guest = false;   // level 2 runs on this core
   uint64_t exit_pc = 0;    // the last VMRUN's fall-through
   uint64_t host_asid = 0;  // level 1's address space at that VMRUN
-  uint64_t entries = 0, exits = 0;
 };
 
 // Translation (all phases but dead): whether the block needs level
 // callbacks: it ends with a VMRUN, or it starts at a known exit point.
+// None unless the level rule follows nesting.
 struct NestSites {
   bool entry = false;  // last instruction enters a guest
   bool exit = false;   // block starts at an exit point

@@ -122,7 +122,8 @@ class X86Arch final : public Arch {
         mn == ZYDIS_MNEMONIC_SYSENTER || mn == ZYDIS_MNEMONIC_SYSEXIT ||
         mn == ZYDIS_MNEMONIC_SYSCALL || mn == ZYDIS_MNEMONIC_SYSRET ||
         mn == ZYDIS_MNEMONIC_UD0 || mn == ZYDIS_MNEMONIC_UD1 || mn == ZYDIS_MNEMONIC_UD2 ||
-        mn == ZYDIS_MNEMONIC_VMCALL || mn == ZYDIS_MNEMONIC_RSM || mn == ZYDIS_MNEMONIC_VMRUN)
+        mn == ZYDIS_MNEMONIC_VMCALL || mn == ZYDIS_MNEMONIC_VMMCALL || mn == ZYDIS_MNEMONIC_RSM ||
+        mn == ZYDIS_MNEMONIC_VMRUN)
       c.flow = Flow::Indirect;
     // HLT and the like fall through: an interrupt that follows is a
     // discontinuity.

@@ -92,6 +92,7 @@ GuestCommand guest_command(const GuestOptions& o) {
       for (size_t i = 0; i + 1 < gargs.size(); ++i)
         if (gargs[i] == "-initrd") gargs[i + 1] = initrd;
     if (o.xen) g.plugin_options.push_back(kXenLevels);
+    if (o.nested) g.plugin_options.push_back(kNestedLevels);
     a.insert(a.end(), gargs.begin(), gargs.end());
     if (o.nested) {
       auto cpu = nested_qemu_args(o.qemu_args);

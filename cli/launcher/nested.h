@@ -12,6 +12,9 @@ namespace qemutrace::launcher {
 // level-2 code carries the ROI markers (guest/programs/qt-nested.c).
 inline constexpr const char* kNestedProgram = "qt-nested";
 
+// The level rule the tracer applies to a nested run (plugin option levels=).
+inline constexpr const char* kNestedLevels = "levels=nested";
+
 // Throws LaunchError unless a nested run can use this guest: the built-in
 // x86_64 guest (AMD SVM is what TCG emulates; i386 has no KVM).
 void check_nested(const std::string& arch, bool builtin_guest);

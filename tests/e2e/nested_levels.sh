@@ -6,17 +6,15 @@
 # Oracles from that structure (guest/programs/qt-nested.c):
 #  - the level-2 loop is counted exactly: 3N level-2 instructions with PCs in
 #    [l2_loop_begin, l2_loop_end), the range the program prints;
-#  - level 2 retires 3N + 2P instructions in the ROI: each OUT exits to
-#    level 1, which completes it (KVM skips it), so it does not retire in
-#    level 2 (docs/guide.md, "Nested virtualisation");
+#  - level 2 runs 3N + 3P instructions in the ROI, each of its code once:
+#    an OUT is level 2's instruction where it exits to level 1, which
+#    emulates it and moves level 2 past it (docs/guide.md, "Hypervisors");
 #  - stats --json nested_instructions says the same;
 #  - every VM exit is visible: level 2 is left at least P times (timer
 #    interrupts add exits), each time into level-1 kernel code at one exit
 #    point, and level-1 KVM code (kernel and the launcher in user mode) runs
 #    between the exits.
-# In slow until it has passed on a build with the level format (branch xen)
-# merged; then it belongs in e2e (one boot).
-source "$(dirname "$0")/../e2e/launcher_lib.sh"
+source "$(dirname "$0")/launcher_lib.sh"
 [ -x "$qt" ] || { echo "FAIL: $qt missing" >&2; exit 1; }
 "$qt" guest build --arch x86_64 >/dev/null || { echo "FAIL: qemutrace guest build" >&2; exit 1; }
 n=100000 p=4
@@ -33,7 +31,7 @@ lo=$(field l2_loop_begin) hi=$(field l2_loop_end) exits=$(field io_exits)
 clo=$(field l2_code_begin) chi=$(field l2_code_end)
 [ "$exits" = "$p" ] && ok "level 1 saw $p I/O exits" || fail "io_exits '$exits' != $p"
 
-"$qt" dump "$tmp"/n_[0-9]* >"$tmp/n.txt" 2>"$tmp/dump.err" || fail "dump: $(cat "$tmp/dump.err")"
+"$qt" dump "$tmp/n" >"$tmp/n.txt" 2>"$tmp/dump.err" || fail "dump: $(cat "$tmp/dump.err")"
 # Level 2 is what the dump calls K2/U2, when the trace records levels; and
 # its PCs are the level-2 code's [l2_code_begin, l2_code_end) either way,
 # where neither the level-1 kernel nor the launcher has code.
@@ -53,11 +51,11 @@ for ln in open(path):
     f = ln.split(' ', 4)
     if len(f) < 4 or not f[0].isdigit():
         continue
-    core, pc, lv = int(f[0]), int(f[2], 16), f[3]
+    core, pc, full = int(f[0]), int(f[2], 16), f[3]
     two = clo <= pc < chi
-    if lv.endswith('2') != two and lv in ('K', 'U', 'K2', 'U2', 'H', 'H2'):
+    if full.endswith('2') != two or full not in ('K', 'U', 'K2', 'U2'):
         mismatch += 1
-    lv = lv.rstrip('2')
+    lv = full.rstrip('2')
     if two:
         nested += 1
         if lo <= pc < hi:
@@ -72,27 +70,21 @@ for ln in open(path):
         if prev.get(core, '').endswith('2'):
             exits += 1
             exit_points.add((lv, pc))
-    prev[core] = lv
+    prev[core] = full
 k1 = sum(v for (c, lv), v in l1.items() if lv == 'K')
 u1 = sum(v for (c, lv), v in l1.items() if lv == 'U')
-print(loop, nested, exits, len(exit_points), ' '.join('%s:%#x' % e for e in sorted(exit_points)), k1, u1, l1_between, mismatch)
+print(loop, nested, exits, len(exit_points), ','.join('%s:%#x' % e for e in sorted(exit_points)[:3]) or '-', k1, u1, l1_between, mismatch)
 PY
 )
 read -r loop nested vmexits npoints points k1 u1 between mismatch <<<"$counts"
 [ "$loop" = $((3 * n)) ] && ok "level-2 loop: $loop instructions = 3N" || fail "level-2 loop: '$loop' instructions, want $((3 * n))"
-want=$((3 * n + 2 * p))
-[ "$nested" = "$want" ] && ok "level 2 in the ROI: $nested = 3N + 2P" || fail "level-2 instructions '$nested', want $want"
-json=$("$qt" stats --json "$tmp"/n_[0-9]* 2>"$tmp/stats.err") || fail "stats: $(cat "$tmp/stats.err")"
+want=$((3 * n + 3 * p))
+[ "$nested" = "$want" ] && ok "level 2 in the ROI: $nested = 3N + 3P" || fail "level-2 instructions '$nested', want $want"
+json=$("$qt" stats --json "$tmp/n.json" 2>"$tmp/stats.err") || fail "stats: $(cat "$tmp/stats.err")"
 sn=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["total"].get("nested_instructions", "absent"))' <<<"$json" 2>/dev/null)
-if [ "$sn" = absent ]; then
-  # This tree's trace format has no level yet: the PC ranges above are the
-  # only attribution there is.
-  ok "no level in this trace format: level checks not made"
-else
-  [ "$sn" = "$want" ] && ok "stats --json nested_instructions = $sn" || fail "stats nested_instructions '$sn', want $want"
-  [ "$mismatch" = 0 ] && ok "every level-2 line is level-2 code and the reverse" ||
-    fail "$mismatch instructions whose level (K2/U2 or not) disagrees with the level-2 code's PC range"
-fi
+[ "$sn" = "$want" ] && ok "stats --json nested_instructions = $sn" || fail "stats nested_instructions '$sn', want $want"
+[ "$mismatch" = 0 ] && ok "every level-2 line is level-2 code and the reverse" ||
+  fail "$mismatch instructions whose level (K2/U2 or not) disagrees with the level-2 code's PC range"
 [ "${vmexits:-0}" -ge "$p" ] && ok "VM exits visible: level 2 left $vmexits times" || fail "level 2 left '$vmexits' times, want >= $p"
 [ "$npoints" = 1 ] && [[ $points == K:0xffffffff* ]] && ok "every exit lands at one level-1 kernel exit point ($points)" ||
   fail "exit points: $npoints ($points)"
@@ -100,10 +92,4 @@ fi
   ok "level-1 KVM code around the exits: kernel $k1, user $u1, $between between level-2 stretches" ||
   fail "level-1 instructions: kernel '$k1' user '$u1' between '$between'"
 
-# A bad combination is one clear line.
-"$qt" run --quiet --nested --arch i386 --trace "$tmp/bad" >/dev/null 2>"$tmp/bad.err"
-rc=$?
-[ $rc -ne 0 ] && [ "$(wc -l <"$tmp/bad.err")" -eq 1 ] && grep -q -- "--nested needs --arch x86_64" "$tmp/bad.err" &&
-  ok "--nested --arch i386 refused: $(cat "$tmp/bad.err")" || fail "--nested --arch i386: exit $rc, $(cat "$tmp/bad.err")"
-
-[ $fails -eq 0 ] && echo "PASS launcher_nested" || { echo "$fails failure(s)" >&2; exit 1; }
+[ $fails -eq 0 ] && echo "PASS nested_levels" || { echo "$fails failure(s)" >&2; exit 1; }

@@ -10,7 +10,8 @@
  *
  * If /dev/kvm is missing, loads irqbypass, kvm and kvm-amd from
  * /lib/modules/qemutrace (the built-in guest's nested.cpio).  Pins itself to
- * CPU 0 so that level 1's share of each exit is on one core. */
+ * CPU 0 so that level 1's share of each exit is on one core.
+ * qt-arch: x86_64 (AMD SVM under TCG; the level-2 code is 64-bit) */
 #include "qt-common.h"
 #include <fcntl.h>
 #include <linux/kvm.h>

@@ -3,6 +3,7 @@
 #include "launcher/guest_arch.h"
 #include "launcher/guest_image.h"
 #include "launcher/launch.h"
+#include "launcher/nested.h"
 #include "launcher/qemu.h"
 #include "launcher/xen.h"
 
@@ -31,6 +32,9 @@ void add_guest_options(CLI::App* sub, GuestOptions& o) {
   sub->add_option("--append", o.append, "Kernel command line for --kernel (default console=ttyS0; aarch64: ttyAMA0)");
   sub->add_option("--hda", o.hda, "Your own disk image");
   sub->add_flag("--xen", o.xen, "Boot the built-in guest as dom0 under Xen 4.17 (x86_64; docs/guide.md, Hypervisors)");
+  sub->add_flag("--nested", o.nested,
+                "Load kvm_amd in the built-in x86_64 guest and run a level-2 guest through /dev/kvm "
+                "(--program defaults to qt-nested)");
   sub->add_option("qemu_args", o.qemu_args, "-- QEMU_ARGS... passed to QEMU unchanged");
 }
 
@@ -41,10 +45,12 @@ GuestCommand guest_command(const GuestOptions& o) {
   check_memory_size(o.mem);
   if (!o.program.empty() && (!o.kernel.empty() || !o.hda.empty()))
     throw LaunchError("--program runs in the built-in guest: give it without --kernel/--hda");
-  if (!o.args.empty() && o.program.empty()) throw LaunchError("--args needs --program");
+  if (o.nested) check_nested(g.arch, o.kernel.empty() && o.hda.empty());
+  if (!o.args.empty() && o.program.empty() && !o.nested) throw LaunchError("--args needs --program");
   if ((!o.initrd.empty() || !o.append.empty()) && o.kernel.empty()) throw LaunchError("--initrd/--append need --kernel");
 
   if (o.xen && (!o.kernel.empty() || !o.hda.empty())) throw LaunchError("--xen boots the built-in guest: give it without --kernel/--hda");
+  if (o.xen && o.nested) throw LaunchError("--xen and --nested are two different hypervisors: give one");
   if (o.xen && g.arch != "x86_64") throw LaunchError("--xen needs --arch x86_64 (Xen no longer has a 32-bit hypervisor)");
 
   auto& a = g.qemu_args;
@@ -74,17 +80,24 @@ GuestCommand guest_command(const GuestOptions& o) {
     std::string dir = o.xen ? ensure_xen_guest(false, true) : ensure_guest(g.arch, false, true);
     if (o.xen) dir = guest_cache_dir(g.arch);  // dom0's initramfs and programs
     std::string initrd = dir + "/initrd.img";
-    if (!o.program.empty()) {
-      std::string prog = resolve_program(o.program, dir);
+    std::string program = o.nested && o.program.empty() ? kNestedProgram : o.program;
+    if (!program.empty()) {
+      std::string prog = resolve_program(program, dir);
       g.work = std::make_unique<TempDir>();
       initrd = make_workload_initrd(dir, prog, shell_split(o.args), g.work->path());
+      if (o.nested) append_kvm_modules(dir, initrd);
     }
     auto gargs = o.xen ? xen_qemu_args(initrd) : guest_qemu_args(g.arch, dir);
     if (!o.xen)
       for (size_t i = 0; i + 1 < gargs.size(); ++i)
         if (gargs[i] == "-initrd") gargs[i + 1] = initrd;
     if (o.xen) g.plugin_options.push_back(kXenLevels);
+    if (o.nested) g.plugin_options.push_back(kNestedLevels);
     a.insert(a.end(), gargs.begin(), gargs.end());
+    if (o.nested) {
+      auto cpu = nested_qemu_args(o.qemu_args);
+      a.insert(a.end(), cpu.begin(), cpu.end());
+    }
     g.builtin_guest = true;
   }
   a.insert(a.end(), o.qemu_args.begin(), o.qemu_args.end());

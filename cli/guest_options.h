@@ -19,10 +19,11 @@ struct GuestOptions {
   std::string program, args, kernel, initrd, append, hda;
   std::vector<std::string> qemu_args;  // after --, unchanged
   bool xen = false;  // the built-in guest as dom0 under Xen (launcher/xen.h)
+  bool nested = false;  // --nested (launcher/nested.h)
 };
 
 // Registers --arch, --smp, -m, --program, --args, --kernel, --initrd,
-// --append, --hda and the trailing QEMU options on `sub`.
+// --append, --hda, --nested and the trailing QEMU options on `sub`.
 void add_guest_options(CLI::App* sub, GuestOptions& o);
 
 // The guest's QEMU command line (after the binary; no -plugin, no clock).

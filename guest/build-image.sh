@@ -95,7 +95,10 @@ candidate() { # candidate PKG FIELD
   apt-cache "${apt_opts[@]}" show --no-all-versions "$1" 2>/dev/null | sed -n "s/^$2: //p" | head -n1
 }
 
-if [ $force -eq 1 ] || [ ! -f "$pkgdir/versions" ]; then
+# x86_64 also keeps the KVM modules of its kernel (nested.cpio, below).
+kvm_mods="virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd"
+have_kvm() { [ "$arch" != x86_64 ] || [ -f "$pkgdir/kvm/kvm-amd.ko" ]; }
+if [ $force -eq 1 ] || [ ! -f "$pkgdir/versions" ] || ! have_kvm; then
   rm -rf "$pkgdir"
   if [ $force -eq 1 ] || [ ! -d "$aptdir/lists" ] || [ -z "$(candidate "$kmeta" Version)" ]; then
     apt_update
@@ -115,6 +118,14 @@ if [ $force -eq 1 ] || [ ! -f "$pkgdir/versions" ]; then
   [ -x "$work/pkgs/bin/busybox" ] || { echo "build-image: no /bin/busybox in busybox-static" >&2; exit 1; }
   cp "$vml" "$work/pkgnew/vmlinuz"
   cp "$work/pkgs/bin/busybox" "$work/pkgnew/busybox"
+  if [ "$arch" = x86_64 ]; then
+    mkdir -p "$work/pkgnew/kvm"
+    for m in $kvm_mods; do
+      ko=$(ls "$work/pkgs/lib/modules/"*/kernel/$m.ko 2>/dev/null | head -n1)
+      [ -n "$ko" ] || { echo "build-image: no $m.ko in $kpkg" >&2; exit 1; }
+      cp "$ko" "$work/pkgnew/kvm/"
+    done
+  fi
   for deb in "$dir/debs"/*.deb; do dpkg-deb -f "$deb" Package Version Architecture | sed 's/^[^:]*: //' | paste -sd' '; done >"$work/pkgnew/versions"
   mv "$work/pkgnew" "$pkgdir"
 fi
@@ -141,8 +152,19 @@ find "$root" -exec touch -h -d @0 {} +
 size=$(stat -c %s "$work/initrd.img")
 head -c $(( (512 - size % 512) % 512 )) /dev/zero >>"$work/initrd.img"
 
+# nested.cpio (x86_64): the KVM modules, in load order, under
+# /lib/modules/qemutrace, for `qemutrace run --nested` to append; the default
+# initrd stays without them, so other runs unpack nothing more.
+if [ "$arch" = x86_64 ]; then
+  mkdir -p "$work/nested/lib/modules/qemutrace"
+  cp "$pkgdir/kvm/"*.ko "$work/nested/lib/modules/qemutrace/"
+  find "$work/nested" -exec touch -h -d @0 {} +
+  (cd "$work/nested" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --reproducible --quiet) >"$work/nested.cpio"
+fi
+
 # Publish atomically-ish: stamp last, so an interrupted build is redone.
 rm -f "$dir/stamp"
+if [ -f "$work/nested.cpio" ]; then mv "$work/nested.cpio" "$dir/nested.cpio"; fi
 cp "$pkgdir/vmlinuz" "$dir/vmlinuz"
 mv "$work/initrd.img" "$dir/initrd.img"
 rm -rf "$dir/programs"

@@ -17,6 +17,7 @@ extern "C" {
 }
 
 #include "arch/arch.h"
+#include "nested.h"
 #include "options.h"
 #include "format/lent_window.h"
 #include "qemutrace/run.h"
@@ -171,6 +172,7 @@ struct alignas(64) Vcpu {
   CoreBudget budget;
   CountCheck check;  // record.cpp, when count_check=on
   PageCache pages;
+  NestState nest;  // nested.cpp
   // Single-threaded TCG: what score->idx holds otherwise (on_progress).
   uint64_t progress = 0;
 };

@@ -81,7 +81,7 @@ bool parse_options(int argc, char** argv, Options* o, std::string* error) {
     } else if (k == "phys") {
       if (!parse_bool(v, &o->phys)) return bad(k, v, "on or off");
     } else if (k == "levels") {
-      if (!parse_level_rule(v, &o->levels)) return bad(k, v, "cpl or xen");
+      if (!parse_level_rule(v, &o->levels)) return bad(k, v, "cpl, xen or nested");
     } else if (k == "zstd") {
       if (!parse_int(v, &n) || n < -7 || n > 22) return bad(k, v, "a zstd level, -7..22");
       o->zstd = static_cast<int>(n);

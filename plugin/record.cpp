@@ -7,6 +7,7 @@
 
 #include "budget.h"
 #include "guest_regs.h"
+#include "nested.h"
 #include "meminfo.h"
 #include "phase.h"
 #include "qemu_shim.h"
@@ -46,7 +47,7 @@ void update_context(Vcpu& v, const TbInfo* tb) {
   GuestContext& c = v.ctx;
   const uint8_t cpl = tb->cpl, lv = tb->level | c.runtime_level;
   if (c.asid_dirty || !c.valid) {
-    uint64_t a = read_asid();
+    uint64_t a = current_asid(v, read_asid());
     c.asid_dirty = false;
     v.pages.gen++;  // after the instruction that set asid_dirty took effect
     if (!c.valid || a != c.asid || cpl != c.cpl || lv != c.level) {

@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "guest_regs.h"
+#include "nested.h"
 #include "markers.h"
 #include "phase.h"
 #include "record.h"
@@ -124,7 +125,9 @@ void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
       }
     }
   }
-  if (mode == TransMode::Off && !any_marker && !any_watch) {
+  ti->fallthrough = ti->pcs[n - 1] + lens[n - 1];
+  NestSites nest_sites = find_nest_sites(*ti, bytes.data() + bytes.size() - lens[n - 1], lens[n - 1]);
+  if (mode == TransMode::Off && !any_marker && !any_watch && !nest_sites.any()) {
     delete ti;  // nothing to instrument: zero cost while off
     return;
   }
@@ -139,7 +142,6 @@ void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
   }
   const InsnClass& lc = cls[n - 1];
   ti->last_pc = ti->pcs[n - 1];
-  ti->fallthrough = ti->last_pc + lens[n - 1];
   ti->last_rep = lc.is_rep_string;
   ti->last_must_access = lc.must_access_memory;
   switch (lc.flow) {
@@ -211,6 +213,10 @@ void on_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {
       return;
     }
     if (ti->last_rep) ti->rep_sb = intern_from(n - 1);
+  }
+  // Before the block's execution callback (nested.h).
+  if (nest_sites.any()) instrument_nesting(tb, ti, nest_sites);
+  if (mode == TransMode::On) {
     qemu_plugin_register_vcpu_tb_exec_cb(tb, on_tb_exec, QEMU_PLUGIN_CB_NO_REGS, ti);
     first_gated = 0;
   } else if (mode == TransMode::Skip) {

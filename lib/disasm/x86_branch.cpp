@@ -43,7 +43,11 @@ X86Branch classify_x86_branch(const ZydisDecodedInstruction& in, const ZydisDeco
       else b.kind = BranchKind::Other;  // iret*, and anything else filed as RET
       break;
     default:
-      if (writes_ip) b.kind = BranchKind::Other;
+      // Entering a guest (VMRUN) or calling the hypervisor (VMCALL,
+      // VMMCALL) hands the core to other code, though no operand says so.
+      if (writes_ip || in.mnemonic == ZYDIS_MNEMONIC_VMRUN || in.mnemonic == ZYDIS_MNEMONIC_VMCALL ||
+          in.mnemonic == ZYDIS_MNEMONIC_VMMCALL)
+        b.kind = BranchKind::Other;
       break;
   }
   if (b.kind != BranchKind::DirectJump && b.kind != BranchKind::DirectCall &&

@@ -72,6 +72,13 @@ class Arch {
   virtual uint64_t asid(uint64_t asid_reg) const = 0;
   virtual MarkerMatch match_marker(const uint8_t* bytes, size_t len) const = 0;
   virtual InsnClass classify(uint64_t pc, const uint8_t* bytes, size_t len) const = 0;
+  // The instruction enters a guest of the guest (x86: SVM's VMRUN), which
+  // returns to its fall-through on a VM exit (nested.h).
+  virtual bool enters_guest(const uint8_t* bytes, size_t len) const {
+    (void)bytes;
+    (void)len;
+    return false;
+  }
 };
 
 // target_name is qemu_info_t::target_name ("x86_64", "i386", "aarch64").

@@ -70,6 +70,11 @@ class X86Arch final : public Arch {
     return m;
   }
 
+  bool enters_guest(const uint8_t* b, size_t len) const override {
+    // VMRUN is 0F 01 D8; an address-size prefix may precede it.
+    return len >= 3 && b[len - 3] == 0x0F && b[len - 2] == 0x01 && b[len - 1] == 0xD8;
+  }
+
   InsnClass classify(uint64_t pc, const uint8_t* bytes, size_t len) const override {
     InsnClass c;
     ZydisDecodedInstruction in;
@@ -117,7 +122,8 @@ class X86Arch final : public Arch {
         mn == ZYDIS_MNEMONIC_SYSENTER || mn == ZYDIS_MNEMONIC_SYSEXIT ||
         mn == ZYDIS_MNEMONIC_SYSCALL || mn == ZYDIS_MNEMONIC_SYSRET ||
         mn == ZYDIS_MNEMONIC_UD0 || mn == ZYDIS_MNEMONIC_UD1 || mn == ZYDIS_MNEMONIC_UD2 ||
-        mn == ZYDIS_MNEMONIC_VMCALL || mn == ZYDIS_MNEMONIC_RSM)
+        mn == ZYDIS_MNEMONIC_VMCALL || mn == ZYDIS_MNEMONIC_VMMCALL || mn == ZYDIS_MNEMONIC_RSM ||
+        mn == ZYDIS_MNEMONIC_VMRUN)
       c.flow = Flow::Indirect;
     // HLT and the like fall through: an interrupt that follows is a
     // discontinuity.

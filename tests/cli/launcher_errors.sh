@@ -51,6 +51,10 @@ expect "-q_trace needs file=BASE" "$legacy" -q_trace mode=file
 expect "bad -q_trace mode 'zip'" "$legacy" -q_trace mode=zip,file="$tmp/t"
 expect "disk image not found: $tmp/disk.img" "$legacy" -hda "$tmp/disk.img" -q_trace mode=file,file="$tmp/t"
 expect "bad --arch value 'sparc'" "$qt" guest build --arch sparc
+# Hypervisors: checked before any guest is built or booted.
+expect "--nested needs --arch x86_64" "$qt" run --nested --arch i386
+expect "--nested runs in the built-in guest" "$qt" run --nested --kernel "$tmp/fake.so"
+expect "--xen and --nested are two different hypervisors" "$qt" run --xen --nested
 # The guest clock (run --clock, -q_trace clock=).
 expect "bad clock 'wall'" "$qt" run --clock wall
 expect "either --clock virtual or -icount" "$qt" run --clock virtual -- -icount shift=3

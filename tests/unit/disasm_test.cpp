@@ -40,6 +40,10 @@ TEST(Disasm, TextKindAndTarget64) {
       {0x403030, {0xcd, 0x80}, "int 0x80", BranchKind::Other, 0},
       {0x403040, {0x48, 0xcf}, "iretq", BranchKind::Other, 0},
       {0x403050, {0x50}, "push rax", BranchKind::None, 0},
+      // SVM: VMRUN enters a guest; VMMCALL/VMCALL exit to the hypervisor.
+      {0x403060, {0x0f, 0x01, 0xd8}, "vmrun rax", BranchKind::Other, 0},
+      {0x403070, {0x0f, 0x01, 0xd9}, "vmmcall", BranchKind::Other, 0},
+      {0x403080, {0x0f, 0x01, 0xc1}, "vmcall", BranchKind::Other, 0},
   };
   Disassembler dis(Isa::x86_64);
   for (const Case& c : cases) {

@@ -11,11 +11,9 @@ namespace qemutrace::cli {
 using namespace qemutrace::launcher;
 
 namespace {
-int64_t count_opt(const std::string& name, const std::string& v, bool allow_minus_one) {
-  auto c = parse_count(v);
-  if (!c || (*c < 0 && !(allow_minus_one && *c == -1)))
-    throw LaunchError("bad " + name + " value '" + v + "': expected a count such as 1000000 or 10M" +
-                      (allow_minus_one ? " (or -1)" : ""));
+int64_t count_opt(const std::string& name, const std::string& v, bool no_limit) {
+  auto c = parse_count_option(v, no_limit);
+  if (!c) throw LaunchError("bad " + name + " value '" + v + "': expected " + count_option_choices(no_limit));
   return *c;
 }
 }  // namespace

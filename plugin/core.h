@@ -113,6 +113,9 @@ struct CoreBudget {
 // count_check bookkeeping (options: count_check=on).
 struct CountCheck {
   uint64_t start = 0;
+  // Starved (no budget) inside the region: the blocks run, the inline
+  // counter counts them, nothing is traced; inline_count skips them.
+  bool paused = false;
   uint64_t inline_count = 0;
   uint64_t faults = 0;
   uint64_t cut_excess = 0;

@@ -134,6 +134,7 @@ uint64_t resets_done() { return g_resets.done.load(std::memory_order_acquire); }
 uint64_t reset_requests() { return g_resets.requests.load(); }
 
 Phase settled_phase() { return RoiState::unpack(wait_unless_changing()).phase; }
+RoiState settled_state() { return RoiState::unpack(wait_unless_changing()); }
 
 RoiView roi_view() {
   // The epoch moves before the word that publishes it (begin_tracing_phase):
@@ -243,7 +244,9 @@ void declare_window_end(unsigned k) {
   event("roi_end", MarkerSource::Window, -1, int(k));
   end_region(g_plugin->vcpus[k], k);  // its budget ran out
   if (gap == 0) announce_begin(MarkerSource::Window, 0, int(k));
-  request_reset_vcpu();
+  // No flush: the gap between windows runs the blocks translated for
+  // tracing (translate.cpp), which count it while the phase is Skipping. A
+  // flush per window end and per gap end cost more than the windows.
 }
 
 void end_skipping(unsigned k, uint32_t period) {
@@ -266,7 +269,9 @@ void end_skipping(unsigned k, uint32_t period) {
   }
   if (!begin_tracing_phase(c, s)) return;
   announce_begin(s.start_source, s.start_id, int(k));
-  request_reset_vcpu();
+  // Only skip= (the first region) runs in blocks translated for skipping;
+  // a gap between windows already runs traced translations.
+  if (first) request_reset_vcpu();
 }
 
 }  // namespace qemutrace::plugin

@@ -1,7 +1,8 @@
 // The ROI phase machine: whether the run is off, skipping, tracing, past its
 // limit or failed, and the transitions between them. A phase change flushes
 // all translations (qemu_plugin_reset), so that blocks are instrumented
-// again for the new phase (see translate.cpp).
+// again for the new phase (see translate.cpp); a window's end and the end of
+// the gap after it do not (the gap runs traced translations).
 //
 //   Off --start--> Skipping --skip done--> Tracing --stop--> Off
 //     \___________start (no skip=)________/  |  \--window end--> Skipping
@@ -83,6 +84,8 @@ inline RoiState roi_state() { return RoiState::unpack(g_roi.word.load(std::memor
 // The phase once no transition is under way (waits out Changing): for
 // decisions that must not take Changing for a phase (translation, control).
 Phase settled_phase();
+// The same, with the markers and flags of that phase.
+RoiState settled_state();
 
 // The state and the epoch of one moment (a core beginning its region).
 struct RoiView {

@@ -108,9 +108,9 @@ void split_rep(Vcpu& v, unsigned k, int32_t ri) {
   v.stream.last_pc = ex->last_pc;
   Drained d = settle_budget(v, k, retired);
   bool drained = d.limit || d.window;
-  v.check.rep_splits++;
   if (drained || phase() != Phase::Tracing) return;  // next block start handles it
-  open_record(v, k, ex, ex->rep_sb, -int32_t(ex->n - 1));
+  // A split balances count_check only when the instruction goes on traced.
+  if (open_record(v, k, ex, ex->rep_sb, -int32_t(ex->n - 1))) v.check.rep_splits++;
 }
 
 // An access from a block without an execution callback: QEMU's memory-only
@@ -182,11 +182,36 @@ inline void record_access(Vcpu& v, qemu_plugin_meminfo_t info, uint64_t vaddr, i
   v.rec.last_acc = ri;
 }
 
+// count_check: a starved core's blocks run in its region untraced, so the
+// inline counter stops counting for the region until budget comes back.
+void pause_count_check(Vcpu& v, unsigned k) {
+  if (!g_plugin->opt.count_check || !v.region.tracing || v.check.paused) return;
+  v.check.inline_count += score(k)->count - v.check.start;
+  v.check.paused = true;
+}
+void resume_count_check(Vcpu& v, unsigned k) {
+  if (!v.check.paused) return;
+  v.check.start = score(k)->count;
+  v.check.paused = false;
+}
+
+// A block of n instructions ran while skipping (skip= or a gap of every=).
+void count_skip_block(Vcpu& v, unsigned k, uint32_t n) {
+  uint32_t period;
+  if (count_skipped(v, n, &period)) end_skipping(k, period);
+}
+
 }  // namespace
 
 bool open_record(Vcpu& v, unsigned k, TbInfo* ex, const StaticBlock* sb, int32_t base) {
   uint32_t cap = sb->insn_count;
-  if (budgets_on() && !take_budget(v, k, &cap)) return false;
+  if (budgets_on()) {
+    if (!take_budget(v, k, &cap)) {
+      pause_count_check(v, k);
+      return false;
+    }
+    resume_count_check(v, k);
+  }
   update_context(v, ex);
   if (v.stream.disc_pending) {
     v.sink->marker(v.stream.disc);
@@ -285,6 +310,7 @@ bool core_begin(Vcpu& v, unsigned k) {
   v.sink->marker(Marker{MarkerKind::RoiBegin, r.state.start_source, r.state.start_id, 0});
   if (r.state.after_skip) v.sink->marker(Marker{MarkerKind::SkipDone, MarkerSource::None, 0, g_plugin->opt.skip});
   if (g_plugin->opt.count_check) v.check.start = score(k)->count;
+  v.check.paused = false;
   return true;
 }
 
@@ -295,7 +321,8 @@ void core_end(Vcpu& v, unsigned k, const Marker& end) {
   v.sink->marker(end);
   v.region.tracing = false;
   release_budget(k);
-  if (g_plugin->opt.count_check) v.check.inline_count += score(k)->count - v.check.start;
+  if (g_plugin->opt.count_check && !v.check.paused) v.check.inline_count += score(k)->count - v.check.start;
+  v.check.paused = false;
 }
 
 void end_region(Vcpu& v, unsigned k, const Marker& end) {
@@ -343,6 +370,7 @@ void on_tb_exec(unsigned k, void* ud) {
   Phase ph = phase();
   if (ph != Phase::Tracing) {
     if (v.region.tracing) end_region(v, k);
+    if (ph == Phase::Skipping) count_skip_block(v, k, tb->n);  // a gap between windows
     return;
   }
   if (v.region.tracing && v.region.epoch != g_roi.epoch.load(std::memory_order_relaxed)) {
@@ -358,10 +386,22 @@ void on_tb_skip(unsigned k, void* ud) {
   k = running_vcpu(k);
   Vcpu& v = g_plugin->vcpus[k];
   if (!v.sink && !attach_sink(k)) return;
+  Phase ph = phase();
+  if (ph == Phase::Tracing && v.region.tracing &&
+      v.region.epoch == g_roi.epoch.load(std::memory_order_relaxed)) {
+    // A block translated for the skip still runs in the region that
+    // followed it (until the flush): its instructions are not traced, but
+    // the region goes on. Ending it here wrote an extra ROI_END (source
+    // window) and a second ROI_BEGIN in the same region.
+    if (v.rec.block) close_record(v, k, 0);
+    if (v.region.tracing) {
+      v.stream.disc_pending = true;
+      v.stream.disc = Marker{MarkerKind::Discontinuity, MarkerSource::None, 0, v.stream.last_pc};
+    }
+    return;
+  }
   if (v.rec.block || v.region.tracing) end_region(v, k);
-  if (phase() != Phase::Skipping) return;
-  uint32_t period;
-  if (count_skipped(v, tb->n, &period)) end_skipping(k, period);
+  if (ph == Phase::Skipping) count_skip_block(v, k, tb->n);
 }
 
 void on_mem(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* ud) {

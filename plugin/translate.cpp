@@ -23,9 +23,14 @@ Immortal<Translations> g_tbs;
 enum class TransMode { Off, Skip, On, Dead };
 
 TransMode trans_mode() {
-  switch (settled_phase()) {  // Changing is no mode: the phase it becomes
+  RoiState s = settled_state();  // Changing is no mode: the phase it becomes
+  switch (s.phase) {
     case Phase::Tracing: return TransMode::On;
-    case Phase::Skipping: return TransMode::Skip;
+    // The gap between two windows (every=) is short and switched often:
+    // its blocks are translated for tracing, so that neither end of it
+    // needs a flush; on_tb_exec counts it. skip= before the first region
+    // counts in cheaper blocks, and flushes once when it ends.
+    case Phase::Skipping: return s.first_window ? TransMode::Skip : TransMode::On;
     case Phase::Off: return TransMode::Off;
     default: return TransMode::Dead;
   }

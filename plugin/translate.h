@@ -7,7 +7,9 @@
 //           marker (or the watched return point of an `int $100`) is also
 //           instrumented after that point, gated by the per-core state,
 //           because the rest of that block runs before the flush.
-//   skip  - markers plus one counting callback per block (skip= / every=).
+//   skip  - markers plus one counting callback per block (skip= before the
+//           first region; a gap between windows (every=) is translated
+//           "on", and on_tb_exec counts it).
 //   on    - one callback per executed block, an inline scoreboard store of
 //           the instruction index before each instruction that can stop
 //           the block (and its first and last; in single-threaded TCG a

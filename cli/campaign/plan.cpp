@@ -8,9 +8,13 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <regex>
 #include <set>
 #include <sstream>
+
+#include "launcher/guest_arch.h"
+#include "launcher/util.h"
 
 namespace qemutrace::campaign {
 namespace {
@@ -18,31 +22,48 @@ namespace {
 namespace fs = std::filesystem;
 
 struct KeyInfo {
-  const char* key;
-  const char* def;    // qemutrace run's default
-  const char* check;  // regex a value must match ("" for any)
-  const char* what;   // the expected values, for a message
+  std::string key;
+  std::string def;                                 // qemutrace run's default
+  std::function<bool(const std::string&)> valid;  // nullptr: any value
+  std::string what;                                // the expected values, for a message
 };
+
+std::function<bool(const std::string&)> matching(const char* pattern) {
+  return [re = std::regex(pattern)](const std::string& v) { return std::regex_match(v, re); };
+}
+
+// An instruction count as run reads it (the launcher's parser). skip,
+// window and every may also be "", run's default: off.
+std::function<bool(const std::string&)> count(bool no_limit) {
+  return [no_limit](const std::string& v) {
+    return (v.empty() && !no_limit) || launcher::parse_count_option(v, no_limit).has_value();
+  };
+}
 
 // Formats are checked by qemutrace run (their registry is the tools
-// library's); the rest here, so that a typo fails before any job runs.
-const KeyInfo kKeys[] = {
-    {"arch", "x86_64", "^(x86_64|i386|aarch64|arm64)$", "x86_64, i386 or aarch64"},
-    {"smp", "2", "^([1-9][0-9]?|1[0-9][0-9]|2[0-4][0-9]|25[0-5])$", "a core count 1..255"},
-    {"memory", "512M", "^[0-9]+(\\.[0-9]+)?[KMGTkmgt]?[Bb]?$", "a size such as 512M or 2G"},
-    {"format", "binary", "^[a-z-]+$", "an output format name"},
-    {"clock", "host", "^(host|virtual)$", "host or virtual"},
-    {"start", "marker", "^(marker|now|console)$", "marker, now or console"},
-    {"markers", "both", "^(nop|int|both)$", "nop, int or both"},
-    {"limit", "-1", "^(-1|[0-9]+[kKMG]?)$", "a count such as 1000000 or 10M (or -1)"},
-    {"exit_on_limit", "false", "^(true|false)$", "true or false"},
-    {"skip", "", "^([0-9]+[kKMG]?)?$", "a count such as 1000000 or 10M"},
-    {"window", "", "^([0-9]+[kKMG]?)?$", "a count such as 1000000 or 10M"},
-    {"every", "", "^([0-9]+[kKMG]?)?$", "a count such as 1000000 or 10M"},
-};
+// library's); the rest here, so that a typo fails before any job runs. What
+// the launcher defines (guest ISAs, counts) is asked of it.
+const std::vector<KeyInfo>& key_table() {
+  static const std::vector<KeyInfo> all = {
+      {"arch", "x86_64", [](const std::string& v) { return launcher::find_guest_arch(v) != nullptr; },
+       launcher::guest_arch_choices()},
+      {"smp", "2", matching("^([1-9][0-9]?|1[0-9][0-9]|2[0-4][0-9]|25[0-5])$"), "a core count 1..255"},
+      {"memory", "512M", matching("^[0-9]+(\\.[0-9]+)?[KMGTkmgt]?[Bb]?$"), "a size such as 512M or 2G"},
+      {"format", "binary", matching("^[a-z-]+$"), "an output format name"},
+      {"clock", "host", matching("^(host|virtual)$"), "host or virtual"},
+      {"start", "marker", matching("^(marker|now|console)$"), "marker, now or console"},
+      {"markers", "both", matching("^(nop|int|both)$"), "nop, int or both"},
+      {"limit", "-1", count(true), launcher::count_option_choices(true)},
+      {"exit_on_limit", "false", matching("^(true|false)$"), "true or false"},
+      {"skip", "", count(false), launcher::count_option_choices(false)},
+      {"window", "", count(false), launcher::count_option_choices(false)},
+      {"every", "", count(false), launcher::count_option_choices(false)},
+  };
+  return all;
+}
 
 const KeyInfo* key_info(const std::string& key) {
-  for (const auto& k : kKeys)
+  for (const auto& k : key_table())
     if (key == k.key) return &k;
   return nullptr;
 }
@@ -75,7 +96,7 @@ class Reader {
     const KeyInfo* info = key_info(key);
     if (!info) {
       std::string all;
-      for (const auto& k : kKeys) all += std::string(all.empty() ? "" : ", ") + k.key;
+      for (const auto& k : key_table()) all += (all.empty() ? "" : ", ") + k.key;
       fail(&n, "unknown setting '" + key + "' (settings: " + all + ")");
     }
     std::vector<std::string> out;
@@ -85,7 +106,7 @@ class Reader {
       else if (v.is_integer()) s = std::to_string(*v.value<int64_t>());
       else if (v.is_boolean()) s = *v.value<bool>() ? "true" : "false";
       else fail(&v, key + ": expected a string, integer or boolean");
-      if (!std::regex_match(s, std::regex(info->check)))
+      if (info->valid && !info->valid(s))
         fail(&v, "bad " + key + " value '" + s + "': expected " + info->what);
       if (std::find(out.begin(), out.end(), s) != out.end()) fail(&v, key + " lists '" + s + "' twice");
       out.push_back(s);
@@ -191,7 +212,7 @@ class Reader {
 const std::vector<std::string>& setting_keys() {
   static const std::vector<std::string> keys = [] {
     std::vector<std::string> k;
-    for (const auto& i : kKeys) k.push_back(i.key);
+    for (const auto& i : key_table()) k.push_back(i.key);
     return k;
   }();
   return keys;

@@ -2,11 +2,10 @@
 
 namespace qemutrace::launcher {
 
-namespace {
 // aarch64: QEMU's `virt` board has no default CPU worth tracing; `max` is the
 // newest the TCG models, with the implementation-defined pointer
 // authentication (QARMA5, the default, makes every signed return costly).
-const std::vector<GuestArch>& arches() {
+const std::vector<GuestArch>& guest_arches() {
   static const std::vector<GuestArch> all = {
       {"x86_64", {"amd64", "x86-64"}, "qemu-system-x86", {}, "ttyS0", "no_timer_check", true},
       {"i386", {"i686", "x86"}, "qemu-system-x86", {}, "ttyS0", "no_timer_check noisapnp", true},
@@ -14,10 +13,9 @@ const std::vector<GuestArch>& arches() {
   };
   return all;
 }
-}  // namespace
 
 const GuestArch* find_guest_arch(const std::string& name) {
-  for (const GuestArch& a : arches()) {
+  for (const GuestArch& a : guest_arches()) {
     if (a.name == name) return &a;
     for (const std::string& alias : a.aliases)
       if (alias == name) return &a;
@@ -27,7 +25,7 @@ const GuestArch* find_guest_arch(const std::string& name) {
 
 std::string guest_arch_choices() {
   std::string s;
-  const auto& all = arches();
+  const auto& all = guest_arches();
   for (size_t i = 0; i < all.size(); ++i)
     s += (i == 0 ? "" : i + 1 == all.size() ? " or " : ", ") + all[i].name;
   return s;

@@ -17,6 +17,9 @@ struct GuestArch {
   bool legacy_markers;                    // int $100/$101 exist (x86)
 };
 
+// Every ISA the launcher boots, x86_64 first (the default).
+const std::vector<GuestArch>& guest_arches();
+
 // The ISA named NAME or one of its aliases; nullptr if none.
 const GuestArch* find_guest_arch(const std::string& name);
 

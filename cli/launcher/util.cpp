@@ -252,6 +252,16 @@ std::optional<int64_t> parse_count(const std::string& s) {
   return v * mul;
 }
 
+std::optional<int64_t> parse_count_option(const std::string& s, bool no_limit) {
+  auto c = parse_count(s);
+  if (!c || (*c < 0 && !(no_limit && *c == -1))) return std::nullopt;
+  return c;
+}
+
+std::string count_option_choices(bool no_limit) {
+  return std::string("a count such as 1000000 or 10M") + (no_limit ? " (or -1)" : "");
+}
+
 std::string human_count(double n) {
   char buf[32];
   if (n >= 1e9) std::snprintf(buf, sizeof buf, "%.2fG", n / 1e9);

@@ -44,6 +44,12 @@ int run_capture(const std::vector<std::string>& argv, std::string* out, std::str
 
 // Parses sizes and counts: "1000", "10k", "5M", "2G" (decimal units).
 std::optional<int64_t> parse_count(const std::string& s);
+// An instruction count option (--limit, --skip, --window, --every; the same
+// settings in a campaign plan): parse_count's spellings, never negative; -1
+// ("no limit") only if no_limit. nullopt for anything else.
+std::optional<int64_t> parse_count_option(const std::string& s, bool no_limit);
+// What parse_count_option takes, for messages: "a count such as ...".
+std::string count_option_choices(bool no_limit);
 
 std::string human_count(double n);  // 1.23M
 std::string human_bytes(double n);  // 1.2 MiB

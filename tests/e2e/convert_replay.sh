@@ -10,14 +10,16 @@ Q="$B/bin/qemutrace"; P="$B/lib/libqemutrace.so"
 T=$(mktemp -d); [ -n "${KEEP:-}" ] || trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 source "$S/tests/wait_lib.sh"
+source "$S/tests/e2e/guest_lib.sh"
 
 G=$(bash "$S/guest/build-image.sh" --arch x86_64 | tail -n1)
+A=$(guest_append "$Q" x86_64) || fail "no kernel command line for the guest"
 bash "$S/guest/add-workload.sh" "$T/extra.cpio" "$G/programs/qt-syscall" 300
 cat "$G/initrd.img" "$T/extra.cpio" > "$T/initrd"
 
 boot() { # MODE BASE FORMAT
   timeout "$QT_DEADLINE" qemu-system-x86_64 -smp 1 -m 512M -kernel "$G/vmlinuz" -initrd "$T/initrd" \
-    -append 'console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off no_timer_check' -nographic -no-reboot -nic none \
+    -append "$A" -nographic -no-reboot -nic none \
     -icount shift=auto,rr="$1",rrfile="$T/replay.bin" \
     -plugin "$P,base=$T/$2,format=$3" > "$T/$2.console" 2>&1 || fail "QEMU ($1, $3) failed: $(tail -3 "$T/$2.console")"
   grep -q "qemutrace-guest: exit 0" "$T/$2.console" || fail "guest did not finish ($1, $3)"

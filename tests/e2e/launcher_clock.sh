@@ -12,6 +12,7 @@
 source "$(dirname "$0")/launcher_lib.sh"
 [ -x "$qt" ] || { echo "FAIL: $qt missing" >&2; exit 1; }
 guest=$("$qt" guest build --arch x86_64) || { echo "FAIL: qemutrace guest build" >&2; exit 1; }
+append=$(guest_append "$qt" x86_64) || { echo "FAIL: no kernel command line for the guest" >&2; exit 1; }
 n=1500000
 
 # two_runs NAME SMP FORMAT PROG: traces PROG twice into $tmp/NAME.1 and .2.
@@ -64,7 +65,7 @@ cat "$guest/initrd.img" "$tmp/w.cpio" >"$tmp/initrd.img"
 M=5000000
 for r in 1 2; do
   timeout 600 "$legacy" -smp 2 -m 512M -kernel "$guest/vmlinuz" -initrd "$tmp/initrd.img" \
-    -append "console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off no_timer_check" -nographic -no-reboot -nic none \
+    -append "$append" -nographic -no-reboot -nic none \
     -q_trace mode=file,file="$tmp/leg.$r",clock=virtual -ST $M </dev/null >"$tmp/leg.$r.out" 2>"$tmp/leg.$r.err" ||
     fail "legacy clock=virtual run $r: $(tail -n1 "$tmp/leg.$r.err")"
 done

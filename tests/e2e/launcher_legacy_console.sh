@@ -10,6 +10,7 @@
 source "$(dirname "$0")/launcher_lib.sh"
 [ -x "$legacy" ] || { echo "FAIL: $legacy missing" >&2; exit 1; }
 guest=$("$qt" guest build --arch x86_64) || { echo "FAIL: qemutrace guest build" >&2; exit 1; }
+append=$(guest_append "$qt" x86_64) || { echo "FAIL: no kernel command line for the guest" >&2; exit 1; }
 
 # Workload: two busy shell loops (one per core) until the test types quit.
 cat >"$tmp/busy.sh" <<'EOS'
@@ -95,7 +96,7 @@ sys.exit(0 if good and code == 0 else 1)
 EOP
 
 qargs=(-smp 2 -m 512M -kernel "$guest/vmlinuz" -initrd "$tmp/initrd.img"
-       -append "console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off no_timer_check" -nographic -no-reboot -nic none)
+       -append "$append" -nographic -no-reboot -nic none)
 
 t0=$(date +%s.%N)
 if python3 "$tmp/drive.py" "$tmp/console.txt" cores "$QT_DEADLINE" "$legacy" "${qargs[@]}" -q_trace mode=binary,file="$tmp/leg" --monitor stdio; then

@@ -11,6 +11,7 @@
 source "$(dirname "$0")/launcher_lib.sh"
 [ -x "$qt" ] && [ -x "$legacy" ] || { echo "FAIL: $qt or $legacy missing" >&2; exit 1; }
 guest=$("$qt" guest build --arch x86_64) || { echo "FAIL: qemutrace guest build" >&2; exit 1; }
+append=$(guest_append "$qt" x86_64) || { echo "FAIL: no kernel command line for the guest" >&2; exit 1; }
 field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2" 2>/dev/null; }
 qemus=()  # QEMU processes started here, killed on exit if still alive
 trap '[ -n "$runpid" ] && kill "$runpid" 2>/dev/null; for q in "${qemus[@]}"; do kill -9 "$q" 2>/dev/null; done; mountpoint -q "$tmp/small" && umount "$tmp/small"; rm -rf "$tmp"' EXIT
@@ -76,7 +77,7 @@ orphan orphan "$tmp/orphan"
 bash "$src/guest/add-workload.sh" "$tmp/w.cpio" "$tmp/busy.sh" 300 >/dev/null || fail "add-workload"
 cat "$guest/initrd.img" "$tmp/w.cpio" >"$tmp/initrd.img"
 "$legacy" -smp 2 -m 512M -kernel "$guest/vmlinuz" -initrd "$tmp/initrd.img" \
-  -append "console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off no_timer_check" -nographic -no-reboot -nic none \
+  -append "$append" -nographic -no-reboot -nic none \
   -q_trace mode=binary,file="$tmp/legorphan",start=now </dev/null >"$tmp/legacy.out" 2>"$tmp/legacy.out.err" &
 runpid=$!
 orphan legacy "$tmp/legorphan"

@@ -29,6 +29,7 @@ trap plugin_test_exit EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 note() { echo "  $*"; }
 source "$(dirname "${BASH_SOURCE[0]}")/../wait_lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/guest_lib.sh"
 
 # guest_dir ARCH: builds (or reuses) the cached guest image.
 guest_dir() {
@@ -53,13 +54,8 @@ boot() {
   shift 4
   local g qemu append
   g=$(guest_dir "$arch")
-  if [ "$arch" = i386 ]; then
-    qemu=qemu-system-i386
-    append='console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off no_timer_check noisapnp'
-  else
-    qemu=qemu-system-x86_64
-    append='console=ttyS0 quiet panic=-1 cryptomgr.notests mitigations=off no_timer_check'
-  fi
+  qemu=qemu-system-$arch
+  append=$(guest_append "$QT" "$arch") || fail "no kernel command line for the $arch guest"
   local plug=()
   [ -n "$opts" ] && plug=(-plugin "$PLUGIN,$opts")
   timeout "$QT_DEADLINE" "$qemu" -smp 2 -m 512M -kernel "$g/vmlinuz" -initrd "$initrd" \

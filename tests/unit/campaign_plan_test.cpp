@@ -10,8 +10,13 @@
 #include "campaign/expand.h"
 #include "campaign/plan.h"
 #include "campaign/state.h"
+#include "launcher/guest_arch.h"
+#include "launcher/util.h"
 
 using namespace qemutrace::campaign;
+using qemutrace::launcher::GuestArch;
+using qemutrace::launcher::guest_arches;
+using qemutrace::launcher::parse_count_option;
 
 namespace {
 
@@ -84,18 +89,27 @@ TEST(CampaignPlan, ExpandsEveryCombinationOncePerWorkload) {
   EXPECT_EQ(arg_after(jobs[4], "--args"), "");
 }
 
+// The launcher's table decides which guests exist: every name and alias in
+// it is a valid plan value, passed to run as written.
 TEST(CampaignPlan, EveryGuestArchIsAcceptedAndPassedToRun) {
-  std::vector<Job> jobs = expand_plan(parse(R"(
-output = "out"
-[settings]
-arch = ["x86_64", "i386", "aarch64"]
-[[workload]]
-name = "loop"
-program = "qt-loop"
-)"),
-                                      "/c");
-  ASSERT_EQ(jobs.size(), 3u);
-  EXPECT_EQ(arg_after(jobs[2], "--arch"), "aarch64");
+  std::vector<std::string> spellings;
+  for (const GuestArch& a : guest_arches()) {
+    spellings.push_back(a.name);
+    spellings.insert(spellings.end(), a.aliases.begin(), a.aliases.end());
+  }
+  ASSERT_GE(spellings.size(), 3u);  // x86_64, i386, aarch64 at least
+  std::string list;
+  for (const std::string& s : spellings) list += (list.empty() ? "\"" : ", \"") + s + "\"";
+  std::vector<Job> jobs = expand_plan(
+      parse("output = \"out\"\n[settings]\narch = [" + list + "]\n[[workload]]\nname = \"loop\"\nprogram = \"qt-loop\"\n"),
+      "/c");
+  ASSERT_EQ(jobs.size(), spellings.size());
+  for (size_t i = 0; i < jobs.size(); ++i) EXPECT_EQ(arg_after(jobs[i], "--arch"), spellings[i]);
+}
+
+TEST(CampaignPlan, AnArchNotInTheTableIsRefusedNamingTheChoices) {
+  std::string e = error_of("output = \"o\"\n[settings]\narch = \"sparc\"\n[[workload]]\nname = \"a\"\nprogram = \"p\"\n");
+  EXPECT_NE(e.find("plan.toml:3:8: bad arch value 'sparc': expected x86_64, i386 or aarch64"), std::string::npos) << e;
 }
 
 TEST(CampaignPlan, DiskImageWorkloadAndLimits) {
@@ -124,6 +138,33 @@ command = "ls /"
   EXPECT_NE(std::find(jobs[1].run_args.begin(), jobs[1].run_args.end(), "--exit-on-limit"), jobs[1].run_args.end());
   EXPECT_EQ(jobs[0].console_input, "ls /\n");
   EXPECT_EQ(std::find(jobs[0].run_args.begin(), jobs[0].run_args.end(), "--program"), jobs[0].run_args.end());
+}
+
+// Counts in a plan are spelled as for run: the launcher's parser decides.
+// The table says what both must do, so that neither can drift alone.
+TEST(CampaignPlan, CountsAreSpelledAsForRun) {
+  struct Case {
+    const char* value;
+    bool as_limit;  // valid for limit (where -1 means no limit)
+    bool as_count;  // valid for skip, window and every
+  } cases[] = {
+      {"0", true, true},          {"1000000", true, true},   {"10k", true, true},   {"10K", true, true},
+      {"10M", true, true},        {"10m", true, true},       {"2G", true, true},    {"2g", true, true},
+      {"-1", true, false},        {"-2", false, false},      {"1e6", false, false}, {"10_000", false, false},
+      {"10MB", false, false},     {"10T", false, false},     {"0x10", false, false}, {" 10", false, false},
+      {"1.5M", false, false},     {"99999999999999999999", false, false},          {"9999999999G", false, false},
+  };
+  for (const Case& c : cases) {
+    for (const char* key : {"limit", "skip", "window", "every"}) {
+      bool want = std::string(key) == "limit" ? c.as_limit : c.as_count;
+      std::string e = error_of(std::string("output = \"o\"\n[settings]\n") + key + " = \"" + c.value +
+                               "\"\n[[workload]]\nname = \"a\"\nprogram = \"p\"\n");
+      EXPECT_EQ(e.empty(), want) << key << " = \"" << c.value << "\": " << e;
+      if (!want) EXPECT_NE(e.find(std::string("bad ") + key + " value"), std::string::npos) << e;
+      EXPECT_EQ(parse_count_option(c.value, std::string(key) == "limit").has_value(), want)
+          << "run --" << key << " " << c.value;
+    }
+  }
 }
 
 TEST(CampaignPlan, BadPlansAreNamedOnOneLineWithTheirPlace) {

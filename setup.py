@@ -16,7 +16,9 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 
 class CMakeBuild(build_ext):
     def build_extension(self, ext):
-        build = os.path.join(os.path.abspath(self.build_temp), "cmake")
+        # QEMUTRACE_PIP_CMAKE_DIR keeps the CMake build between installs
+        # (tests/python/pip_install.sh); by default it is setuptools' temp.
+        build = os.environ.get("QEMUTRACE_PIP_CMAKE_DIR") or os.path.join(os.path.abspath(self.build_temp), "cmake")
         generator = ["-G", "Ninja"] if shutil.which("ninja") else []
         subprocess.run(["cmake", "-S", ROOT, "-B", build, *generator, "-DCMAKE_BUILD_TYPE=Release",
                         "-DQEMUTRACE_PLUGIN=OFF", "-DQEMUTRACE_BENCH=OFF", "-DQEMUTRACE_PYTHON_TESTS=OFF",

@@ -8,17 +8,15 @@
 #include "convert/foreign_trace.h"
 #include "qemutrace/distinct_set.h"
 #include "qemutrace/reader.h"
+#include "qemutrace/trace_counts.h"
 #include "qemutrace/trace_paths.h"
 #include "subcommand.h"
 
 namespace qemutrace::cli {
 namespace {
 
-struct Counts {
-  uint64_t instructions = 0, loads = 0, stores = 0, kernel = 0, user = 0, hypervisor = 0, nested = 0, bytes = 0;
-  std::map<std::string, uint64_t> markers;
+struct Counts : TraceCounts {
   DistinctSet pcs, lines;
-  bool complete = true;
   bool privilege_known = true;  // false for formats without it (Tejas, din, ChampSim)
 };
 
@@ -33,10 +31,11 @@ nlohmann::json to_json(const Counts& c) {
   j["instructions"] = c.instructions;
   j["loads"] = c.loads;
   j["stores"] = c.stores;
-  j["kernel_instructions"] = c.privilege_known ? nlohmann::json(c.kernel) : nlohmann::json(nullptr);
-  j["user_instructions"] = c.privilege_known ? nlohmann::json(c.user) : nlohmann::json(nullptr);
-  j["hypervisor_instructions"] = c.privilege_known ? nlohmann::json(c.hypervisor) : nlohmann::json(nullptr);
-  j["nested_instructions"] = c.privilege_known ? nlohmann::json(c.nested) : nlohmann::json(nullptr);
+  auto priv = [&](uint64_t n) { return c.privilege_known ? nlohmann::json(n) : nlohmann::json(nullptr); };
+  j["kernel_instructions"] = priv(c.levels.kernel());
+  j["user_instructions"] = priv(c.levels.user());
+  j["hypervisor_instructions"] = priv(c.levels.hypervisor());
+  j["nested_instructions"] = priv(c.levels.nested());
   j["distinct_pcs"] = c.pcs.size();
   j["distinct_data_lines"] = c.lines.size();
   j["markers"] = c.markers;
@@ -58,11 +57,7 @@ Counts count_foreign(const std::string& p, const ForeignTrace& t, Counts& total)
     if (lv < 0) {
       c.privilege_known = false;
     } else {
-      uint8_t p = level::privilege(uint8_t(lv));
-      c.kernel += p == level::kKernel;
-      c.user += p == level::kUser;
-      c.hypervisor += p == level::kHypervisor;
-      c.nested += (lv & level::kNested) != 0;
+      c.levels.add(uint8_t(lv));
     }
     c.pcs.insert(pc);
     total.pcs.insert(pc);
@@ -94,17 +89,8 @@ int core_from_name(const std::string& p, int fallback) {
 // One file's counts into the run's (the sets of PCs and lines are merged
 // while reading).
 void add_to_total(Counts& total, const Counts& c) {
-  total.instructions += c.instructions;
-  total.loads += c.loads;
-  total.stores += c.stores;
-  total.kernel += c.kernel;
-  total.user += c.user;
-  total.hypervisor += c.hypervisor;
-  total.nested += c.nested;
-  total.bytes += c.bytes;
-  total.complete = total.complete && c.complete;
+  static_cast<TraceCounts&>(total) += c;
   total.privilege_known = total.privilege_known && c.privilege_known;
-  for (auto& [k, v] : c.markers) total.markers[k] += v;
 }
 
 int run_stats(const std::vector<std::string>& args, bool json) {
@@ -129,10 +115,7 @@ int run_stats(const std::vector<std::string>& args, bool json) {
     }
     while (const Instruction* in = r->next()) {
       c.instructions++;
-      c.kernel += in->is_kernel();
-      c.user += in->is_user();
-      c.hypervisor += in->is_hypervisor();
-      c.nested += in->is_nested();
+      c.levels.add(in->level);
       c.pcs.insert(in->pc);
       for (uint32_t i = 0; i < in->access_count; i++) {
         const MemAccess& a = in->accesses[i];
@@ -162,7 +145,7 @@ int run_stats(const std::vector<std::string>& args, bool json) {
   auto row = [](const std::string& who, const Counts& c) {
     auto priv = [&](uint64_t n) { return c.privilege_known ? std::to_string(n) : std::string("-"); };
     std::printf("%s\n", fmt::format("{:>6} {:>14} {:>12} {:>12} {:>14} {:>14} {:>10} {:>12} {:>12} {:>8.3f}", who,
-                                    c.instructions, c.loads, c.stores, priv(c.kernel), priv(c.user), c.pcs.size(),
+                                    c.instructions, c.loads, c.stores, priv(c.levels.kernel()), priv(c.levels.user()), c.pcs.size(),
                                     c.lines.size(), c.bytes,
                                     c.instructions ? double(c.bytes) / double(c.instructions) : 0.0)
                             .c_str());
@@ -174,10 +157,14 @@ int run_stats(const std::vector<std::string>& args, bool json) {
   for (auto& [core, c] : per_core) row(std::to_string(core), c);
   row("total", total);
   // Traces without levels have neither; the table keeps its columns.
-  if (total.hypervisor || total.nested) {
+  if (total.levels.hypervisor() || total.levels.nested()) {
     for (auto& [core, c] : per_core)
-      std::printf("%s\n", fmt::format("levels core {}: hypervisor={} nested={}", core, c.hypervisor, c.nested).c_str());
-    std::printf("%s\n", fmt::format("levels total: hypervisor={} nested={}", total.hypervisor, total.nested).c_str());
+      std::printf("%s\n", fmt::format("levels core {}: hypervisor={} nested={}", core, c.levels.hypervisor(),
+                                      c.levels.nested())
+                              .c_str());
+    std::printf("%s\n", fmt::format("levels total: hypervisor={} nested={}", total.levels.hypervisor(),
+                                    total.levels.nested())
+                            .c_str());
   }
   if (!total.markers.empty()) {
     std::string m;

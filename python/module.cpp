@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -55,74 +56,103 @@ MarkerRow marker_row(const Marker& m, uint64_t insn, uint16_t core) {
   return MarkerRow{insn, m.value, m.id, core, uint8_t(m.kind), uint8_t(m.source)};
 }
 
-// Vectors of rows handed back when numpy frees their arrays, for the next
-// batch: their pages are already mapped, so a reader that drops each batch
-// before taking the next allocates no fresh memory (page faults cost more
-// than decoding). Shared by the reader and the arrays it made.
+// Row buffers: allocated once per reader, uninitialised, filled in place by
+// the decoder loop and handed to numpy without a copy. A buffer goes back to
+// its reader's pool only when numpy frees the last array (or view) using it,
+// so arrays handed out stay valid for as long as Python holds them; a
+// program that drops each batch before taking the next reuses the same two
+// buffers all along: no fresh pages (page faults cost more than decoding).
+template <class Row>
+struct RowBuffer {
+  std::unique_ptr<Row[]> rows;
+  size_t capacity = 0;
+};
+
 template <class Row>
 class RowPool {
  public:
-  std::vector<Row> take(size_t reserve) {
-    std::vector<Row> v;
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      if (!free_.empty()) {
-        v = std::move(free_.back());
-        free_.pop_back();
-      }
-    }
-    v.clear();
-    v.reserve(reserve);
-    return v;
-  }
-  void give(std::vector<Row>&& v) {
+  RowBuffer<Row> take(size_t capacity) {
     std::lock_guard<std::mutex> lk(mu_);
-    if (free_.size() < 2) free_.push_back(std::move(v));
+    while (!free_.empty()) {
+      RowBuffer<Row> b = std::move(free_.back());
+      free_.pop_back();
+      if (b.capacity >= capacity) return b;
+    }
+    // new Row[] of these plain structs leaves the rows uninitialised: each
+    // is written once, by the decoder loop.
+    return RowBuffer<Row>{std::unique_ptr<Row[]>(new Row[capacity]), capacity};
+  }
+  void give(RowBuffer<Row>&& b) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (free_.size() < 2) free_.push_back(std::move(b));
   }
 
  private:
   std::mutex mu_;
-  std::vector<std::vector<Row>> free_;
+  std::vector<RowBuffer<Row>> free_;
 };
 
-// A numpy array that owns `rows` (no copy) and returns them to `pool`.
+// A buffer being filled: `n` rows written so far.
 template <class Row>
-py::array_t<Row> to_array(std::vector<Row>&& rows, const std::shared_ptr<RowPool<Row>>& pool) {
+struct Filling {
+  RowBuffer<Row> buf;
+  size_t n = 0;
+  Row* room(size_t more) {  // space for `more` rows at the end
+    if (n + more > buf.capacity) grow(n + more);
+    return buf.rows.get() + n;
+  }
+  void grow(size_t need) {
+    size_t cap = std::max(need, 2 * buf.capacity);
+    std::unique_ptr<Row[]> bigger(new Row[cap]);
+    std::copy(buf.rows.get(), buf.rows.get() + n, bigger.get());
+    buf = RowBuffer<Row>{std::move(bigger), cap};
+  }
+};
+
+// A numpy array over the first `n` rows of `f` (no copy); the buffer
+// returns to `pool` (if any) when numpy frees the array.
+template <class Row>
+py::array_t<Row> to_array(Filling<Row>&& f, const std::shared_ptr<RowPool<Row>>& pool) {
   struct Owned {
-    std::vector<Row> rows;
+    RowBuffer<Row> buf;
     std::shared_ptr<RowPool<Row>> pool;
   };
-  auto* owned = new Owned{std::move(rows), pool};
+  if (!f.buf.rows) f.buf = RowBuffer<Row>{std::unique_ptr<Row[]>(new Row[1]), 1};  // numpy wants a pointer
+  auto* owned = new Owned{std::move(f.buf), pool};
   py::capsule free_rows(owned, [](void* p) {
     auto* o = static_cast<Owned*>(p);
-    if (o->pool) o->pool->give(std::move(o->rows));
+    if (o->pool) o->pool->give(std::move(o->buf));
     delete o;
   });
-  return py::array_t<Row>(py::ssize_t(owned->rows.size()), owned->rows.data(), free_rows);
+  return py::array_t<Row>(py::ssize_t(f.n), owned->buf.rows.get(), free_rows);
 }
 
 // One core file read into arrays a batch of instructions at a time. Each
 // Python iterator opens its own reader, so iterators over the same file are
-// independent. Batches are small enough (64K instructions: 4 MiB of rows)
-// for the allocator to reuse freed memory: fresh pages for every batch
-// (the file's 1M-instruction chunks would be mapped anew each time) cost
-// more in page faults than decoding does.
+// independent. Small batches (16K instructions: 1 MiB of rows) stay in the
+// CPU's caches between being filled and being read by numpy. A batch also
+// ends once it holds 2 accesses per instruction of its size: string
+// instructions (a kernel clearing pages) make millions of accesses in a
+// few thousand instructions, and a buffer grown for them would be fresh
+// pages and copies.
 class ChunkReader {
  public:
-  ChunkReader(const std::string& path, size_t batch) : r_(CoreReader::open(path)), batch_(batch ? batch : 1) {}
+  ChunkReader(const std::string& path, size_t batch)
+      : r_(CoreReader::open(path)), batch_(batch ? batch : 1), access_limit_(2 * batch_) {}
 
   // The next batch as (instructions, accesses, markers), or None after the
   // last. Markers after the last instruction come with the last batch (or
   // alone, in an empty batch).
   py::object next() {
     if (done_) return py::none();
-    std::vector<InsnRow> ins;
-    std::vector<AccessRow> acc;
-    std::vector<MarkerRow> marks;
+    Filling<InsnRow> ins;
+    Filling<AccessRow> acc;
+    Filling<MarkerRow> marks;
     {
       py::gil_scoped_release unlocked;
-      ins = insn_pool_->take(batch_);
-      acc = access_pool_->take(4 * batch_);  // most instructions have fewer
+      ins.buf = insn_pool_->take(batch_);
+      // Room for the limit and the instruction that crosses it (grows if one has more).
+      acc.buf = access_pool_->take(access_limit_ + kAccessHeadroom);
       fill(ins, acc, marks);
     }
     return py::make_tuple(to_array(std::move(ins), insn_pool_), to_array(std::move(acc), access_pool_),
@@ -130,29 +160,47 @@ class ChunkReader {
   }
 
  private:
-  void fill(std::vector<InsnRow>& ins, std::vector<AccessRow>& acc, std::vector<MarkerRow>& marks) {
+  void fill(Filling<InsnRow>& ins, Filling<AccessRow>& acc, Filling<MarkerRow>& marks) {
     const uint16_t core = r_->header().core;
-    while (ins.size() < batch_) {
+    InsnRow* row = ins.buf.rows.get();
+    InsnRow* const end = row + batch_;
+    for (; row < end; ++row) {
       const Instruction* in = r_->next();
       if (!in) {
         const uint64_t total = r_->total_instructions();
-        for (const Marker& m : r_->tail_markers()) marks.push_back(marker_row(m, total, core));
+        const std::vector<Marker>& tail = r_->tail_markers();
+        MarkerRow* m = marks.room(tail.size());
+        for (const Marker& t : tail) *m++ = marker_row(t, total, core);
+        marks.n += tail.size();
         done_ = true;
-        return;
+        break;
       }
-      for (uint32_t i = 0; i < in->marker_count; ++i) marks.push_back(marker_row(in->markers[i], in->index, core));
-      ins.push_back(InsnRow{in->index, in->pc, in->phys_pc, in->next_pc, in->asid, in->time_ns,
-                            uint32_t(acc.size()), in->access_count, in->core, in->length, in->cpl, in->is_kernel(),
-                            in->flags, in->level});
-      for (uint32_t i = 0; i < in->access_count; ++i) {
-        const MemAccess& a = in->accesses[i];
-        acc.push_back(AccessRow{in->index, a.vaddr, a.paddr, a.value_lo, a.value_hi, a.size, uint8_t(a.is_store)});
+      if (in->marker_count) {
+        MarkerRow* m = marks.room(in->marker_count);
+        for (uint32_t i = 0; i < in->marker_count; ++i) m[i] = marker_row(in->markers[i], in->index, core);
+        marks.n += in->marker_count;
+      }
+      *row = InsnRow{in->index, in->pc, in->phys_pc, in->next_pc, in->asid, in->time_ns, uint32_t(acc.n),
+                     in->access_count, in->core, in->length, in->cpl, in->is_kernel(), in->flags, in->level};
+      if (in->access_count) {
+        AccessRow* a = acc.room(in->access_count);
+        for (uint32_t i = 0; i < in->access_count; ++i) {
+          const MemAccess& m = in->accesses[i];
+          a[i] = AccessRow{in->index, m.vaddr, m.paddr, m.value_lo, m.value_hi, m.size, uint8_t(m.is_store)};
+        }
+        acc.n += in->access_count;
+        if (acc.n >= access_limit_) {
+          ++row;
+          break;
+        }
       }
     }
+    ins.n = size_t(row - ins.buf.rows.get());
   }
 
+  static constexpr size_t kAccessHeadroom = 256;
   std::unique_ptr<CoreReader> r_;
-  const size_t batch_;
+  const size_t batch_, access_limit_;
   std::shared_ptr<RowPool<InsnRow>> insn_pool_ = std::make_shared<RowPool<InsnRow>>();
   std::shared_ptr<RowPool<AccessRow>> access_pool_ = std::make_shared<RowPool<AccessRow>>();
   bool done_ = false;

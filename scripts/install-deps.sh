@@ -16,6 +16,8 @@ PKGS=(build-essential cmake pkg-config ninja-build dpkg-dev cpio xz-utils zstd z
       python3-dev pybind11-dev python3-numpy python3-pytest python3-setuptools python3-wheel
       # <linux/kvm.h> for the guest's nested-virtualisation launcher (qt-nested)
       linux-libc-dev
+      # pip install from the repository into a venv, offline (tests/python/pip_install.sh)
+      python3-venv python3-pip
       # the simulators tests/e2e/simulators.sh builds from ../shared/consumers:
       # Tejas (Java, ant) and ChampSim (fmt, CLI11, nlohmann-json, bz2, lzma, zlib)
       default-jdk-headless ant libbz2-dev

@@ -16,18 +16,10 @@
 
 #include "qemutrace/disasm.h"
 #include "qemutrace/format.h"
+#include "qemutrace/trace_counts.h"
 #include "qemutrace/types.h"
 
 namespace qemutrace {
-
-// Privilege level an instruction ran at. A level the format learns later
-// (hypervisor, nested guest) is one more value here and in level_of().
-enum class Level : uint8_t { User = 0, Kernel = 1 };
-inline constexpr size_t kLevelCount = 2;
-std::string_view level_name(Level l);
-// Until the report shows the hypervisor on its own, it counts as kernel
-// (privileged); a Xen PV guest kernel at cpl 3 is kernel by its level.
-inline Level level_of(const Instruction& in) { return in.is_user() ? Level::User : Level::Kernel; }
 
 // Bounds of what the report keeps.
 inline constexpr size_t kReportIntervals = 120;
@@ -41,7 +33,7 @@ inline constexpr size_t kReportManifestEvents = 400;
 enum class Axis : uint8_t { TimeNs, Instructions };
 
 struct Interval {
-  std::array<uint64_t, kLevelCount> insns{};
+  LevelCounts levels;  // instructions by level
   uint64_t lines = 0;  // distinct cache lines accessed in the interval (exact)
   uint64_t pages = 0;  // distinct pages accessed in the interval (exact)
   uint64_t discontinuities = 0;
@@ -49,7 +41,7 @@ struct Interval {
 
 struct InstructionMix {
   uint64_t instructions = 0, loads = 0, stores = 0;
-  std::array<uint64_t, kLevelCount> by_level{};
+  LevelCounts levels;
   // Indexed by BranchKind; [None] is unused. Counted from the bytes.
   std::array<uint64_t, 8> branches{};
   uint64_t taken = 0;       // branches whose next PC is not the fall-through
@@ -93,7 +85,7 @@ struct CoreReport {
 struct HotPc {
   uint64_t pc = 0;
   uint64_t count = 0;
-  Level level = Level::User;
+  uint8_t level = level::kUser;  // level byte of its first execution
   std::string symbol;  // "name+0xoff" when an ELF was given and names it
 };
 

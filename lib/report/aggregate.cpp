@@ -8,14 +8,6 @@
 
 namespace qemutrace {
 
-std::string_view level_name(Level l) {
-  switch (l) {
-    case Level::User: return "user";
-    case Level::Kernel: return "kernel";
-  }
-  return "?";
-}
-
 namespace {
 
 using report_detail::AxisScale;
@@ -53,7 +45,7 @@ AxisScale choose_scale(std::vector<std::unique_ptr<CoreReader>>& readers) {
   return s;
 }
 
-std::vector<HotPc> hottest(const std::unordered_map<uint64_t, std::pair<uint64_t, Level>>& counts) {
+std::vector<HotPc> hottest(const std::unordered_map<uint64_t, std::pair<uint64_t, uint8_t>>& counts) {
   std::vector<HotPc> all;
   all.reserve(counts.size());
   for (const auto& [pc, c] : counts) all.push_back({pc, c.first, c.second, {}});

@@ -22,15 +22,14 @@ class CoreProfiler {
     const uint64_t key = scale_.key(in);
     enter_interval(scale_.interval(key));
     for (uint32_t i = 0; i < in.marker_count; i++) marker(in.markers[i], key, in.index);
-    const Level level = level_of(in);
     Interval& iv = out_.intervals[cur_];
-    iv.insns[size_t(level)]++;
+    iv.levels.add(in.level);
     InstructionMix& m = out_.mix;
     m.instructions++;
-    m.by_level[size_t(level)]++;
+    m.levels.add(in.level);
     if (region_open_) open_.instructions++;
     auto& pc = run_.pc_counts[in.pc];
-    if (pc.first++ == 0) pc.second = level;
+    if (pc.first++ == 0) pc.second = in.level;
     all_pcs_.insert(in.pc);
     if (dis_) {
       const DecodedInsn& d = dis_->decode(in.pc, in.bytes, in.length);

@@ -27,7 +27,7 @@ struct AxisScale {
 
 // The run's distinct PCs, lines and pages over all cores.
 struct RunSets {
-  std::unordered_map<uint64_t, std::pair<uint64_t, Level>> pc_counts;  // count and level
+  std::unordered_map<uint64_t, std::pair<uint64_t, uint8_t>> pc_counts;  // count and level
   DistinctSet lines, pages;
 };
 

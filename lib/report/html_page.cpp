@@ -2,6 +2,7 @@
 // SVG (svg_plot.cpp). Computes nothing but shares and labels.
 #include <fmt/format.h>
 
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "qemutrace/report.h"
@@ -14,7 +15,25 @@ using report_detail::Chart;
 using report_detail::html_escape;
 using report_detail::Series;
 
-const char* level_color(size_t l) { return l == size_t(Level::Kernel) ? "#f57c00" : "#1976d2"; }
+// The timeline's stacked series: each privilege outside a nested guest,
+// then a nested guest's instructions whatever their privilege, so the
+// series add up to the instructions. Hypervisor and nested only when present.
+struct LevelSeries {
+  const char* name;
+  const char* color;
+  uint64_t (*count)(const LevelCounts&);
+  bool always;
+};
+constexpr LevelSeries kLevelSeries[] = {
+    {"user", "#1976d2", [](const LevelCounts& c) { return c.by_level[level::kUser]; }, true},
+    {"kernel", "#f57c00", [](const LevelCounts& c) { return c.by_level[level::kKernel]; }, true},
+    {"hypervisor", "#7b1fa2", [](const LevelCounts& c) { return c.by_level[level::kHypervisor]; }, false},
+    {"nested guest", "#00838f", [](const LevelCounts& c) { return c.nested(); }, false},
+};
+
+std::string level_label(uint8_t lv) {
+  return std::string(level::privilege_name(lv)) + ((lv & level::kNested) ? " (nested)" : "");
+}
 const char* core_color(size_t i) {
   static const char* c[] = {"#1976d2", "#f57c00", "#388e3c", "#d32f2f", "#7b1fa2", "#00838f", "#5d4037", "#455a64"};
   return c[i % 8];
@@ -37,14 +56,16 @@ std::string num(uint64_t v) { return std::to_string(v); }
 // The counts `stats --json` prints, for one core or the run.
 struct StatRow {
   std::string who;
-  uint64_t instructions = 0, loads = 0, stores = 0, kernel = 0, user = 0, pcs = 0, lines = 0, bytes = 0;
-  std::map<std::string, uint64_t> markers;
+  TraceCounts counts;
+  uint64_t pcs = 0, lines = 0;
 };
 
 nlohmann::json row_json(const StatRow& r) {
-  return {{"instructions", r.instructions}, {"loads", r.loads}, {"stores", r.stores},
-          {"kernel_instructions", r.kernel}, {"user_instructions", r.user}, {"distinct_pcs", r.pcs},
-          {"distinct_data_lines", r.lines}, {"bytes", r.bytes}, {"markers", r.markers}};
+  const TraceCounts& c = r.counts;
+  return {{"instructions", c.instructions}, {"loads", c.loads}, {"stores", c.stores},
+          {"kernel_instructions", c.levels.kernel()}, {"user_instructions", c.levels.user()},
+          {"hypervisor_instructions", c.levels.hypervisor()}, {"nested_instructions", c.levels.nested()},
+          {"distinct_pcs", r.pcs}, {"distinct_data_lines", r.lines}, {"bytes", c.bytes}, {"markers", c.markers}};
 }
 
 std::string stat_cell(const std::string& who, const char* stat, uint64_t v) {
@@ -92,39 +113,36 @@ std::string totals_section(const Report& r, nlohmann::json& data) {
   for (const auto& c : r.cores) {
     StatRow x;
     x.who = std::to_string(c.core);
-    x.instructions = c.mix.instructions;
-    x.loads = c.mix.loads;
-    x.stores = c.mix.stores;
-    x.kernel = c.mix.by_level[size_t(Level::Kernel)];
-    x.user = c.mix.by_level[size_t(Level::User)];
+    x.counts.instructions = c.mix.instructions;
+    x.counts.loads = c.mix.loads;
+    x.counts.stores = c.mix.stores;
+    x.counts.levels = c.mix.levels;
+    x.counts.bytes = c.bytes;
+    x.counts.markers = c.markers;
     x.pcs = c.distinct_pcs;
     x.lines = c.distinct_lines;
-    x.bytes = c.bytes;
-    x.markers = c.markers;
-    total.instructions += x.instructions;
-    total.loads += x.loads;
-    total.stores += x.stores;
-    total.kernel += x.kernel;
-    total.user += x.user;
-    total.bytes += x.bytes;
-    for (auto& [k, v] : x.markers) total.markers[k] += v;
+    total.counts += x.counts;
     rows.push_back(std::move(x));
   }
   total.pcs = r.distinct_pcs;
   total.lines = r.distinct_lines;
   std::string s = "<h2>Totals</h2>\n<table id=\"totals\">\n<tr><th>core</th><th>instructions</th><th>user</th>"
-                  "<th>kernel</th><th>loads</th><th>stores</th><th>distinct PCs</th><th>distinct data lines</th>"
+                  "<th>kernel</th><th>hypervisor</th><th>nested</th><th>loads</th><th>stores</th><th>distinct PCs</th><th>distinct data lines</th>"
                   "<th>bytes</th><th>markers</th></tr>\n";
   data["cores"] = nlohmann::json::array();
   rows.push_back(total);
   for (const auto& x : rows) {
     std::string m;
-    for (const auto& [k, v] : x.markers) m += fmt::format("{}={} ", k, v);
-    s += "<tr><td>" + x.who + "</td>" + stat_cell(x.who, "instructions", x.instructions) +
-         stat_cell(x.who, "user_instructions", x.user) + stat_cell(x.who, "kernel_instructions", x.kernel) +
-         stat_cell(x.who, "loads", x.loads) + stat_cell(x.who, "stores", x.stores) +
-         stat_cell(x.who, "distinct_pcs", x.pcs) + stat_cell(x.who, "distinct_data_lines", x.lines) +
-         stat_cell(x.who, "bytes", x.bytes) + "<td>" + m + "</td></tr>\n";
+    const TraceCounts& c = x.counts;
+    for (const auto& [k, v] : c.markers) m += fmt::format("{}={} ", k, v);
+    s += "<tr><td>" + x.who + "</td>" + stat_cell(x.who, "instructions", c.instructions) +
+         stat_cell(x.who, "user_instructions", c.levels.user()) +
+         stat_cell(x.who, "kernel_instructions", c.levels.kernel()) +
+         stat_cell(x.who, "hypervisor_instructions", c.levels.hypervisor()) +
+         stat_cell(x.who, "nested_instructions", c.levels.nested()) + stat_cell(x.who, "loads", c.loads) +
+         stat_cell(x.who, "stores", c.stores) + stat_cell(x.who, "distinct_pcs", x.pcs) +
+         stat_cell(x.who, "distinct_data_lines", x.lines) + stat_cell(x.who, "bytes", c.bytes) + "<td>" + m +
+         "</td></tr>\n";
     nlohmann::json j = row_json(x);
     if (x.who == "total") data["total"] = j;
     else { j["core"] = std::stoi(x.who); data["cores"].push_back(j); }
@@ -150,21 +168,25 @@ std::string axis_max(const Report& r) {
 
 std::string timeline_section(const Report& r) {
   std::string s = "<h2>Timeline</h2>\n<p class=\"note\">";
-  s += fmt::format("Instructions per interval ({} intervals of {} {}), split by privilege level, each core on its own scale. "
+  s += fmt::format("Instructions per interval ({} intervals of {} {}), split by level (user, kernel; hypervisor and nested guest when the run has them), each core on its own scale. "
                    "Green lines: ROI_BEGIN; red: ROI_END or LIMIT_REACHED; grey: other markers. "
                    "Shaded: traced regions (windows of a sampled run). The purple strip counts DISCONTINUITY "
                    "markers (exceptions and interrupts) per interval.",
                    kReportIntervals, r.interval_width, r.axis == Axis::TimeNs ? "ns" : "instructions");
   s += "</p>\n";
+  bool present[std::size(kLevelSeries)] = {};
+  for (const auto& c : r.cores)
+    for (size_t i = 0; i < std::size(kLevelSeries); i++) present[i] = present[i] || kLevelSeries[i].count(c.mix.levels);
   for (const auto& c : r.cores) {
     Chart ch;
     ch.id = fmt::format("timeline-core{}", c.core);
     ch.x_label = axis_label(r);
     ch.x_max_label = axis_max(r);
     ch.y_label = "instructions";  // each core on its own scale: an idle core stays readable
-    for (size_t l = 0; l < kLevelCount; l++) {
-      Series se{std::string(level_name(Level(l))), level_color(l), {}};
-      for (const auto& iv : c.intervals) se.values.push_back(double(iv.insns[l]));
+    for (const LevelSeries& ls : kLevelSeries) {
+      if (!ls.always && !present[&ls - kLevelSeries]) continue;
+      Series se{ls.name, ls.color, {}};
+      for (const auto& iv : c.intervals) se.values.push_back(double(ls.count(iv.levels)));
       ch.series.push_back(std::move(se));
     }
     for (const auto& iv : c.intervals) ch.ticks.push_back(double(iv.discontinuities));
@@ -270,7 +292,7 @@ std::string hot_section(const Report& r) {
     const HotPc& h = r.hot_pcs[i];
     s += fmt::format("<tr data-pc=\"{:#x}\" data-count=\"{}\"><td>{}</td><td><code>{:#x}</code></td><td>{}</td>"
                      "<td class=\"n\">{}</td><td class=\"n\">{:.2f}%</td><td class=\"symbol\">{}</td></tr>\n",
-                     h.pc, h.count, i + 1, h.pc, level_name(h.level), h.count,
+                     h.pc, h.count, i + 1, h.pc, level_label(h.level), h.count,
                      all ? 100.0 * double(h.count) / double(all) : 0.0, html_escape(h.symbol));
   }
   return s + "</table>\n";

@@ -2,7 +2,7 @@
 
     import qemutrace
     trace = qemutrace.open("BASE")          # a run base, BASE.json or one core file
-    for chunk in trace.chunks():            # numpy structured arrays, 64K instructions at a time
+    for chunk in trace.chunks():            # numpy structured arrays, 16K instructions at a time
         user = chunk.instructions[~chunk.instructions["kernel"]]
     for insn in trace.instructions():       # instruction objects, cores merged in time order
         ...
@@ -39,7 +39,7 @@ LEVEL_KERNEL = _qemutrace.LEVEL_KERNEL
 LEVEL_USER = _qemutrace.LEVEL_USER
 LEVEL_HYPERVISOR = _qemutrace.LEVEL_HYPERVISOR
 LEVEL_NESTED = _qemutrace.LEVEL_NESTED
-CHUNK_INSTRUCTIONS = 1 << 16                      # chunks()' default size
+CHUNK_INSTRUCTIONS = 1 << 14                      # chunks()' default size
 
 __all__ = ["open", "Trace", "Core", "Chunk", "TraceError", "TraceWarning", "Instruction", "Access", "Marker",
            "INSTRUCTION_DTYPE", "ACCESS_DTYPE", "MARKER_DTYPE", "MARKER_KINDS", "MARKER_SOURCES", "FEATURES",
@@ -92,7 +92,8 @@ class Core:
         return "<qemutrace.Core %d %s: %d instructions>" % (self.core, self.path, self.instruction_count)
 
     def chunks(self, size=CHUNK_INSTRUCTIONS):
-        """Batches of up to `size` instructions, in order, as numpy arrays."""
+        """Batches of up to `size` instructions (fewer once a batch has 2 * size
+        accesses), in order, as numpy arrays that own their memory."""
         reader = _qemutrace.ChunkReader(self.path, size)
         for ins, acc, marks in _iterate(reader):
             if len(ins) or len(marks):

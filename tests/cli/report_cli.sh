@@ -49,6 +49,32 @@ sys.exit(1 if bad else 0)
 EOF
 [ $? = 0 ] || fails=$((fails + 1))
 
+# A trace with hypervisor and nested-guest instructions (the golden
+# features_level file): the timeline has their series, and the page's level
+# counts equal stats --json.
+cp "$SRC/tests/golden/format/features_level.qtr" "$T/lv_0"
+check "report levels" "$Q" report "$T/lv" -o "$T/lv.html"
+"$Q" stats --json "$T/lv" >"$T/levels-stats.json"
+python3 - "$T/lv.html" "$T/levels-stats.json" <<'EOF'
+import json, re, sys
+page, stats = open(sys.argv[1]).read(), json.load(open(sys.argv[2]))
+data = json.loads(re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S).group(1))
+bad = []
+keys = ("instructions", "kernel_instructions", "user_instructions", "hypervisor_instructions", "nested_instructions")
+for want, got in zip(stats["cores"] + [stats["total"]], data["cores"] + [data["total"]]):
+    bad += ["%s: page %s stats %s" % (k, got.get(k), want[k]) for k in keys if got.get(k) != want[k]]
+if not stats["total"]["hypervisor_instructions"] or not stats["total"]["nested_instructions"]:
+    bad.append("the golden trace has no hypervisor or nested instructions")
+def drawn(series):
+    return sum(int(n) for n in re.findall(r'<rect class="bar"[^>]*><title>%s (\d+)</title>' % series, page))
+if not drawn("hypervisor"): bad.append("no hypervisor bars in the timeline")
+if drawn("nested guest") != stats["total"]["nested_instructions"]:
+    bad.append("nested bars add up to %d, stats says %d" % (drawn("nested guest"), stats["total"]["nested_instructions"]))
+print("FAIL levels: " + "; ".join(bad) if bad else "ok   levels: hypervisor and nested series drawn, counts = stats --json")
+sys.exit(1 if bad else 0)
+EOF
+[ $? = 0 ] || fails=$((fails + 1))
+
 # Bad input. An older report must survive every failure.
 echo "older report" >"$T/old.html"
 one_line_error "missing base" "$Q" report "$T/no-such-trace" -o "$T/old.html"

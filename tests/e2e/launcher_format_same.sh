@@ -11,7 +11,9 @@
 # recording is left behind and the manifest names the text files.
 # Under the virtual clock the format cannot change anything at all: the text
 # a --format text run writes equals `convert --to text` of a binary run, byte
-# for byte, with a loop long enough to hold a timer tick (4N > 4M).
+# for byte, with a loop long enough to hold a timer tick (4N > 4M). So do
+# the basic-block vectors a --format bbv run writes (plugin option
+# bbv_interval) and `convert --to bbv --interval` of the binary run.
 source "$(dirname "$0")/launcher_lib.sh"
 [ -x "$qt" ] || { echo "FAIL: $qt missing" >&2; exit 1; }
 "$qt" guest build --arch x86_64 >/dev/null || { echo "FAIL: qemutrace guest build" >&2; exit 1; }
@@ -51,9 +53,12 @@ print("; ".join(bad) or "none")' "$tmp/txt.json")
 [ "$problems" = none ] && ok "manifest: format text, complete, names the .txt files" || fail "manifest: $problems"
 
 vn=1100000
-for f in binary text; do
+bbv_interval=1000000
+for f in binary text bbv; do
+  opts=(); [ $f = bbv ] && opts=(--plugin-opt bbv_interval=$bbv_interval)
   "$qt" run --quiet --smp 2 --clock virtual --program qt-loop --args $vn --format $f --trace "$tmp/v$f" \
-    >"$tmp/v$f.out" 2>"$tmp/v$f.err" || fail "virtual-clock $f run: $(tail -n1 "$tmp/v$f.err")"
+    "${opts[@]}" >"$tmp/v$f.out" 2>"$tmp/v$f.err" ||
+    fail "virtual-clock $f run: $(tail -n1 "$tmp/v$f.err")"
 done
 "$qt" convert --to text "$tmp/vbinary" -o "$tmp/vconv" >/dev/null 2>"$tmp/vconv.err" || fail "convert: $(tail -n1 "$tmp/vconv.err")"
 vk=$("$qt" stats --json "$tmp/vbinary" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"]["kernel_instructions"])')
@@ -66,5 +71,21 @@ for c in 0 1; do
     fail "virtual clock core $c: --format text differs from the converted binary run"
   fi
 done
+
+"$qt" convert --to bbv --interval $bbv_interval "$tmp/vbinary" -o "$tmp/vbbvconv" >/dev/null 2>"$tmp/vbbvconv.err" ||
+  fail "convert --to bbv: $(tail -n1 "$tmp/vbbvconv.err")"
+for c in 0 1; do
+  run_bb=$tmp/vbbv_$c.bb conv_bb=$tmp/vbbvconv_$c.bb
+  # The loop alone is 4 x 1.1M instructions on one core: at least 4 vectors there.
+  [ -f "$run_bb" ] && vectors=$(wc -l <"$run_bb") || vectors=0
+  if [ -f "$run_bb" ] && cmp -s "$conv_bb" "$run_bb"; then
+    ok "virtual clock core $c: --format bbv = convert --to bbv of --format binary ($vectors vectors)"
+  else
+    fail "virtual clock core $c: --format bbv ($run_bb, $vectors vectors) differs from convert --to bbv"
+  fi
+done
+total_vectors=$(cat "$tmp"/vbbv_*.bb | wc -l)
+[ "$total_vectors" -ge 4 ] && ok "bbv: $total_vectors vectors of $bbv_interval instructions" ||
+  fail "bbv: only $total_vectors vectors of $bbv_interval instructions (the loop alone is 4.4M)"
 
 [ $fails -eq 0 ] && echo "PASS launcher_format_same" || { echo "$fails failure(s)" >&2; exit 1; }

@@ -320,3 +320,19 @@ def test_a_file_cut_short_warns_like_the_tools_and_keeps_what_is_complete(tmp_pa
     assert n == 32  # the first chunk
     assert sum(len(c.instructions) for c in core.chunks()) == n
     assert sum(1 for _ in core.instructions()) == n
+
+
+def test_chunk_arrays_stay_valid_while_held():
+    # Buffers are recycled only once numpy frees them: chunks kept while
+    # later ones are read still hold their own rows.
+    import numpy as np
+    path = os.path.join(SRC, "tests/golden/format/features_all.qtr")
+    kept = list(open_quietly(path).chunks(64))
+    pcs = np.concatenate([c.instructions["pc"] for c in kept])
+    vaddrs = np.concatenate([c.accesses["vaddr"] for c in kept])
+    want = list(open_quietly(path).instructions())
+    assert pcs.tolist() == [i.pc for i in want]
+    assert vaddrs.tolist() == [a.vaddr for i in want for a in i.accesses]
+    # A batch ends at its size, or once its accesses reach twice that.
+    for c in kept[:-1]:
+        assert len(c.instructions) == 64 or len(c.accesses) >= 128

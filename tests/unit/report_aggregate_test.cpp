@@ -57,8 +57,8 @@ TEST(ReportAggregate, CountsFollowTheProgramsStructure) {
   const uint64_t n = 3 * kIters + 1;
   EXPECT_EQ(r.axis, Axis::Instructions);
   EXPECT_EQ(c.mix.instructions, n);
-  EXPECT_EQ(c.mix.by_level[size_t(Level::User)], n);
-  EXPECT_EQ(c.mix.by_level[size_t(Level::Kernel)], 0u);
+  EXPECT_EQ(c.mix.levels.user(), n);
+  EXPECT_EQ(c.mix.levels.kernel(), 0u);
   EXPECT_EQ(c.mix.loads, uint64_t(kIters));
   EXPECT_EQ(c.mix.stores, uint64_t(kIters));
   EXPECT_EQ(c.mix.rep_string, uint64_t(kIters));
@@ -78,15 +78,15 @@ TEST(ReportAggregate, CountsFollowTheProgramsStructure) {
   ASSERT_EQ(c.intervals.size(), kReportIntervals);
   for (int i = 0; i < kIters; i++) {
     SCOPED_TRACE(i);
-    EXPECT_EQ(c.intervals[i].insns[size_t(Level::User)], 3u);
+    EXPECT_EQ(c.intervals[i].levels.user(), 3u);
     EXPECT_EQ(c.intervals[i].lines, 3u);
     // Iteration 63 stores at 0x20fff: across the page boundary too.
     EXPECT_EQ(c.intervals[i].pages, i == 63 ? 3u : 2u);
     EXPECT_EQ(c.intervals[i].discontinuities, i == 50 ? 1u : 0u);
   }
-  EXPECT_EQ(c.intervals[kIters].insns[size_t(Level::User)], 1u);
+  EXPECT_EQ(c.intervals[kIters].levels.user(), 1u);
   EXPECT_EQ(c.intervals[kIters].lines, 0u);
-  for (size_t i = kIters + 1; i < kReportIntervals; i++) EXPECT_EQ(c.intervals[i].insns[0], 0u);
+  for (size_t i = kIters + 1; i < kReportIntervals; i++) EXPECT_EQ(c.intervals[i].levels.user(), 0u);
 
   // One region around everything; the DISCONTINUITY is counted, not listed.
   ASSERT_EQ(c.regions.size(), 1u);
@@ -102,6 +102,59 @@ TEST(ReportAggregate, CountsFollowTheProgramsStructure) {
   EXPECT_EQ(r.hot_pcs[0].pc, 0x1000u);  // ties by address
   EXPECT_EQ(r.hot_pcs[3].pc, 0x2000u);
   EXPECT_EQ(r.hot_pcs[3].count, 1u);
+}
+
+// Levels: blocks of one instruction run at each level in turn, a known
+// number of times each. The timeline draws hypervisor and nested-guest
+// series; the page's counts are the levels' sums.
+TEST(ReportAggregate, HypervisorAndNestedLevelsAreShown) {
+  WriterOptions o;
+  o.features = feature::kKernel | feature::kAsid | feature::kLevel;
+  std::vector<uint8_t> bytes;
+  BinaryCoreWriter w(std::make_unique<MemorySink>(&bytes), o, 0, nullptr);
+  StaticBlock nop;
+  nop.vaddr = 0x3000;
+  nop.id = 0;
+  nop.insn_count = 1;
+  nop.lengths = {1};
+  nop.bytes = {0x90};
+  struct Phase {
+    uint8_t cpl, lv;
+    int n;
+  };
+  const Phase phases[] = {{3, level::kUser, 10},
+                          {0, level::kKernel, 5},
+                          {0, level::kHypervisor, 3},
+                          {3, level::kUser | level::kNested, 7},
+                          {0, level::kKernel | level::kNested, 2}};
+  for (const Phase& p : phases) {
+    w.set_context(p.cpl, 1, p.lv);
+    for (int i = 0; i < p.n; i++) {
+      w.begin_block(&nop);
+      w.end_block(1);
+    }
+  }
+  ASSERT_TRUE(w.finish());
+  std::string base = ::testing::TempDir() + "/report_levels";
+  std::ofstream(base + "_0", std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                                     std::streamsize(bytes.size()));
+  Report r = aggregate_report(base);
+  ASSERT_EQ(r.cores.size(), 1u);
+  const LevelCounts& l = r.cores[0].mix.levels;
+  EXPECT_EQ(l.user(), 17u);
+  EXPECT_EQ(l.kernel(), 7u);
+  EXPECT_EQ(l.hypervisor(), 3u);
+  EXPECT_EQ(l.nested(), 9u);
+  LevelCounts over_intervals;
+  for (const Interval& iv : r.cores[0].intervals) over_intervals += iv.levels;
+  EXPECT_EQ(over_intervals.by_level, l.by_level);
+
+  const std::string page = report_html(r);
+  for (const char* series : {"user", "kernel", "hypervisor", "nested guest"})
+    EXPECT_NE(page.find(std::string("<title>") + series + " "), std::string::npos) << series;
+  for (const char* cell : {"data-stat=\"hypervisor_instructions\">3<", "data-stat=\"nested_instructions\">9<",
+                           "data-stat=\"kernel_instructions\">7<", "data-stat=\"user_instructions\">17<"})
+    EXPECT_NE(page.find(cell), std::string::npos) << cell;
 }
 
 }  // namespace

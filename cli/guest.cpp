@@ -3,6 +3,7 @@
 // qemutrace guest programs. Wraps guest/build-image.sh.
 #include <cstdio>
 
+#include "launcher/clock.h"
 #include "launcher/guest_arch.h"
 #include "launcher/guest_image.h"
 #include "launcher/qemu.h"
@@ -20,6 +21,7 @@ std::function<int()> setup(CLI::App& app) {
     std::string arch = "x86_64";
     bool force = false;
     bool xen = false;
+    std::string clock = "host";
   };
   auto o = std::make_shared<Opts>();
   auto* sub = app.add_subcommand("guest", "The built-in guest (kernel + initramfs from Debian packages)");
@@ -30,6 +32,7 @@ std::function<int()> setup(CLI::App& app) {
   build->add_flag("--xen", o->xen, "Build the Xen guest (Xen 4.17 with dom0 = the x86_64 guest) into ~/.cache/qemutrace/guest/xen-x86_64");
   auto* args = sub->add_subcommand("qemu-args", "Print the QEMU arguments that boot the cached guest");
   args->add_option("--arch", o->arch, guest_arch_choices())->capture_default_str();
+  args->add_option("--clock", o->clock, "host or virtual: also print the QEMU options of run's --clock")->capture_default_str();
   return [o, sub, build, args]() -> int {
     if (!sub->parsed()) return 0;
     try {
@@ -42,6 +45,8 @@ std::function<int()> setup(CLI::App& app) {
       }
       if (args->parsed()) {
         auto a = guest_qemu_args(arch, guest_cache_dir(arch));
+        auto c = clock_qemu_args(o->clock, a);
+        a.insert(a.end(), c.begin(), c.end());
         std::printf("qemu-system-%s %s\n", arch.c_str(), join_command(a).c_str());
         return 0;
       }

@@ -11,3 +11,15 @@ guest_append() {
   line=$("$1" guest qemu-args --arch "$2") || return 1
   python3 -c 'import shlex, sys; w = shlex.split(sys.argv[1]); print(w[w.index("-append") + 1])' "$line"
 }
+
+# guest_clock_args QEMUTRACE ARCH CLOCK: the QEMU options `run --clock CLOCK`
+# adds (one per line), as `qemutrace guest qemu-args --clock` prints them.
+guest_clock_args() {
+  local plain with
+  plain=$("$1" guest qemu-args --arch "$2") || return 1
+  with=$("$1" guest qemu-args --arch "$2" --clock "$3") || return 1
+  python3 -c 'import shlex, sys
+p, w = shlex.split(sys.argv[1]), shlex.split(sys.argv[2])
+assert w[:len(p)] == p, "qemu-args --clock changed the guest arguments"
+print("\n".join(w[len(p):]))' "$plain" "$with"
+}

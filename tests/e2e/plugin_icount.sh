@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Under QEMU's virtual clock (-icount shift=0,sleep=off: single-threaded TCG,
-# every vCPU run in turn by one host thread) a guest that reads no outside
-# input is traced identically twice: the same per-core counts and the same
-# decoded instruction and address streams, for -smp 1 and -smp 2, binary and
-# text. The marked loop's ROI holds exactly 1+4N user instructions, on the
-# vCPU that ran it (qt-pinned pins its loop to CPU 1, so with -smp 2 the
-# blocks run on vCPU 1 whichever vCPU translated them).
+# Under run's virtual clock (-icount shift=0,sleep=off: single-threaded TCG,
+# every vCPU run in turn by one host thread; -rtc clock=vm: without it the
+# kernel spins on the host-timed RTC update flag at boot, and -smp 2 runs
+# diverge) a guest that reads no outside input is traced identically twice:
+# the same per-core counts and the same decoded instruction and address
+# streams, for -smp 1 and -smp 2, binary and text. The marked loop's ROI holds
+# exactly 1+4N user instructions, on the vCPU that ran it (qt-pinned pins its
+# loop to CPU 1, so with -smp 2 the blocks run on vCPU 1 whichever vCPU
+# translated them).
 source "$(dirname "$0")/plugin_lib.sh"
 N=100000
-ICOUNT=(-icount shift=0,sleep=off)
+mapfile -t ICOUNT < <(guest_clock_args "$QT" x86_64 virtual)
+[ "${#ICOUNT[@]}" -ge 2 ] || fail "no virtual-clock options from qemutrace guest qemu-args"
 
 # roi_in_text FILE LO HI: user instructions with LO <= pc < HI in a text-format
 # trace (the lines of `qemutrace dump`).

@@ -133,8 +133,8 @@ void reset_if_requested() {
 uint64_t resets_done() { return g_resets.done.load(std::memory_order_acquire); }
 uint64_t reset_requests() { return g_resets.requests.load(); }
 
-Phase settled_phase() { return RoiState::unpack(wait_unless_changing()).phase; }
 RoiState settled_state() { return RoiState::unpack(wait_unless_changing()); }
+Phase settled_phase() { return settled_state().phase; }
 
 RoiView roi_view() {
   // The epoch moves before the word that publishes it (begin_tracing_phase):

@@ -26,6 +26,12 @@ inline uint64_t progress_idx(const Vcpu& v, unsigned k) {
   return g_plugin->single_thread.on ? v.progress : score(k)->idx;
 }
 
+// The core's region began in the ROI epoch now running (a stop and a new
+// start in between make it stale).
+inline bool region_epoch_current(const Vcpu& v) {
+  return v.region.epoch == g_roi.epoch.load(std::memory_order_relaxed);
+}
+
 // The per-record state of a newly opened or chained record: the one place
 // that resets it.
 // n is sb->insn_count, passed so that chaining does not touch sb.
@@ -91,7 +97,7 @@ inline bool chain_record(Vcpu& v, unsigned k, TbInfo* tb) {
   if (!(ex->any_next || tb->vaddr == ex->next_a || tb->vaddr == ex->next_b)) return false;
   if (tb->cpl != v.ctx.cpl || (tb->level | v.ctx.runtime_level) != v.ctx.level || v.ctx.asid_dirty || !v.ctx.valid || v.stream.disc_pending || budgets_on())
     return false;
-  if (phase() != Phase::Tracing || v.region.epoch != g_roi.epoch.load(std::memory_order_relaxed)) return false;
+  if (phase() != Phase::Tracing || !region_epoch_current(v)) return false;
   v.stream.last_pc = ex->last_pc;
   chain_block(*v.sink, *v.win, ex->n, tb->sb);
   start_record(v, k, tb, tb->sb, tb->n, 0, tb->n);
@@ -374,7 +380,7 @@ void on_tb_exec(unsigned k, void* ud) {
     if (ph == Phase::Skipping) count_skip_block(v, k, tb->n);  // a gap between windows
     return;
   }
-  if (v.region.tracing && v.region.epoch != g_roi.epoch.load(std::memory_order_relaxed)) {
+  if (v.region.tracing && !region_epoch_current(v)) {
     RoiState s = roi_state();  // the stop since this core's region began
     core_end(v, k, Marker{MarkerKind::RoiEnd, s.stop_source, s.stop_id, 0});
   }
@@ -388,8 +394,7 @@ void on_tb_skip(unsigned k, void* ud) {
   Vcpu& v = g_plugin->vcpus[k];
   if (!v.sink && !attach_sink(k)) return;
   Phase ph = phase();
-  if (ph == Phase::Tracing && v.region.tracing &&
-      v.region.epoch == g_roi.epoch.load(std::memory_order_relaxed)) {
+  if (ph == Phase::Tracing && v.region.tracing && region_epoch_current(v)) {
     // A block translated for the skip still runs in the region that
     // followed it (until the flush): its instructions are not traced, but
     // the region goes on. Ending it here wrote an extra ROI_END (source

@@ -103,6 +103,31 @@ total_insns() {
   "$QT" stats --json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"]["instructions"])'
 }
 
+# reader_python ARGS...: the interpreter the Python reader was built for,
+# with it importable; for fields `dump` does not print (the address space).
+reader_python() {
+  [ -n "${QEMUTRACE_READER_PYTHON:-}" ] ||
+    fail "this test reads the trace with the Python reader: configure with -DQEMUTRACE_PYTHON=ON"
+  PYTHONPATH="$QEMUTRACE_READER_PATH" "$QEMUTRACE_READER_PYTHON" "$@"
+}
+
+# user_by_space BASE LO HI: "<address spaces that ran user code in
+# [LO,HI)> <user instructions in those spaces> <user instructions in others>".
+user_by_space() {
+  reader_python - "$@" <<'PY'
+import sys
+import qemutrace
+base, lo, hi = sys.argv[1], int(sys.argv[2], 16), int(sys.argv[3], 16)
+chunks = [c.instructions for c in qemutrace.open(base).chunks()]
+user = [ins[(ins["level"] & 3) == qemutrace.LEVEL_USER] for ins in chunks]
+spaces = set()
+for u in user:
+    spaces.update(int(a) for a in u["asid"][(u["pc"] >= lo) & (u["pc"] < hi)])
+inside = sum(int(sum((u["asid"] == a).sum() for a in spaces)) for u in user)
+print(len(spaces), inside, sum(len(u) for u in user) - inside)
+PY
+}
+
 # make_initrd_script ARCH OUT 'shell commands': guest initrd whose workload is
 # the given /qt/run.sh script (programs are in /bin).
 make_initrd_script() {

@@ -181,6 +181,11 @@ class ChunkParser {
   template <bool kPhys, bool kValues>
   size_t decode_t(std::vector<Instruction>& ins, std::vector<MemAccess>& acc, size_t max_insns, size_t max_acc,
                   uint64_t first_index, uint16_t core);
+  template <bool kPhys, bool kValues, bool kBounded>
+  const uint8_t* decode_accesses(const uint8_t* p, uint32_t count, uint32_t retired, Instruction* in,
+                                 MemAccess* out, PredictorSlot* slots, uint64_t asid);
+  template <bool kBounded>
+  uint64_t varint_at(const uint8_t*& p);
   // Reads records up to and including the next EXEC header into pending_.
   void read_ahead();
   void check_totals() const;

@@ -4,6 +4,9 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "bytes.h"
 #include "qemutrace/reader.h"
@@ -174,8 +177,7 @@ void ChunkParser::start(const uint8_t* data, size_t size, uint64_t features, uin
   features_ = features;
   page_shift_ = page_shift;
   blocks_.clear();
-  lengths_.clear();
-  byte_offset_.clear();
+  statics_.clear();
   markers_.clear();
   slots_.clear();
   if (features & feature::kPhysAddr) phys_.reset();
@@ -221,17 +223,16 @@ void ChunkParser::read_ahead() {
         uint64_t n = varint();
         if (n == 0 || n > kMaxBlockInsns) fail("block instruction count " + std::to_string(n) + " out of range", rec_at);
         b.insn_count = uint32_t(n);
-        b.first_static = uint32_t(lengths_.size());
+        b.first_static = uint32_t(statics_.size());
         for (uint64_t i = 0; i < n; i++) {
           uint8_t len = u8();
           if (len == 0 || len > kMaxInsnLength) fail("instruction length " + std::to_string(len) + " out of range", rec_at);
           if (len > size_ - pos_) fail("record cut short", pos_);
-          lengths_.push_back(len);
-          byte_offset_.push_back(uint32_t(pos_));  // the bytes stay in the payload
+          statics_.push_back(StaticInsn{1, len, data_ + pos_, uint64_t(len) << 16});
           pos_ += len;
         }
         blocks_.push_back(b);
-        slots_.resize(lengths_.size() * kSlotsPerInsn);
+        slots_.resize(statics_.size() * kSlotsPerInsn);
         break;
       }
       case RecordType::Exec:
@@ -313,10 +314,10 @@ size_t ChunkParser::decode(std::vector<Instruction>& ins, std::vector<MemAccess>
 }
 
 namespace {
-// Writes a whole Instruction record with no accesses or markers in 16-byte
-// pieces: the decoder is bound by stores, and field by field takes 12.
-// `tail` holds core, length, cpl, flags and level as they sit at offset 80.
-using V2 = uint64_t __attribute__((vector_size(16)));
+// Writes the records of one execution's n instructions, with no accesses or
+// markers: in 16-byte pieces from SSE2 registers where the layout allows (the
+// decoder is bound by stores; field by field takes 12 per record). `tail`
+// holds core, cpl and level as they sit at offset 80.
 constexpr bool kPackedRecord =
     sizeof(Instruction) == 88 && offsetof(Instruction, index) == 0 && offsetof(Instruction, pc) == 8 &&
     offsetof(Instruction, phys_pc) == 16 && offsetof(Instruction, asid) == 24 &&
@@ -326,36 +327,58 @@ constexpr bool kPackedRecord =
     offsetof(Instruction, marker_count) == 76 && offsetof(Instruction, core) == 80 &&
     offsetof(Instruction, length) == 82 && offsetof(Instruction, cpl) == 83 &&
     offsetof(Instruction, flags) == 84 && offsetof(Instruction, level) == 85 && sizeof(void*) == 8 &&
-    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
-inline void store_record(Instruction* r, uint64_t index, uint64_t pc, uint64_t phys_pc, uint64_t asid,
-                         uint64_t time_ns, uint64_t next_pc, const uint8_t* bytes, const MemAccess* accesses,
-                         uint64_t tail) {
+    sizeof(ChunkParser::StaticInsn) == 32 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+
+inline void store_records(Instruction* in, const ChunkParser::StaticInsn* st, uint32_t n, uint64_t index,
+                          uint64_t pc, bool has_phys, uint64_t phys_off, uint64_t asid, uint64_t time_ns,
+                          const MemAccess* accesses, uint64_t tail) {
+#if defined(__SSE2__)
   if constexpr (kPackedRecord) {
-    char* d = reinterpret_cast<char*>(r);
-    const V2 v0 = {index, pc}, v1 = {phys_pc, asid}, v2 = {time_ns, next_pc},
-             v3 = {uint64_t(uintptr_t(bytes)), uint64_t(uintptr_t(accesses))}, v4 = {0, 0};
-    std::memcpy(d, &v0, 16);
-    std::memcpy(d + 16, &v1, 16);
-    std::memcpy(d + 32, &v2, 16);
-    std::memcpy(d + 48, &v3, 16);
-    std::memcpy(d + 64, &v4, 16);
-    std::memcpy(d + 80, &tail, 8);
-  } else {
-    r->index = index;
+    // Lanes are {low, high}; _mm_set_epi64x takes them high first.
+    __m128i index_pc = _mm_set_epi64x(int64_t(pc), int64_t(index));
+    const __m128i keep_pc = _mm_set_epi64x(has_phys ? -1 : 0, 0);
+    const __m128i phys_add = _mm_set_epi64x(has_phys ? int64_t(phys_off) : 0, 0);
+    const __m128i asid_hi = _mm_set_epi64x(int64_t(asid), 0);
+    const __m128i time_hi = _mm_set_epi64x(int64_t(time_ns), 0);
+    const __m128i accesses_hi = _mm_set_epi64x(int64_t(uintptr_t(accesses)), 0);
+    const __m128i zero = _mm_setzero_si128();
+    char* d = reinterpret_cast<char*>(in);
+    for (uint32_t j = 0; j < n; j++, d += sizeof(Instruction)) {
+      const ChunkParser::StaticInsn& s = st[j];
+      // {index, pc}, {phys_pc, asid}, {time_ns, next_pc}, {bytes, accesses}, 0
+      const __m128i next = _mm_add_epi64(index_pc, _mm_load_si128(reinterpret_cast<const __m128i*>(&s)));
+      const __m128i phys = _mm_add_epi64(_mm_and_si128(index_pc, keep_pc), phys_add);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(d), index_pc);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 16), _mm_unpackhi_epi64(phys, asid_hi));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 32), _mm_unpackhi_epi64(time_hi, next));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 48),
+                       _mm_add_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(&s.bytes)), accesses_hi));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 64), zero);
+      const uint64_t t = tail | s.length_tail;
+      std::memcpy(d + 80, &t, 8);
+      index_pc = next;
+    }
+    return;
+  }
+#endif
+  for (uint32_t j = 0; j < n; j++) {
+    Instruction* r = in + j;
+    r->index = index + j;
     r->pc = pc;
-    r->phys_pc = phys_pc;
+    r->phys_pc = has_phys ? pc + phys_off : 0;
     r->asid = asid;
     r->time_ns = time_ns;
-    r->next_pc = next_pc;
-    r->bytes = bytes;
+    pc += st[j].length;
+    r->next_pc = pc;
+    r->bytes = st[j].bytes;
     r->accesses = accesses;
     r->markers = nullptr;
     r->access_count = 0;
     r->marker_count = 0;
     r->core = uint16_t(tail);
-    r->length = uint8_t(tail >> 16);
+    r->length = uint8_t(st[j].length);
     r->cpl = uint8_t(tail >> 24);
-    r->flags = uint8_t(tail >> 32);
+    r->flags = 0;
     r->level = uint8_t(tail >> 40);
   }
 }
@@ -500,20 +523,18 @@ size_t ChunkParser::decode_t(std::vector<Instruction>& ins, std::vector<MemAcces
   // State that only read_ahead changes, reloaded after each call.
   const Block* blocks = nullptr;
   size_t block_count = 0;
-  const uint8_t* lens_all = nullptr;
-  const uint32_t* offs_all = nullptr;
+  const StaticInsn* statics_all = nullptr;
   PredictorSlot* slots_all = nullptr;
   uint64_t asid = 0, now = 0, tail_state = 0;
   bool markers_waiting = false;
   auto reload = [&] {
     blocks = blocks_.data();
     block_count = blocks_.size();
-    lens_all = lengths_.data();
-    offs_all = byte_offset_.data();
+    statics_all = statics_.data();
     slots_all = slots_.data();
     asid = asid_;
     now = now_;
-    // core, length, cpl, flags, level as they sit in the record's last 8 bytes
+    // core, cpl and level as they sit in the record's last 8 bytes
     tail_state = uint64_t(core) | uint64_t(cpl_) << 24 | uint64_t(level_) << 40;
     markers_waiting = marker_mark_ != markers_.size();
   };
@@ -539,20 +560,8 @@ size_t ChunkParser::decode_t(std::vector<Instruction>& ins, std::vector<MemAcces
     MemAccess* const out = acc0 + na;
 
     // One record per retired instruction; accesses are attached below.
-    {
-      const uint8_t* const lens = lens_all + b.first_static;
-      const uint32_t* const offs = offs_all + b.first_static;
-      const uint64_t phys_off = b.paddr - b.vaddr;
-      const bool has_phys = b.paddr != 0;
-      uint64_t pc = b.vaddr, index = first_index + ni;
-      for (uint32_t j = 0; j < retired; j++) {
-        const uint8_t len = lens[j];
-        const uint64_t next = pc + len;
-        store_record(in + j, index++, pc, has_phys ? pc + phys_off : 0, asid, now, next, base + offs[j], out,
-                     tail_state | uint64_t(len) << 16);
-        pc = next;
-      }
-    }
+    store_records(in, statics_all + b.first_static, retired, first_index + ni, b.vaddr, b.paddr != 0,
+                  b.paddr - b.vaddr, asid, now, out, tail_state);
     if (retired < b.insn_count) in[retired - 1].flags = insn_flag::kEndsPartialExec;
     if (__builtin_expect(markers_waiting, 0)) {
       in[0].marker_count = uint32_t(markers_.size()) - marker_mark_;

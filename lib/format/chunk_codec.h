@@ -149,7 +149,7 @@ class ChunkParser {
   struct Block {
     uint64_t vaddr = 0, paddr = 0;
     uint32_t insn_count = 0;
-    uint32_t first_static = 0;  // index into lengths() / byte_offsets()
+    uint32_t first_static = 0;  // index into statics()
   };
 
   // Starts on a payload that stays valid (and unmoved) while it is parsed.
@@ -165,9 +165,14 @@ class ChunkParser {
   size_t decode(std::vector<Instruction>& ins, std::vector<MemAccess>& acc, size_t max_insns, size_t max_acc,
                 uint64_t first_index, uint16_t core);
 
-  const uint8_t* lengths() const { return lengths_.data(); }
-  // Per static instruction: offset of its bytes in the payload.
-  const uint32_t* byte_offsets() const { return byte_offset_.data(); }
+  // Per static instruction, laid out for the record loop: adding {one,
+  // length} to {index, pc} steps to the next instruction.
+  struct alignas(16) StaticInsn {
+    uint64_t one, length;
+    const uint8_t* bytes;   // in the payload
+    uint64_t length_tail;   // length where it sits in a record's last 8 bytes
+  };
+  const StaticInsn* statics() const { return statics_.data(); }
   const std::vector<Marker>& markers() const { return markers_; }
   // Markers after the last execution (valid at the end of the chunk).
   uint32_t tail_marker_begin() const { return marker_mark_; }
@@ -205,8 +210,7 @@ class ChunkParser {
   uint64_t features_ = 0;
   uint8_t page_shift_ = 12;
   std::vector<Block> blocks_;
-  std::vector<uint8_t> lengths_;
-  std::vector<uint32_t> byte_offset_;
+  std::vector<StaticInsn> statics_;
   std::vector<Marker> markers_;
   std::vector<PredictorSlot> slots_;
   PhysTable phys_;

@@ -27,9 +27,11 @@ struct RawValue {
   uint64_t lo, hi;
 };
 
+// Zeroed by value-initialisation (resize, PredictorSlot{}); trivial, so a
+// chunk's new slots are cleared by memset rather than one by one.
 struct PredictorSlot {
-  uint64_t last = 0;
-  uint64_t stride = 0;
+  uint64_t last;
+  uint64_t stride;
 };
 
 // Physical-frame table entry; valid when gen equals the table's current

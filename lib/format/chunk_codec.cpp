@@ -4,6 +4,9 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "bytes.h"
 #include "qemutrace/reader.h"
@@ -174,8 +177,7 @@ void ChunkParser::start(const uint8_t* data, size_t size, uint64_t features, uin
   features_ = features;
   page_shift_ = page_shift;
   blocks_.clear();
-  lengths_.clear();
-  byte_offset_.clear();
+  statics_.clear();
   markers_.clear();
   slots_.clear();
   if (features & feature::kPhysAddr) phys_.reset();
@@ -205,31 +207,6 @@ void ChunkParser::check_totals() const {
                      std::to_string(expect_records_));
 }
 
-// The body of an EXEC or EXEC_PARTIAL record whose type byte (at rec_at) was read.
-#define QT_READ_EXEC_HEADER(partial, rec_at)                                                              \
-  do {                                                                                                    \
-    if (!have_state_) fail("EXEC before any STATE", rec_at);                                              \
-    uint64_t id_ = varint();                                                                              \
-    if (id_ >= blocks_.size()) fail("EXEC of undefined block " + std::to_string(id_), rec_at);            \
-    uint32_t n_ = blocks_[id_].insn_count;                                                                \
-    uint64_t retired_ = n_;                                                                               \
-    if (partial) {                                                                                        \
-      retired_ = varint();                                                                                \
-      if (retired_ == 0 || retired_ >= n_)                                                                \
-        fail("EXEC_PARTIAL retired count " + std::to_string(retired_) + " out of range", rec_at);          \
-    }                                                                                                     \
-    uint64_t count_ = varint();                                                                           \
-    if (count_ > kMaxAccessesPerExec) fail("access count " + std::to_string(count_) + " out of range", rec_at); \
-    /* Each access takes at least two bytes: never size buffers beyond the payload. */                    \
-    if (count_ > (size_ - pos_) / 2) fail("access count " + std::to_string(count_) + " exceeds the payload", rec_at); \
-    pending_.block = uint32_t(id_);                                                                       \
-    pending_.retired = uint32_t(retired_);                                                                \
-    pending_.access_count = uint32_t(count_);                                                             \
-    have_pending_ = true;                                                                                 \
-    insn_count_ += retired_;                                                                              \
-    if (insn_count_ > expect_insns_) check_totals();                                                      \
-  } while (0)
-
 void ChunkParser::read_ahead() {
   have_pending_ = false;
   while (pos_ < size_) {
@@ -246,23 +223,40 @@ void ChunkParser::read_ahead() {
         uint64_t n = varint();
         if (n == 0 || n > kMaxBlockInsns) fail("block instruction count " + std::to_string(n) + " out of range", rec_at);
         b.insn_count = uint32_t(n);
-        b.first_static = uint32_t(lengths_.size());
+        b.first_static = uint32_t(statics_.size());
         for (uint64_t i = 0; i < n; i++) {
           uint8_t len = u8();
           if (len == 0 || len > kMaxInsnLength) fail("instruction length " + std::to_string(len) + " out of range", rec_at);
           if (len > size_ - pos_) fail("record cut short", pos_);
-          lengths_.push_back(len);
-          byte_offset_.push_back(uint32_t(pos_));  // the bytes stay in the payload
+          statics_.push_back(StaticInsn{1, len, data_ + pos_, uint64_t(len) << 16});
           pos_ += len;
         }
         blocks_.push_back(b);
-        slots_.resize(lengths_.size() * kSlotsPerInsn);
+        slots_.resize(statics_.size() * kSlotsPerInsn);
         break;
       }
       case RecordType::Exec:
-      case RecordType::ExecPartial:
-        QT_READ_EXEC_HEADER(RecordType(type) == RecordType::ExecPartial, rec_at);
+      case RecordType::ExecPartial: {
+        if (!have_state_) fail("EXEC before any STATE", rec_at);
+        uint64_t id = varint();
+        if (id >= blocks_.size()) fail("EXEC of undefined block " + std::to_string(id), rec_at);
+        uint32_t n = blocks_[id].insn_count;
+        uint64_t retired = n;
+        if (RecordType(type) == RecordType::ExecPartial) {
+          retired = varint();
+          if (retired == 0 || retired >= n)
+            fail("EXEC_PARTIAL retired count " + std::to_string(retired) + " out of range", rec_at);
+        }
+        uint64_t count = varint();
+        if (count > kMaxAccessesPerExec) fail("access count " + std::to_string(count) + " out of range", rec_at);
+        // Each access takes at least two bytes: never size buffers beyond the payload.
+        if (count > (size_ - pos_) / 2) fail("access count " + std::to_string(count) + " exceeds the payload", rec_at);
+        pending_ = Pending{uint32_t(id), uint32_t(retired), uint32_t(count)};
+        have_pending_ = true;
+        insn_count_ += retired;
+        if (insn_count_ > expect_insns_) check_totals();
         return;
+      }
       case RecordType::State: {
         cpl_ = u8();
         if (cpl_ > 3) fail("privilege level " + std::to_string(cpl_) + " out of range", rec_at);
@@ -320,10 +314,10 @@ size_t ChunkParser::decode(std::vector<Instruction>& ins, std::vector<MemAccess>
 }
 
 namespace {
-// Writes a whole Instruction record with no accesses or markers in 16-byte
-// pieces: the decoder is bound by stores, and field by field takes 12.
-// `tail` holds core, length, cpl, flags and level as they sit at offset 80.
-using V2 = uint64_t __attribute__((vector_size(16)));
+// Writes the records of one execution's n instructions, with no accesses or
+// markers: in 16-byte pieces from SSE2 registers where the layout allows (the
+// decoder is bound by stores; field by field takes 12 per record). `tail`
+// holds core, cpl and level as they sit at offset 80.
 constexpr bool kPackedRecord =
     sizeof(Instruction) == 88 && offsetof(Instruction, index) == 0 && offsetof(Instruction, pc) == 8 &&
     offsetof(Instruction, phys_pc) == 16 && offsetof(Instruction, asid) == 24 &&
@@ -333,39 +327,63 @@ constexpr bool kPackedRecord =
     offsetof(Instruction, marker_count) == 76 && offsetof(Instruction, core) == 80 &&
     offsetof(Instruction, length) == 82 && offsetof(Instruction, cpl) == 83 &&
     offsetof(Instruction, flags) == 84 && offsetof(Instruction, level) == 85 && sizeof(void*) == 8 &&
-    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
-inline void store_record(Instruction* r, uint64_t index, uint64_t pc, uint64_t phys_pc, uint64_t asid,
-                         uint64_t time_ns, uint64_t next_pc, const uint8_t* bytes, const MemAccess* accesses,
-                         uint64_t tail) {
+    sizeof(ChunkParser::StaticInsn) == 32 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+
+inline void store_records(Instruction* in, const ChunkParser::StaticInsn* st, uint32_t n, uint64_t index,
+                          uint64_t pc, bool has_phys, uint64_t phys_off, uint64_t asid, uint64_t time_ns,
+                          const MemAccess* accesses, uint64_t tail) {
+#if defined(__SSE2__)
   if constexpr (kPackedRecord) {
-    char* d = reinterpret_cast<char*>(r);
-    const V2 v0 = {index, pc}, v1 = {phys_pc, asid}, v2 = {time_ns, next_pc},
-             v3 = {uint64_t(uintptr_t(bytes)), uint64_t(uintptr_t(accesses))}, v4 = {0, 0};
-    std::memcpy(d, &v0, 16);
-    std::memcpy(d + 16, &v1, 16);
-    std::memcpy(d + 32, &v2, 16);
-    std::memcpy(d + 48, &v3, 16);
-    std::memcpy(d + 64, &v4, 16);
-    std::memcpy(d + 80, &tail, 8);
-  } else {
-    r->index = index;
+    // Lanes are {low, high}; _mm_set_epi64x takes them high first.
+    __m128i index_pc = _mm_set_epi64x(int64_t(pc), int64_t(index));
+    const __m128i keep_pc = _mm_set_epi64x(has_phys ? -1 : 0, 0);
+    const __m128i phys_add = _mm_set_epi64x(has_phys ? int64_t(phys_off) : 0, 0);
+    const __m128i asid_hi = _mm_set_epi64x(int64_t(asid), 0);
+    const __m128i time_hi = _mm_set_epi64x(int64_t(time_ns), 0);
+    const __m128i accesses_hi = _mm_set_epi64x(int64_t(uintptr_t(accesses)), 0);
+    const __m128i zero = _mm_setzero_si128();
+    char* d = reinterpret_cast<char*>(in);
+    for (uint32_t j = 0; j < n; j++, d += sizeof(Instruction)) {
+      const ChunkParser::StaticInsn& s = st[j];
+      // {index, pc}, {phys_pc, asid}, {time_ns, next_pc}, {bytes, accesses}, 0
+      const __m128i next = _mm_add_epi64(index_pc, _mm_load_si128(reinterpret_cast<const __m128i*>(&s)));
+      const __m128i phys = _mm_add_epi64(_mm_and_si128(index_pc, keep_pc), phys_add);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(d), index_pc);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 16), _mm_unpackhi_epi64(phys, asid_hi));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 32), _mm_unpackhi_epi64(time_hi, next));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 48),
+                       _mm_add_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(&s.bytes)), accesses_hi));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 64), zero);
+      const uint64_t t = tail | s.length_tail;
+      std::memcpy(d + 80, &t, 8);
+      index_pc = next;
+    }
+    return;
+  }
+#endif
+  for (uint32_t j = 0; j < n; j++) {
+    Instruction* r = in + j;
+    r->index = index + j;
     r->pc = pc;
-    r->phys_pc = phys_pc;
+    r->phys_pc = has_phys ? pc + phys_off : 0;
     r->asid = asid;
     r->time_ns = time_ns;
-    r->next_pc = next_pc;
-    r->bytes = bytes;
+    pc += st[j].length;
+    r->next_pc = pc;
+    r->bytes = st[j].bytes;
     r->accesses = accesses;
     r->markers = nullptr;
     r->access_count = 0;
     r->marker_count = 0;
     r->core = uint16_t(tail);
-    r->length = uint8_t(tail >> 16);
+    r->length = uint8_t(st[j].length);
     r->cpl = uint8_t(tail >> 24);
-    r->flags = uint8_t(tail >> 32);
+    r->flags = 0;
     r->level = uint8_t(tail >> 40);
   }
 }
+
+constexpr bool kLittleEndian = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
 
 [[noreturn]] __attribute__((noinline, cold)) void fail_tag(const ChunkParser& cp, uint8_t tag, size_t at) {
   if (tag & 0x80) cp.fail("access tag has reserved bit set", at);
@@ -375,150 +393,235 @@ inline void store_record(Instruction* r, uint64_t index, uint64_t pc, uint64_t p
 }
 }  // namespace
 
-// The hot loop. The payload position, tables and predictors sit in locals
-// while accesses are decoded, so storing decoded accesses does not force
-// them back to memory.
+// Varints in the hot loop. With kMaxVarint bytes in reach (kBounded) no byte
+// needs its own bound check and a varint of up to 8 bytes is taken apart
+// without a branch per byte; longer, overlong or cut-short ones go to
+// varint_slow, which reports them.
+template <bool kBounded>
+inline uint64_t ChunkParser::varint_at(const uint8_t*& p) {
+  if constexpr (kBounded && kLittleEndian) {
+    uint64_t x;
+    std::memcpy(&x, p, 8);
+    const uint64_t stops = ~x & 0x8080808080808080ull;  // high bit clear: the last byte
+    if (__builtin_expect(stops != 0, 1)) {
+      const uint64_t last = stops & (0 - stops);
+      x &= ((last << 1) - 1) & 0x7f7f7f7f7f7f7f7full;  // the varint's bytes, 7 bits each
+      x = (x & 0x007f007f007f007full) | ((x & 0x7f007f007f007f00ull) >> 1);
+      x = (x & 0x00003fff00003fffull) | ((x & 0x3fff00003fff0000ull) >> 2);
+      x = (x & 0x000000000fffffffull) | ((x & 0x0fffffff00000000ull) >> 4);
+      p += (unsigned(__builtin_ctzll(stops)) >> 3) + 1;
+      return x;
+    }
+  } else if (kBounded || size_t(data_ + size_ - p) >= kMaxVarint) {
+    uint64_t v = 0;
+    for (unsigned i = 0; i < 9; i++) {
+      const uint8_t c = p[i];
+      v |= uint64_t(c & 0x7f) << (7 * i);
+      if (c < 0x80) {
+        p += i + 1;
+        return v;
+      }
+    }
+  }
+  pos_ = size_t(p - data_);
+  const uint64_t v = varint_slow();
+  p = data_ + pos_;
+  return v;
+}
+
+// Decodes the access list of one execution into out[0, count) and attaches
+// it to its records in[0, retired). kBounded: the payload holds at least
+// kMaxAccessBytes per access from p on, so only the record checks remain.
+template <bool kPhys, bool kValues, bool kBounded>
+const uint8_t* ChunkParser::decode_accesses(const uint8_t* p, uint32_t count, uint32_t retired, Instruction* in,
+                                            MemAccess* out, PredictorSlot* slots, uint64_t asid) {
+  const uint8_t* const end = data_ + size_;
+  const unsigned page_shift = page_shift_;
+  PhysEntry* const table = kPhys ? &phys_.at(0) : nullptr;
+  const uint32_t gen = phys_.gen();
+  // Tags with bits this file cannot have: reserved, PHYS_ADDR without the feature.
+  const unsigned tag_limit = kPhys ? 0x80 : 0x40;
+  uint64_t insn = 0;
+  unsigned k = ~0u;  // index of the access within its instruction
+  for (uint32_t i = 0; i < count; i++) {
+    const uint8_t* const acc_at = p;
+    if (!kBounded && __builtin_expect(p >= end, 0)) fail("record cut short", size_t(p - data_));
+    const unsigned tag = *p++;
+    const unsigned vmode = tag & 3, size_log2 = (tag >> 2) & 7;
+    if (__builtin_expect(tag >= tag_limit || vmode == 2 || size_log2 > 4, 0))
+      fail_tag(*this, uint8_t(tag), size_t(acc_at - data_));
+    uint64_t delta;
+    if (__builtin_expect((kBounded || p < end) && *p < 0x80, 1)) delta = *p++;
+    else delta = varint_at<kBounded>(p);
+    if (__builtin_expect(delta >= retired - insn, 0))
+      fail("access names instruction beyond the retired ones", size_t(acc_at - data_));
+    k = delta == 0 ? k + 1 : 0;
+    insn += delta;
+    // The instruction's accesses are contiguous: this one is its k-th.
+    Instruction& r = in[insn];
+    r.accesses = out + (i - k);
+    r.access_count = k + 1;
+    PredictorSlot& s = slots[insn * kSlotsPerInsn + access_slot(k)];
+    const uint64_t last = s.last;
+    uint64_t vaddr = last + s.stride;
+    if (vmode != 0) {
+      const uint64_t v = varint_at<kBounded>(p);
+      vaddr = vmode == 1 ? last + uint64_t(unzigzag(v)) : v;
+    }
+    s.stride = vaddr - last;
+    s.last = vaddr;
+    MemAccess& a = out[i];
+    a.vaddr = vaddr;
+    if (kPhys) {
+      const uint64_t vpage = vaddr >> page_shift;
+      PhysEntry& ent = table[phys_index(vpage, asid)];
+      uint64_t pframe;
+      if (tag & 0x40) {
+        pframe = varint_at<kBounded>(p);
+        ent = PhysEntry{vpage, asid, pframe, gen};
+      } else {
+        if (__builtin_expect(!(ent.gen == gen && ent.vpage == vpage && ent.asid == asid), 0))
+          fail("predicted physical frame has no mapping", size_t(acc_at - data_));
+        pframe = ent.pframe;
+      }
+      a.paddr = (pframe << page_shift) | (vaddr & ((uint64_t(1) << page_shift) - 1));
+    } else {
+      a.paddr = 0;
+    }
+    if (kValues) {
+      a.value_lo = varint_at<kBounded>(p);
+      a.value_hi = size_log2 == 4 ? varint_at<kBounded>(p) : 0;
+    } else {
+      a.value_lo = 0;
+      a.value_hi = 0;
+    }
+    a.size = uint8_t(1u << size_log2);
+    a.is_store = tag & 0x20;
+  }
+  return p;
+}
+
+// The hot loop. The payload position, the pending execution and the chunk
+// totals sit in locals while executions follow one another; they go back to
+// the members only around read_ahead (records other than a plain EXEC) and
+// at the end of the batch.
 template <bool kPhys, bool kValues>
 size_t ChunkParser::decode_t(std::vector<Instruction>& ins, std::vector<MemAccess>& acc, size_t max_insns,
                              size_t max_acc, uint64_t first_index, uint16_t core) {
+  constexpr size_t kMaxAccessBytes = 1 + kMaxVarint * (2 + (kPhys ? 1 : 0) + (kValues ? 2 : 0));
+  marker_fix_.clear();
+  if (!have_pending_) return 0;
+  // The loop stops once max_insns are decoded, so one more execution of the
+  // longest block always fits: records need no check per execution.
+  if (ins.size() < max_insns + kMaxBlockInsns) ins.resize(max_insns + kMaxBlockInsns);
+  if (acc.size() < max_acc) acc.resize(max_acc);
+  Instruction* const ins0 = ins.data();
+  MemAccess* acc0 = acc.data();
+  size_t acc_cap = acc.size();
   const uint8_t* const base = data_;
   const uint8_t* const end = data_ + size_;
-  const unsigned page_shift = page_shift_;
-  const uint64_t page_mask = (uint64_t(1) << page_shift) - 1;
-  PhysEntry* const table = kPhys ? &phys_.at(0) : nullptr;
-  const uint32_t gen = phys_.gen();
+  // State that only read_ahead changes, reloaded after each call.
+  const Block* blocks = nullptr;
+  size_t block_count = 0;
+  const StaticInsn* statics_all = nullptr;
+  PredictorSlot* slots_all = nullptr;
+  uint64_t asid = 0, now = 0, tail_state = 0;
+  bool markers_waiting = false;
+  auto reload = [&] {
+    blocks = blocks_.data();
+    block_count = blocks_.size();
+    statics_all = statics_.data();
+    slots_all = slots_.data();
+    asid = asid_;
+    now = now_;
+    // core, cpl and level as they sit in the record's last 8 bytes
+    tail_state = uint64_t(core) | uint64_t(cpl_) << 24 | uint64_t(level_) << 40;
+    markers_waiting = marker_mark_ != markers_.size();
+  };
+  reload();
+  Pending pe = pending_;
+  const uint8_t* p = base + pos_;
+  uint64_t insn_count = insn_count_;
+  uint32_t record_count = record_count_;
+  bool pending = true;
+
   size_t ni = 0, na = 0;
-  marker_fix_.clear();
-  while (have_pending_ && ni < max_insns && na < max_acc) {
-    const Pending pe = pending_;
+  while (pending && ni < max_insns && na < max_acc) {
     const uint32_t retired = pe.retired;
-    if (na + pe.access_count > acc.size()) {
+    if (__builtin_expect(na + pe.access_count > acc_cap, 0)) {
       // Rare (buffers only grow): move this batch's access pointers along.
-      const MemAccess* old = acc.data();
-      acc.resize(std::max(na + pe.access_count, acc.size() * 2));
-      for (size_t j = 0; j < ni; j++) ins[j].accesses = acc.data() + (ins[j].accesses - old);
+      acc.resize(std::max(na + pe.access_count, acc_cap * 2));
+      for (size_t j = 0; j < ni; j++) ins0[j].accesses = acc.data() + (ins0[j].accesses - acc0);
+      acc0 = acc.data();
+      acc_cap = acc.size();
     }
-    if (ni + retired > ins.size()) ins.resize(std::max(ni + retired, ins.size() * 2));
-    const Block& b = blocks_[pe.block];
-    Instruction* const in = ins.data() + ni;
-    MemAccess* const out = acc.data() + na;
-    const uint64_t asid = asid_;
+    const Block& b = blocks[pe.block];
+    Instruction* const in = ins0 + ni;
+    MemAccess* const out = acc0 + na;
 
     // One record per retired instruction; accesses are attached below.
-    {
-      const uint8_t* const lens = lengths_.data() + b.first_static;
-      const uint32_t* const offs = byte_offset_.data() + b.first_static;
-      const uint64_t phys_off = b.paddr - b.vaddr, now = now_;
-      const bool has_phys = b.paddr != 0;
-      const uint8_t cpl = cpl_;
-      uint64_t pc = b.vaddr, index = first_index + ni;
-      // core, length, cpl, flags, level
-      const uint64_t tail = uint64_t(core) | uint64_t(cpl) << 24 | uint64_t(level_) << 40;
-      for (uint32_t j = 0; j < retired; j++) {
-        const uint8_t len = lens[j];
-        const uint64_t next = pc + len;
-        const uint8_t* bytes = base + offs[j];
-        store_record(in + j, index++, pc, has_phys ? pc + phys_off : 0, asid, now, next, bytes, out,
-                     tail | uint64_t(len) << 16);
-        pc = next;
-      }
-    }
+    store_records(in, statics_all + b.first_static, retired, first_index + ni, b.vaddr, b.paddr != 0,
+                  b.paddr - b.vaddr, asid, now, out, tail_state);
     if (retired < b.insn_count) in[retired - 1].flags = insn_flag::kEndsPartialExec;
-    if (marker_mark_ != markers_.size()) {
+    if (__builtin_expect(markers_waiting, 0)) {
       in[0].marker_count = uint32_t(markers_.size()) - marker_mark_;
       marker_fix_.emplace_back(ni, marker_mark_);
       marker_mark_ = uint32_t(markers_.size());
+      markers_waiting = false;
     }
     ni += retired;
     na += pe.access_count;
 
-    const uint8_t* p = base + pos_;
-    auto varint_p = [&]() -> uint64_t {
-      if (__builtin_expect(p < end && *p < 0x80, 1)) return *p++;
-      // Addresses and frames take several bytes: with ten in reach no byte
-      // needs its own bound check. Overlong or cut-short ones are reported
-      // by varint_slow.
-      if (__builtin_expect(end - p >= 10, 1)) {
-        uint64_t v = *p & 0x7f;
-        for (unsigned i = 1; i < 9; i++) {
-          const uint8_t c = p[i];
-          v |= uint64_t(c & 0x7f) << (7 * i);
-          if (c < 0x80) {
-            p += i + 1;
-            return v;
-          }
-        }
-      }
-      pos_ = size_t(p - base);
-      uint64_t v = varint_slow();
-      p = base + pos_;
-      return v;
-    };
-    PredictorSlot* const slots = slots_.data() + size_t(b.first_static) * kSlotsPerInsn;
-    uint32_t insn = 0;
-    unsigned k = 0;
-    for (uint32_t i = 0, count = pe.access_count; i < count; i++) {
-      const uint8_t* acc_at = p;
-      if (__builtin_expect(p >= end, 0)) fail("record cut short", size_t(p - base));
-      uint8_t tag = *p++;
-      uint8_t vmode = tag & 3, size_log2 = (tag >> 2) & 7;
-      if (__builtin_expect((tag & 0x80) || vmode == 2 || size_log2 > 4 || (!kPhys && (tag & 0x40)), 0))
-        fail_tag(*this, tag, size_t(acc_at - base));
-      uint64_t delta = varint_p();
-      if (__builtin_expect(delta >= retired - insn, 0))
-        fail("access names instruction beyond the retired ones", size_t(acc_at - base));
-      k = (delta == 0 && i > 0) ? k + 1 : 0;
-      insn += uint32_t(delta);
-      Instruction& r = in[insn];
-      if (k == 0) r.accesses = out + i;
-      r.access_count++;
-      PredictorSlot& s = slots[size_t(insn) * kSlotsPerInsn + access_slot(k)];
-      uint64_t last = s.last, vaddr;
-      if (vmode == 0) vaddr = last + s.stride;
-      else if (vmode == 1) vaddr = last + uint64_t(unzigzag(varint_p()));
-      else vaddr = varint_p();
-      s.stride = vaddr - last;
-      s.last = vaddr;
-      MemAccess a;
-      a.vaddr = vaddr;
-      a.size = uint8_t(1u << size_log2);
-      a.is_store = tag & 0x20;
-      if (kPhys) {
-        uint64_t vpage = vaddr >> page_shift;
-        PhysEntry& ent = table[phys_index(vpage, asid)];
-        uint64_t pframe;
-        if (tag & 0x40) {
-          pframe = varint_p();
-          ent = PhysEntry{vpage, asid, pframe, gen};
-        } else {
-          if (__builtin_expect(!(ent.gen == gen && ent.vpage == vpage && ent.asid == asid), 0))
-            fail("predicted physical frame has no mapping", size_t(acc_at - base));
-          pframe = ent.pframe;
-        }
-        a.paddr = (pframe << page_shift) | (vaddr & page_mask);
-      }
-      if (kValues) {
-        a.value_lo = varint_p();
-        if (size_log2 == 4) a.value_hi = varint_p();
-      }
-      out[i] = a;
-    }
-    pos_ = size_t(p - base);
+    PredictorSlot* const slots = slots_all + size_t(b.first_static) * kSlotsPerInsn;
+    if (size_t(end - p) / kMaxAccessBytes >= pe.access_count)
+      p = decode_accesses<kPhys, kValues, true>(p, pe.access_count, retired, in, out, slots, asid);
+    else
+      p = decode_accesses<kPhys, kValues, false>(p, pe.access_count, retired, in, out, slots, asid);
 
-    // Read ahead to the next execution: a plain EXEC inline, the rest out of line.
-    if (pos_ < size_ && data_[pos_] == uint8_t(RecordType::Exec)) {
-      size_t rec_at = pos_++;
-      record_count_++;
-      QT_READ_EXEC_HEADER(false, rec_at);
+    // Read ahead to the next execution: a plain EXEC here, the rest in read_ahead.
+    if (__builtin_expect(p < end && *p == uint8_t(RecordType::Exec), 1)) {
+      // As in read_ahead, less what cannot happen here: a STATE came before
+      // the first EXEC, and a SUCCESSOR is only ever read by read_ahead.
+      const size_t rec_at = size_t(p - base);
+      p++;
+      record_count++;
+      const uint64_t id = p < end && *p < 0x80 ? *p++ : varint_at<false>(p);
+      if (__builtin_expect(id >= block_count, 0)) fail("EXEC of undefined block " + std::to_string(id), rec_at);
+      const uint32_t n = blocks[id].insn_count;
+      const uint64_t count = p < end && *p < 0x80 ? *p++ : varint_at<false>(p);
+      if (__builtin_expect(count > kMaxAccessesPerExec, 0))
+        fail("access count " + std::to_string(count) + " out of range", rec_at);
+      if (__builtin_expect(count > size_t(end - p) / 2, 0))
+        fail("access count " + std::to_string(count) + " exceeds the payload", rec_at);
+      pe = Pending{uint32_t(id), n, uint32_t(count)};
+      insn_count += n;
+      if (__builtin_expect(insn_count > expect_insns_, 0)) {
+        insn_count_ = insn_count;
+        have_pending_ = true;
+        check_totals();
+      }
+      in[retired - 1].next_pc = blocks[id].vaddr;
     } else {
+      pos_ = size_t(p - base);
+      insn_count_ = insn_count;
+      record_count_ = record_count;
       read_ahead();
+      pending = have_pending_;
+      pe = pending_;
+      p = base + pos_;
+      insn_count = insn_count_;
+      record_count = record_count_;
+      reload();
+      in[retired - 1].next_pc = pending ? blocks[pe.block].vaddr : successor_;
     }
-    in[retired - 1].next_pc = have_pending_ ? blocks_[pending_.block].vaddr : successor_;
   }
-  for (const auto& f : marker_fix_) ins[f.first].markers = markers_.data() + f.second;
+  pos_ = size_t(p - base);
+  pending_ = pe;
+  have_pending_ = pending;
+  insn_count_ = insn_count;
+  record_count_ = record_count;
+  for (const auto& f : marker_fix_) ins0[f.first].markers = markers_.data() + f.second;
   return ni;
 }
-
-#undef QT_READ_EXEC_HEADER
 
 }  // namespace qemutrace::detail

@@ -27,9 +27,11 @@ struct RawValue {
   uint64_t lo, hi;
 };
 
+// Zeroed by value-initialisation (resize, PredictorSlot{}); trivial, so a
+// chunk's new slots are cleared by memset rather than one by one.
 struct PredictorSlot {
-  uint64_t last = 0;
-  uint64_t stride = 0;
+  uint64_t last;
+  uint64_t stride;
 };
 
 // Physical-frame table entry; valid when gen equals the table's current
@@ -149,7 +151,7 @@ class ChunkParser {
   struct Block {
     uint64_t vaddr = 0, paddr = 0;
     uint32_t insn_count = 0;
-    uint32_t first_static = 0;  // index into lengths() / byte_offsets()
+    uint32_t first_static = 0;  // index into statics()
   };
 
   // Starts on a payload that stays valid (and unmoved) while it is parsed.
@@ -165,9 +167,14 @@ class ChunkParser {
   size_t decode(std::vector<Instruction>& ins, std::vector<MemAccess>& acc, size_t max_insns, size_t max_acc,
                 uint64_t first_index, uint16_t core);
 
-  const uint8_t* lengths() const { return lengths_.data(); }
-  // Per static instruction: offset of its bytes in the payload.
-  const uint32_t* byte_offsets() const { return byte_offset_.data(); }
+  // Per static instruction, laid out for the record loop: adding {one,
+  // length} to {index, pc} steps to the next instruction.
+  struct alignas(16) StaticInsn {
+    uint64_t one, length;
+    const uint8_t* bytes;   // in the payload
+    uint64_t length_tail;   // length where it sits in a record's last 8 bytes
+  };
+  const StaticInsn* statics() const { return statics_.data(); }
   const std::vector<Marker>& markers() const { return markers_; }
   // Markers after the last execution (valid at the end of the chunk).
   uint32_t tail_marker_begin() const { return marker_mark_; }
@@ -181,6 +188,11 @@ class ChunkParser {
   template <bool kPhys, bool kValues>
   size_t decode_t(std::vector<Instruction>& ins, std::vector<MemAccess>& acc, size_t max_insns, size_t max_acc,
                   uint64_t first_index, uint16_t core);
+  template <bool kPhys, bool kValues, bool kBounded>
+  const uint8_t* decode_accesses(const uint8_t* p, uint32_t count, uint32_t retired, Instruction* in,
+                                 MemAccess* out, PredictorSlot* slots, uint64_t asid);
+  template <bool kBounded>
+  uint64_t varint_at(const uint8_t*& p);
   // Reads records up to and including the next EXEC header into pending_.
   void read_ahead();
   void check_totals() const;
@@ -200,8 +212,7 @@ class ChunkParser {
   uint64_t features_ = 0;
   uint8_t page_shift_ = 12;
   std::vector<Block> blocks_;
-  std::vector<uint8_t> lengths_;
-  std::vector<uint32_t> byte_offset_;
+  std::vector<StaticInsn> statics_;
   std::vector<Marker> markers_;
   std::vector<PredictorSlot> slots_;
   PhysTable phys_;

@@ -20,6 +20,24 @@ using detail::get_u64;
 namespace {
 constexpr uint32_t kPrefetchMinRaw = 256u << 10;
 
+// A chunk's compressed or raw bytes. Each chunk overwrites them whole, so the
+// buffer grows without copying or zeroing (vector::resize would do both, and
+// fault in fresh pages, for bytes about to be overwritten).
+class ChunkBuffer {
+ public:
+  uint8_t* take(size_t n) {
+    if (n > cap_) {
+      cap_ = std::max<size_t>(n, std::min<size_t>(cap_ * 2, kMaxRawChunk));
+      buf_.reset(new uint8_t[cap_]);
+    }
+    return buf_.get();
+  }
+
+ private:
+  std::unique_ptr<uint8_t[]> buf_;
+  size_t cap_ = 0;
+};
+
 }  // namespace
 
 // Iterates the instructions of one chunk. load() checks and decompresses the
@@ -47,19 +65,19 @@ class ChunkDecoder {
         get_u32(hdr + 32) != ci.compressed_size || get_u32(hdr + 36) != ci.raw_size)
       throw TraceError(where + ": chunk header disagrees with the index");
     if (!dctx_) throw TraceError(where + ": zstd: cannot allocate a decompression context");
-    comp_.resize(ci.compressed_size);
-    if (!src.read_at(ci.offset + kChunkHeaderSize, comp_.data(), comp_.size()))
+    uint8_t* const comp = comp_.take(ci.compressed_size);
+    if (!src.read_at(ci.offset + kChunkHeaderSize, comp, ci.compressed_size))
       throw TraceError(where + ": payload cut short");
-    if (get_u32(hdr + 40) != detail::crc32(comp_.data(), comp_.size()))
+    if (get_u32(hdr + 40) != detail::crc32(comp, ci.compressed_size))
       throw TraceError(where + ": payload checksum mismatch");
-    raw_.resize(ci.raw_size);
-    size_t n = ZSTD_decompressDCtx(dctx_, raw_.data(), raw_.size(), comp_.data(), comp_.size());
+    uint8_t* const raw = raw_.take(ci.raw_size);
+    size_t n = ZSTD_decompressDCtx(dctx_, raw, ci.raw_size, comp, ci.compressed_size);
     if (ZSTD_isError(n)) throw TraceError(where + ": zstd: " + ZSTD_getErrorName(n));
     if (n != ci.raw_size) throw TraceError(where + ": payload decompresses to " + std::to_string(n) +
                                            " bytes, header says " + std::to_string(ci.raw_size));
     core_ = h.core;
     next_index_ = ci.first_insn;
-    p_.start(raw_.data(), raw_.size(), h.features, h.page_shift, ci.first_time_ns, ci.insn_count,
+    p_.start(raw, ci.raw_size, h.features, h.page_shift, ci.first_time_ns, ci.insn_count,
              get_u32(hdr + 44), &where_);
   }
 
@@ -99,7 +117,7 @@ class ChunkDecoder {
  private:
   ZSTD_DCtx* dctx_;
   std::string where_;
-  std::vector<uint8_t> comp_, raw_;
+  ChunkBuffer comp_, raw_;
   detail::ChunkParser p_;
   std::vector<Instruction> ins_;
   uint64_t next_index_ = 0;

@@ -187,11 +187,14 @@ TEST(RoundTrip, RandomStreamsAllFeatureSets) {
 }
 
 // Absolute addresses, strides and frames whose varints take every length
-// from 1 to 10 bytes, in and out of the last ten bytes of a payload (the
-// decoder reads long varints without per-byte bound checks when it can).
+// from 1 to 10 bytes, in and out of the last bytes of a payload (the decoder
+// reads accesses without per-byte bound checks when the payload has room for
+// the longest ones): 7-instruction chunks put many executions near a payload's
+// end, 1000-instruction ones put most far from it.
 TEST(RoundTrip, VarintsOfEveryLength) {
-  for (uint64_t features : {kAllFeatures, feature::kPhysAddr}) {
-    TraceBuilder tb(features, 7);  // many chunk ends, at varied payload offsets
+  for (uint64_t features : {kAllFeatures, feature::kPhysAddr, uint64_t(0)})
+  for (uint32_t chunk : {7u, 1000u}) {
+    TraceBuilder tb(features, chunk);
     tb.context(3, 0x1000);
     const StaticBlock* b = tb.block(0x401000, 2);
     for (int e = 0; e < 400; e++) {
@@ -208,7 +211,7 @@ TEST(RoundTrip, VarintsOfEveryLength) {
       });
     }
     auto bytes = tb.finish();
-    SCOPED_TRACE("features " + std::to_string(features));
+    SCOPED_TRACE("features " + std::to_string(features) + " chunk " + std::to_string(chunk));
     EXPECT_EQ(read_all_and_check(bytes, tb), tb.expected.size());
     EXPECT_EQ(tb.expected.size(), 800u);
   }

@@ -36,24 +36,48 @@ inline void put_hex_fixed(std::string* s, uint64_t v, int digits) {
   for (int i = 0; i < digits; ++i) buf[i] = "0123456789abcdef"[(v >> (4 * (digits - 1 - i))) & 15];
   s->append(buf, size_t(digits));
 }
-inline void put_udec(std::string* s, uint64_t v) {
-  char buf[20];
-  int n = 20;
-  do {
-    buf[--n] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v);
-  s->append(buf + n, size_t(20 - n));
+// Decimal straight into a buffer with room for 20 characters: the digit
+// count first, then two digits per division.
+constexpr char kDigitPairs[] =
+    "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849"
+    "5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+constexpr uint64_t kPow10[20] = {
+    1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull, 100000000ull,
+    1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull, 10000000000000ull,
+    100000000000000ull, 1000000000000000ull, 10000000000000000ull, 100000000000000000ull,
+    1000000000000000000ull, 10000000000000000000ull};
+inline int decimal_digits(uint64_t v) {
+  v |= 1;  // the same number of digits, and 0 has one
+  const int t = ((64 - __builtin_clzll(v)) * 1233) >> 12;  // log10 of the top bit's power of two
+  return t + 1 - (v < kPow10[t] ? 1 : 0);
+}
+inline char* write_udec(char* p, uint64_t v) {
+  char* const end = p + decimal_digits(v);
+  char* q = end;
+  while (v >= 100) {
+    const uint64_t r = v % 100;
+    v /= 100;
+    q -= 2;
+    std::memcpy(q, kDigitPairs + 2 * r, 2);
+  }
+  if (v >= 10)
+    std::memcpy(q - 2, kDigitPairs + 2 * v, 2);
+  else
+    q[-1] = static_cast<char>('0' + v);
+  return end;
 }
 // Two's-complement signed decimal: what Java's Long.parseLong gives back
 // as the same 64 bits (Tejas parses ip and value with it).
-inline void put_sdec(std::string* s, uint64_t v) {
+inline char* write_sdec(char* p, uint64_t v) {
   if (static_cast<int64_t>(v) < 0) {
-    s->push_back('-');
-    put_udec(s, ~v + 1);
-  } else {
-    put_udec(s, v);
+    *p++ = '-';
+    v = ~v + 1;
   }
+  return write_udec(p, v);
+}
+inline void put_udec(std::string* s, uint64_t v) {
+  char buf[20];
+  s->append(buf, size_t(write_udec(buf, v) - buf));
 }
 
 std::string errno_text(int err) { return std::strerror(err ? err : EIO); }
@@ -254,6 +278,10 @@ std::string_view tejas_text(std::string_view text) {
   return text.size() > kTejasAsmMax ? text.substr(0, kTejasAsmMax) : text;
 }
 
+// Tejas lines are written straight into a byte buffer: each instruction
+// first makes room for its worst case (kTejasLineRoom per line), then copies
+// what its static instruction owes to PC and bytes (formatted once, see
+// Line) and formats only the access addresses and branch targets.
 class TejasConsumer final : public BufferedConsumer {
  public:
   TejasConsumer(std::unique_ptr<ByteSink> out, const ConsumerOptions& o, bool gzip)
@@ -278,37 +306,46 @@ class TejasConsumer final : public BufferedConsumer {
   }
   void consume(const Instruction& insn) override {
     if (failed_ || finished_) return;
-    resolve_pending(continues_predecessor(insn));
+    // The held branch's line, the assembly line, one line per access.
+    char* p = room(kTejasLineRoom * (2 + size_t(insn.access_count)));
+    if (pending_) p = write_branch(p, continues_predecessor(insn));
     const Line& l = line(insn);
     // 27: the assembly packet opens the instruction's packet group.
-    buf_.append(l.head);
+    std::memcpy(p, l.head, sizeof l.head);  // whole array: the room covers it
+    p += l.head_len;
     for (uint32_t i = 0; i < insn.access_count; ++i) {
       const MemAccess& a = insn.accesses[i];
-      buf_.append(l.head.data(), l.pc_digits);
-      buf_ += a.is_store ? " 3 " : " 2 ";
-      put_sdec(&buf_, a.vaddr);
-      buf_.push_back('\n');
+      std::memcpy(p, l.lead, sizeof l.lead);
+      p[l.pc_len + 1] = a.is_store ? '3' : '2';
+      p = write_sdec(p + l.pc_len + 3, a.vaddr);
+      *p++ = '\n';
     }
+    used_ = size_t(p - text_.data());
     // The branch line closes the group; it waits for the successor.
-    if (l.branch != BranchKind::None)
-      pending_ = {true, insn.pc, insn.length, l.branch, l.has_target, l.target, insn.next_pc};
+    if (l.branch != BranchKind::None) {
+      pending_ = &l;
+      pending_next_pc_ = insn.next_pc;
+    }
     ++count_;
-    maybe_drain();
+    if (used_ >= kFlushBytes) drain_text();
   }
   void tail_marker(const Marker&) override {}
+  void flush() override { drain_text(); }
 
  protected:
   void finish_stream() override {
-    resolve_pending(false);
+    char* p = room(2 * kTejasLineRoom);
+    if (pending_) p = write_branch(p, false);
     // End of stream: THREADCOMPLETE (-1), which ends this application
     // thread in Tejas' reader (RunnableThread) once all before it is read.
     // Tejas' shared-memory tracer sends it with the instruction count as
     // ip; its file tracer puts counts in the third field: both carry it.
-    put_sdec(&buf_, count_);
-    buf_ += " -1 ";
-    put_sdec(&buf_, count_);
-    buf_.push_back('\n');
-    drain();
+    p = write_sdec(p, count_);
+    std::memcpy(p, " -1 ", 4);
+    p = write_sdec(p + 4, count_);
+    *p++ = '\n';
+    used_ = size_t(p - text_.data());
+    drain_text();
     if (gzip_ && !failed_ && zinit_) deflate_out(nullptr, 0, Z_FINISH);
   }
   bool emit(const char* data, size_t n) override {
@@ -317,15 +354,96 @@ class TejasConsumer final : public BufferedConsumer {
   }
 
  private:
-  void resolve_pending(bool successor_known) {
-    if (!pending_.active) return;
-    pending_.active = false;
-    BranchOutcome o = branch_outcome(pending_, successor_known);
-    put_sdec(&buf_, pending_.pc);
-    buf_ += o.taken ? " 4 " : " 5 ";
-    put_sdec(&buf_, o.target);
-    buf_.push_back('\n');
+  // What an instruction's lines owe to its PC and bytes alone, formatted
+  // once per static instruction. Fixed arrays, copied whole: a copy of a
+  // constant size costs a few vector moves, no loop and no call.
+  struct alignas(64) Line {
+    uint64_t pc = 0;
+    uint64_t target = 0;  // decoded (direct branches)
+    uint8_t length = 0;
+    uint8_t bytes[15] = {};  // the first min(length, 15), zero-padded
+    bool valid = false;
+    BranchKind branch = BranchKind::None;
+    bool has_target = false;
+    uint8_t pc_len = 0;      // digits (and sign) of the PC in decimal
+    uint8_t head_len = 0;
+    uint8_t target_len = 0;
+    char target_text[24] = {};  // the target in decimal
+    char lead[32] = {};         // "<pc> 2 ": how access and branch lines start
+    char head[96] = {};         // "<pc> 27 <asm>\n"
+  };
+  // Bytes any one line may write from where it starts (fixed-size copies
+  // included): head is the longest.
+  static constexpr size_t kTejasLineRoom = sizeof(Line::head);
+  static_assert(20 + 4 + kTejasAsmMax + 1 <= sizeof(Line::head), "head holds PC, type, text");
+  static_assert(sizeof(Line::lead) + sizeof(Line::target_text) + 1 <= kTejasLineRoom,
+                "an access or branch line: lead, a number (or target_text), newline");
+  static constexpr size_t kLines = 8192;
+
+  const Line& line(const Instruction& insn) {
+    const size_t n = std::min<size_t>(insn.length, sizeof(Line::bytes));
+    Line& l = lines_[(insn.pc ^ (insn.pc >> 13)) & (kLines - 1)];
+    if (l.valid && l.pc == insn.pc && l.length == insn.length &&
+        (n == 0 || std::memcmp(l.bytes, insn.bytes, n) == 0))
+      return l;
+    const DecodedInsn& d = dis_.decode(insn.pc, insn.bytes, insn.length);
+    l.valid = true;
+    l.pc = insn.pc;
+    l.length = insn.length;
+    std::memset(l.bytes, 0, sizeof l.bytes);
+    if (n) std::memcpy(l.bytes, insn.bytes, n);
+    char* p = write_sdec(l.head, insn.pc);
+    l.pc_len = static_cast<uint8_t>(p - l.head);
+    std::memcpy(l.lead, l.head, l.pc_len);
+    std::memcpy(l.lead + l.pc_len, " 2 ", 3);
+    std::memcpy(p, " 27 ", 4);
+    p += 4;
+    std::string_view text = tejas_text(d.text);
+    text = text.substr(0, kTejasAsmMax);
+    std::memcpy(p, text.data(), text.size());
+    p += text.size();
+    *p++ = '\n';
+    l.head_len = static_cast<uint8_t>(p - l.head);
+    l.branch = d.branch;
+    l.has_target = d.has_target;
+    l.target = d.target;
+    l.target_len = static_cast<uint8_t>(write_sdec(l.target_text, d.target) - l.target_text);
+    return l;
   }
+
+  // The held branch's line "<pc> 4|5 <target>\n". pending_ still points at
+  // its Line: no line() call comes between holding and writing it.
+  char* write_branch(char* p, bool successor_known) {
+    const Line& b = *pending_;
+    pending_ = nullptr;
+    const PendingBranch held{true, b.pc, b.length, b.branch, b.has_target, b.target, pending_next_pc_};
+    const BranchOutcome o = branch_outcome(held, successor_known);
+    std::memcpy(p, b.lead, sizeof b.lead);
+    p[b.pc_len + 1] = o.taken ? '4' : '5';
+    p += b.pc_len + 3;
+    if (b.has_target && o.target == b.target) {
+      std::memcpy(p, b.target_text, sizeof b.target_text);
+      p += b.target_len;
+    } else {
+      p = write_sdec(p, o.target);
+    }
+    *p++ = '\n';
+    return p;
+  }
+
+  // A pointer to `need` writable bytes at the end of the text.
+  char* room(size_t need) {
+    if (used_ + need > text_.size()) {
+      drain_text();
+      if (need > text_.size()) text_.resize(need);
+    }
+    return text_.data() + used_;
+  }
+  void drain_text() {
+    if (used_ && !failed_) emit(text_.data(), used_);
+    used_ = 0;
+  }
+
   bool deflate_out(const char* data, size_t n, int flush) {
     if (failed_ || !zinit_) return false;
     zs_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
@@ -345,46 +463,14 @@ class TejasConsumer final : public BufferedConsumer {
     }
   }
 
-  // What an instruction's lines owe to its PC and bytes alone, formatted
-  // once per static instruction: "<pc> 27 <asm>\n" and its branch.
-  struct Line {
-    uint64_t pc = 0;
-    uint8_t key[16] = {};  // length, then the bytes, zero-padded
-    bool valid = false;
-    size_t pc_digits = 0;  // head starts with the PC in decimal
-    std::string head;
-    BranchKind branch = BranchKind::None;
-    bool has_target = false;
-    uint64_t target = 0;
-  };
-  static constexpr size_t kLines = 8192;
-  const Line& line(const Instruction& insn) {
-    uint8_t key[16] = {};
-    const size_t len = std::min<size_t>(insn.length, 15);
-    key[0] = static_cast<uint8_t>(len);
-    if (len) std::memcpy(key + 1, insn.bytes, len);
-    Line& l = lines_[(insn.pc ^ (insn.pc >> 13)) & (kLines - 1)];
-    if (l.valid && l.pc == insn.pc && std::memcmp(l.key, key, 16) == 0) return l;
-    const DecodedInsn& d = dis_.decode(insn.pc, insn.bytes, insn.length);
-    l.valid = true;
-    l.pc = insn.pc;
-    std::memcpy(l.key, key, 16);
-    l.head.clear();
-    put_sdec(&l.head, insn.pc);
-    l.pc_digits = l.head.size();
-    l.head += " 27 ";
-    std::string_view text = tejas_text(d.text);
-    l.head.append(text.data(), text.size());
-    l.head.push_back('\n');
-    l.branch = d.branch;
-    l.has_target = d.has_target;
-    l.target = d.target;
-    return l;
-  }
-
   Disassembler dis_;
   std::vector<Line> lines_ = std::vector<Line>(kLines);
-  PendingBranch pending_;
+  // The text not yet emitted: [0, used_), drained past kFlushBytes; room()
+  // grows it for an instruction with more accesses than the slack holds.
+  std::vector<char> text_ = std::vector<char>(kFlushBytes + (64u << 10));
+  size_t used_ = 0;
+  const Line* pending_ = nullptr;  // a branch waiting for its successor
+  uint64_t pending_next_pc_ = 0;
   bool gzip_;
   z_stream zs_{};
   bool zinit_ = false;

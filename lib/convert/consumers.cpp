@@ -87,6 +87,9 @@ class BufferedConsumer : public InstructionConsumer {
  public:
   BufferedConsumer(std::unique_ptr<ByteSink> out, const ConsumerOptions& o)
       : out_(std::move(out)), opts_(o) {}
+  ~BufferedConsumer() override {
+    if (zinit_) deflateEnd(&zs_);
+  }
 
   void flush() override { drain(); }
   bool finish() override {
@@ -94,6 +97,7 @@ class BufferedConsumer : public InstructionConsumer {
       finished_ = true;
       finish_stream();
       drain();
+      if (zinit_ && !failed_) deflate_out(nullptr, 0, Z_FINISH);
       out_.reset();  // closes the file
     }
     return !failed_;
@@ -104,10 +108,23 @@ class BufferedConsumer : public InstructionConsumer {
   uint64_t bytes_written() const override { return written_; }
 
  protected:
-  // Hook: end of the stream (xz trailer).
+  // Hook: end of the stream (last lines, xz trailer), before the gzip trailer.
   virtual void finish_stream() {}
   // Hook: transform buffered bytes before they hit the sink (xz).
-  virtual bool emit(const char* data, size_t n) { return write_raw(data, n); }
+  virtual bool emit(const char* data, size_t n) {
+    return zinit_ ? deflate_out(data, n, Z_NO_FLUSH) : write_raw(data, n);
+  }
+  // Everything emitted from now on goes through gzip at `level`.
+  void use_gzip(int level) {
+    // windowBits 15 + 16: a gzip stream (header with mtime 0, so the
+    // bytes depend on the input only).
+    if (deflateInit2(&zs_, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+      fail("cannot initialize the gzip encoder");
+      return;
+    }
+    zinit_ = true;
+    zbuf_.resize(1u << 16);
+  }
 
   bool write_raw(const void* data, size_t n) {
     if (failed_ || !out_) return false;
@@ -132,6 +149,24 @@ class BufferedConsumer : public InstructionConsumer {
     if (!buf_.empty() && !failed_) emit(buf_.data(), buf_.size());
     buf_.clear();
   }
+  bool deflate_out(const char* data, size_t n, int flush) {
+    if (failed_ || !zinit_) return false;
+    zs_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
+    zs_.avail_in = static_cast<uInt>(n);
+    for (;;) {
+      zs_.next_out = zbuf_.data();
+      zs_.avail_out = static_cast<uInt>(zbuf_.size());
+      int r = deflate(&zs_, flush);
+      size_t produced = zbuf_.size() - zs_.avail_out;
+      if (produced && !write_raw(zbuf_.data(), produced)) return false;
+      if (r == Z_STREAM_END) return true;
+      if (r != Z_OK && r != Z_BUF_ERROR) {
+        fail("gzip compression failed (zlib error " + std::to_string(r) + ")");
+        return false;
+      }
+      if (flush == Z_NO_FLUSH && zs_.avail_in == 0) return true;
+    }
+  }
 
   std::unique_ptr<ByteSink> out_;
   ConsumerOptions opts_;
@@ -141,6 +176,9 @@ class BufferedConsumer : public InstructionConsumer {
   bool failed_ = false;
   bool finished_ = false;
   std::string error_;
+  z_stream zs_{};
+  bool zinit_ = false;
+  std::vector<uint8_t> zbuf_;
 };
 
 // ---------------------------------------------------------------- text
@@ -285,24 +323,13 @@ std::string_view tejas_text(std::string_view text) {
 class TejasConsumer final : public BufferedConsumer {
  public:
   TejasConsumer(std::unique_ptr<ByteSink> out, const ConsumerOptions& o, bool gzip)
-      : BufferedConsumer(std::move(out), o), dis_(o.isa), gzip_(gzip) {
+      : BufferedConsumer(std::move(out), o), dis_(o.isa) {
     std::string why = output_format_isa_problem(gzip ? OutputFormat::TejasGz : OutputFormat::Tejas, o.isa);
     if (!why.empty()) {
       fail(why);
       return;
     }
-    if (gzip_) {
-      // windowBits 15 + 16: a gzip stream (header with mtime 0, so the
-      // bytes depend on the input only).
-      if (deflateInit2(&zs_, kTejasGzipLevel, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        fail("cannot initialize the gzip encoder");
-      else
-        zinit_ = true;
-      zbuf_.resize(1u << 16);
-    }
-  }
-  ~TejasConsumer() override {
-    if (zinit_) deflateEnd(&zs_);
+    if (gzip) use_gzip(kTejasGzipLevel);
   }
   void consume(const Instruction& insn) override {
     if (failed_ || finished_) return;
@@ -346,11 +373,6 @@ class TejasConsumer final : public BufferedConsumer {
     *p++ = '\n';
     used_ = size_t(p - text_.data());
     drain_text();
-    if (gzip_ && !failed_ && zinit_) deflate_out(nullptr, 0, Z_FINISH);
-  }
-  bool emit(const char* data, size_t n) override {
-    if (!gzip_) return write_raw(data, n);
-    return deflate_out(data, n, Z_NO_FLUSH);
   }
 
  private:
@@ -444,25 +466,6 @@ class TejasConsumer final : public BufferedConsumer {
     used_ = 0;
   }
 
-  bool deflate_out(const char* data, size_t n, int flush) {
-    if (failed_ || !zinit_) return false;
-    zs_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
-    zs_.avail_in = static_cast<uInt>(n);
-    for (;;) {
-      zs_.next_out = zbuf_.data();
-      zs_.avail_out = static_cast<uInt>(zbuf_.size());
-      int r = deflate(&zs_, flush);
-      size_t produced = zbuf_.size() - zs_.avail_out;
-      if (produced && !write_raw(zbuf_.data(), produced)) return false;
-      if (r == Z_STREAM_END) return true;
-      if (r != Z_OK && r != Z_BUF_ERROR) {
-        fail("gzip compression failed (zlib error " + std::to_string(r) + ")");
-        return false;
-      }
-      if (flush == Z_NO_FLUSH && zs_.avail_in == 0) return true;
-    }
-  }
-
   Disassembler dis_;
   std::vector<Line> lines_ = std::vector<Line>(kLines);
   // The text not yet emitted: [0, used_), drained past kFlushBytes; room()
@@ -471,10 +474,6 @@ class TejasConsumer final : public BufferedConsumer {
   size_t used_ = 0;
   const Line* pending_ = nullptr;  // a branch waiting for its successor
   uint64_t pending_next_pc_ = 0;
-  bool gzip_;
-  z_stream zs_{};
-  bool zinit_ = false;
-  std::vector<uint8_t> zbuf_;
 };
 
 // ---------------------------------------------------------------- champsim
@@ -495,10 +494,18 @@ unsigned xz_threads(unsigned asked) {
   return n ? n : 1;
 }
 
+// gzip level of champsim-gz, the fast alternative to xz: level 1 keeps up
+// with conversion, where xz is the bottleneck (docs/simulator-formats.md).
+constexpr int kChampSimGzipLevel = 1;
+
 class ChampSimConsumer final : public BufferedConsumer {
  public:
-  ChampSimConsumer(std::unique_ptr<ByteSink> out, const ConsumerOptions& o)
-      : BufferedConsumer(std::move(out), o), dis_(o.isa) {
+  ChampSimConsumer(std::unique_ptr<ByteSink> out, const ConsumerOptions& o, bool gzip)
+      : BufferedConsumer(std::move(out), o), dis_(o.isa), xz_(!gzip) {
+    if (gzip) {
+      use_gzip(kChampSimGzipLevel);
+      return;
+    }
     lzma_mt mt{};
     mt.threads = xz_threads(o.threads);
     mt.block_size = kXzBlockBytes;
@@ -526,11 +533,13 @@ class ChampSimConsumer final : public BufferedConsumer {
   void tail_marker(const Marker&) override {}
 
  protected:
-  bool emit(const char* data, size_t n) override { return code(data, n, LZMA_RUN); }
+  bool emit(const char* data, size_t n) override {
+    return xz_ ? code(data, n, LZMA_RUN) : BufferedConsumer::emit(data, n);
+  }
   void finish_stream() override {
     release_held(false);
     drain();
-    if (!failed_ && init_) code(nullptr, 0, LZMA_FINISH);
+    if (xz_ && !failed_ && init_) code(nullptr, 0, LZMA_FINISH);
   }
 
  private:
@@ -569,6 +578,7 @@ class ChampSimConsumer final : public BufferedConsumer {
   }
 
   Disassembler dis_;
+  bool xz_;  // else gzip
   ChampSimRecord held_;
   bool have_held_ = false;
   bool held_may_fall_through_ = false;
@@ -785,7 +795,8 @@ std::unique_ptr<InstructionConsumer> make_consumer(OutputFormat f, std::unique_p
   switch (f) {
     case OutputFormat::Tejas: return std::make_unique<TejasConsumer>(std::move(out), opts, false);
     case OutputFormat::TejasGz: return std::make_unique<TejasConsumer>(std::move(out), opts, true);
-    case OutputFormat::ChampSim: return std::make_unique<ChampSimConsumer>(std::move(out), opts);
+    case OutputFormat::ChampSim: return std::make_unique<ChampSimConsumer>(std::move(out), opts, false);
+    case OutputFormat::ChampSimGz: return std::make_unique<ChampSimConsumer>(std::move(out), opts, true);
     case OutputFormat::Din: return std::make_unique<DinConsumer>(std::move(out), opts);
     case OutputFormat::Text: return std::make_unique<TextConsumer>(std::move(out), opts);
     case OutputFormat::Bbv: return make_bbv_consumer(std::move(out), opts);

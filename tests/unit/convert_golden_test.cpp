@@ -599,6 +599,7 @@ TEST(ConvertGolden, OutputFormatNamesAndPaths) {
   for (auto [name, fmt] : {std::pair{"binary", OutputFormat::Binary},
                            {"tejas", OutputFormat::Tejas},
                            {"champsim", OutputFormat::ChampSim},
+                           {"champsim-gz", OutputFormat::ChampSimGz},
                            {"din", OutputFormat::Din},
                            {"text", OutputFormat::Text}}) {
     ASSERT_TRUE(parse_output_format(name, &f)) << name;
@@ -610,6 +611,7 @@ TEST(ConvertGolden, OutputFormatNamesAndPaths) {
   EXPECT_EQ(core_file_path("/t/run", 0, OutputFormat::Binary), "/t/run_0");
   EXPECT_EQ(core_file_path("/t/run", 3, OutputFormat::Tejas), "/t/run_3");
   EXPECT_EQ(core_file_path("/t/run", 1, OutputFormat::ChampSim), "/t/run_1.champsimtrace.xz");
+  EXPECT_EQ(core_file_path("/t/run", 1, OutputFormat::ChampSimGz), "/t/run_1.champsimtrace.gz");
   EXPECT_EQ(core_file_path("/t/run", 2, OutputFormat::Din), "/t/run_2.din");
   EXPECT_EQ(core_file_path("/t/run", 12, OutputFormat::Text), "/t/run_12.txt");
 }
@@ -771,6 +773,34 @@ TEST(ConvertGolden, TejasStressMatchesIndependentFormatting) {
   EXPECT_NE(got.find(" 3 0\n"), std::string::npos);
   std::vector<uint8_t> gz = run(OutputFormat::TejasGz, s, 0);
   EXPECT_TRUE(as_string(gunzip(gz, expect.size() + 1)) == expect);
+}
+
+// champsim-gz holds exactly the records of champsim (whose bytes the
+// ChampSim tests above check field by field), gzip'd: the stress stream's
+// thousands of records, through two independent decoders.
+TEST(ConvertGolden, ChampSimGzIsChampSimRecordsGzipped) {
+  const std::vector<Spec> s = tejas_stress_stream();
+  std::vector<uint8_t> gz = run(OutputFormat::ChampSimGz, s, 0);
+  ASSERT_GE(gz.size(), 18u);
+  EXPECT_EQ(gz[0], 0x1f);
+  EXPECT_EQ(gz[1], 0x8b);
+  const size_t records = 64 * s.size();
+  std::vector<uint8_t> plain = gunzip(gz, records + 1);
+  ASSERT_EQ(plain.size(), records);
+  std::vector<uint8_t> xz = run(OutputFormat::ChampSim, s, 0);
+  lzma_stream strm = LZMA_STREAM_INIT;
+  ASSERT_EQ(lzma_stream_decoder(&strm, UINT64_MAX, 0), LZMA_OK);
+  std::vector<uint8_t> from_xz(records + 1);
+  strm.next_in = xz.data();
+  strm.avail_in = xz.size();
+  strm.next_out = from_xz.data();
+  strm.avail_out = from_xz.size();
+  EXPECT_EQ(lzma_code(&strm, LZMA_FINISH), LZMA_STREAM_END);
+  from_xz.resize(from_xz.size() - strm.avail_out);
+  lzma_end(&strm);
+  EXPECT_TRUE(plain == from_xz);
+  EXPECT_EQ(le64(plain.data()), s[0].pc);
+  EXPECT_EQ(le64(plain.data() + 64 * (s.size() - 1)), s.back().pc);
 }
 
 }  // namespace

@@ -181,6 +181,43 @@ class BufferedConsumer : public InstructionConsumer {
   std::vector<uint8_t> zbuf_;
 };
 
+// What a consumer's output owes to an instruction's PC and bytes alone,
+// computed once per static instruction: a direct-mapped cache keyed by PC,
+// length and bytes (a slot is recomputed when another instruction takes it).
+template <typename T>
+class PerInsnCache {
+ public:
+  // The value for insn; make(insn, &value) fills it when it is not cached.
+  template <typename Make>
+  const T& get(const Instruction& insn, Make&& make) {
+    const size_t n = std::min<size_t>(insn.length, sizeof(Slot::bytes));
+    Slot& s = slots_[(insn.pc ^ (insn.pc >> 15)) & (kSlots - 1)];
+    if (s.valid && s.pc == insn.pc && s.length == insn.length &&
+        (n == 0 || std::memcmp(s.bytes, insn.bytes, n) == 0))
+      return s.value;
+    s.valid = true;
+    s.pc = insn.pc;
+    s.length = insn.length;
+    std::memset(s.bytes, 0, sizeof s.bytes);
+    if (n) std::memcpy(s.bytes, insn.bytes, n);
+    make(insn, &s.value);
+    return s.value;
+  }
+
+ private:
+  // A kernel-heavy trace runs tens of thousands of distinct instructions:
+  // 8192 slots thrashed (a miss costs a disassembler lookup and formatting).
+  static constexpr size_t kSlots = 32768;
+  struct Slot {
+    uint64_t pc = 0;
+    uint8_t length = 0;
+    uint8_t bytes[15] = {};  // the first min(length, 15), zero-padded
+    bool valid = false;
+    T value{};
+  };
+  std::vector<Slot> slots_ = std::vector<Slot>(kSlots);
+};
+
 // ---------------------------------------------------------------- text
 
 void text_code(const Instruction& insn, Disassembler& dis, std::string* out);
@@ -193,7 +230,11 @@ class TextConsumer final : public BufferedConsumer {
       : BufferedConsumer(std::move(out), o), dis_(o.isa) {}
   void consume(const Instruction& insn) override {
     if (failed_ || finished_) return;
-    format_text_with_code(insn, code(insn), opts_.features, &buf_);
+    const std::string& code = codes_.get(insn, [this](const Instruction& in, std::string* text) {
+      text->clear();
+      text_code(in, dis_, text);
+    });
+    format_text_with_code(insn, code, opts_.features, &buf_);
     ++count_;
     maybe_drain();
   }
@@ -203,32 +244,8 @@ class TextConsumer final : public BufferedConsumer {
   }
 
  private:
-  // text_code() once per static instruction, by PC and bytes.
-  struct Code {
-    uint64_t pc = 0;
-    uint8_t key[16] = {};  // length, then the bytes, zero-padded
-    bool valid = false;
-    std::string text;
-  };
-  static constexpr size_t kCodes = 8192;
-  std::string_view code(const Instruction& insn) {
-    uint8_t key[16] = {};
-    const size_t len = std::min<size_t>(insn.length, 15);
-    key[0] = static_cast<uint8_t>(len);
-    if (len) std::memcpy(key + 1, insn.bytes, len);
-    Code& c = codes_[(insn.pc ^ (insn.pc >> 13)) & (kCodes - 1)];
-    if (!(c.valid && c.pc == insn.pc && std::memcmp(c.key, key, 16) == 0)) {
-      c.valid = true;
-      c.pc = insn.pc;
-      std::memcpy(c.key, key, 16);
-      c.text.clear();
-      text_code(insn, dis_, &c.text);
-    }
-    return c.text;
-  }
-
   Disassembler dis_;
-  std::vector<Code> codes_ = std::vector<Code>(kCodes);
+  PerInsnCache<std::string> codes_;  // text_code()
 };
 
 // ---------------------------------------------------------------- din
@@ -336,7 +353,7 @@ class TejasConsumer final : public BufferedConsumer {
     // The held branch's line, the assembly line, one line per access.
     char* p = room(kTejasLineRoom * (2 + size_t(insn.access_count)));
     if (pending_) p = write_branch(p, continues_predecessor(insn));
-    const Line& l = line(insn);
+    const Line& l = lines_.get(insn, [this](const Instruction& in, Line* out) { make_line(in, out); });
     // 27: the assembly packet opens the instruction's packet group.
     std::memcpy(p, l.head, sizeof l.head);  // whole array: the room covers it
     p += l.head_len;
@@ -379,12 +396,10 @@ class TejasConsumer final : public BufferedConsumer {
   // What an instruction's lines owe to its PC and bytes alone, formatted
   // once per static instruction. Fixed arrays, copied whole: a copy of a
   // constant size costs a few vector moves, no loop and no call.
-  struct alignas(64) Line {
+  struct Line {
     uint64_t pc = 0;
     uint64_t target = 0;  // decoded (direct branches)
     uint8_t length = 0;
-    uint8_t bytes[15] = {};  // the first min(length, 15), zero-padded
-    bool valid = false;
     BranchKind branch = BranchKind::None;
     bool has_target = false;
     uint8_t pc_len = 0;      // digits (and sign) of the PC in decimal
@@ -400,20 +415,12 @@ class TejasConsumer final : public BufferedConsumer {
   static_assert(20 + 4 + kTejasAsmMax + 1 <= sizeof(Line::head), "head holds PC, type, text");
   static_assert(sizeof(Line::lead) + sizeof(Line::target_text) + 1 <= kTejasLineRoom,
                 "an access or branch line: lead, a number (or target_text), newline");
-  static constexpr size_t kLines = 8192;
 
-  const Line& line(const Instruction& insn) {
-    const size_t n = std::min<size_t>(insn.length, sizeof(Line::bytes));
-    Line& l = lines_[(insn.pc ^ (insn.pc >> 13)) & (kLines - 1)];
-    if (l.valid && l.pc == insn.pc && l.length == insn.length &&
-        (n == 0 || std::memcmp(l.bytes, insn.bytes, n) == 0))
-      return l;
+  void make_line(const Instruction& insn, Line* out) {
+    Line& l = *out;
     const DecodedInsn& d = dis_.decode(insn.pc, insn.bytes, insn.length);
-    l.valid = true;
     l.pc = insn.pc;
     l.length = insn.length;
-    std::memset(l.bytes, 0, sizeof l.bytes);
-    if (n) std::memcpy(l.bytes, insn.bytes, n);
     char* p = write_sdec(l.head, insn.pc);
     l.pc_len = static_cast<uint8_t>(p - l.head);
     std::memcpy(l.lead, l.head, l.pc_len);
@@ -430,11 +437,10 @@ class TejasConsumer final : public BufferedConsumer {
     l.has_target = d.has_target;
     l.target = d.target;
     l.target_len = static_cast<uint8_t>(write_sdec(l.target_text, d.target) - l.target_text);
-    return l;
   }
 
   // The held branch's line "<pc> 4|5 <target>\n". pending_ still points at
-  // its Line: no line() call comes between holding and writing it.
+  // its Line: no lines_.get() comes between holding and writing it.
   char* write_branch(char* p, bool successor_known) {
     const Line& b = *pending_;
     pending_ = nullptr;
@@ -467,7 +473,7 @@ class TejasConsumer final : public BufferedConsumer {
   }
 
   Disassembler dis_;
-  std::vector<Line> lines_ = std::vector<Line>(kLines);
+  PerInsnCache<Line> lines_;
   // The text not yet emitted: [0, used_), drained past kFlushBytes; room()
   // grows it for an instruction with more accesses than the slack holds.
   std::vector<char> text_ = std::vector<char>(kFlushBytes + (64u << 10));
@@ -494,8 +500,15 @@ unsigned xz_threads(unsigned asked) {
   return n ? n : 1;
 }
 
-// gzip level of champsim-gz, the fast alternative to xz: level 1 keeps up
-// with conversion, where xz is the bottleneck (docs/simulator-formats.md).
+ChampSimRecord champsim_static_record(const DecodedInsn& d);
+void champsim_fill_dynamic(const Instruction& insn, bool taken_varies, ChampSimRecord* rec);
+// Conditional and other branches are taken or not as execution went; the
+// rest always transfer.
+bool champsim_taken_varies(BranchKind k) { return k == BranchKind::Conditional || k == BranchKind::Other; }
+
+// gzip level of champsim-gz, the fast alternative to xz: level 1 compresses
+// ChampSim records about 3 times as fast as xz preset 3, to 9 times the
+// bytes (docs/simulator-formats.md).
 constexpr int kChampSimGzipLevel = 1;
 
 class ChampSimConsumer final : public BufferedConsumer {
@@ -523,9 +536,14 @@ class ChampSimConsumer final : public BufferedConsumer {
   void consume(const Instruction& insn) override {
     if (failed_ || finished_) return;
     release_held(continues_predecessor(insn));
-    held_ = make_champsim_record(insn, dis_);
-    const BranchKind k = dis_.decode(insn.pc, insn.bytes, insn.length).branch;
-    held_may_fall_through_ = k == BranchKind::Conditional || k == BranchKind::Other;
+    const Static& st = statics_.get(insn, [this](const Instruction& in, Static* out) {
+      const DecodedInsn& d = dis_.decode(in.pc, in.bytes, in.length);
+      out->record = champsim_static_record(d);
+      out->taken_varies = champsim_taken_varies(d.branch);
+    });
+    held_ = st.record;
+    champsim_fill_dynamic(insn, st.taken_varies, &held_);
+    held_may_fall_through_ = st.taken_varies;
     have_held_ = true;
     ++count_;
     maybe_drain();
@@ -577,7 +595,13 @@ class ChampSimConsumer final : public BufferedConsumer {
     buf_.append(reinterpret_cast<const char*>(rec), 64);
   }
 
+  // make_champsim_record() in two parts, the static one once per static instruction.
+  struct Static {
+    ChampSimRecord record;
+    bool taken_varies = false;
+  };
   Disassembler dis_;
+  PerInsnCache<Static> statics_;
   bool xz_;  // else gzip
   ChampSimRecord held_;
   bool have_held_ = false;
@@ -685,10 +709,12 @@ void push_unique(uint8_t* list, size_t cap, size_t* n, uint8_t id) {
 bool is_special(uint8_t id) { return id == reg::kRsp || id == reg::kFlags || id == reg::kIp; }
 }  // namespace
 
-ChampSimRecord make_champsim_record(const Instruction& insn, Disassembler& dis) {
+namespace {
+// The part of a ChampSim record that depends on the static instruction only:
+// registers, is_branch, and branch_taken 1 for the branches that always
+// transfer (champsim_taken_varies() says which do not).
+ChampSimRecord champsim_static_record(const DecodedInsn& d) {
   ChampSimRecord r;
-  r.ip = insn.pc;
-  const DecodedInsn& d = dis.decode(insn.pc, insn.bytes, insn.length);
   size_t ns = 0, nd = 0;
   uint8_t* src = r.source_registers;
   uint8_t* dst = r.destination_registers;
@@ -755,12 +781,17 @@ ChampSimRecord make_champsim_record(const Instruction& insn, Disassembler& dis) 
   }
   if (d.branch != BranchKind::None) {
     r.is_branch = 1;
-    switch (d.branch) {
-      case BranchKind::Conditional:
-      case BranchKind::Other: r.branch_taken = insn.transfers() ? 1 : 0; break;
-      default: r.branch_taken = 1; break;
-    }
+    r.branch_taken = champsim_taken_varies(d.branch) ? 0 : 1;
   }
+  return r;
+}
+
+// The part that depends on the execution: ip, whether a conditional or
+// other branch was taken, and the memory addresses.
+void champsim_fill_dynamic(const Instruction& insn, bool taken_varies, ChampSimRecord* rec) {
+  ChampSimRecord& r = *rec;
+  r.ip = insn.pc;
+  if (taken_varies) r.branch_taken = insn.transfers() ? 1 : 0;
   size_t nl = 0, nst = 0;
   for (uint32_t i = 0; i < insn.access_count; ++i) {
     const MemAccess& a = insn.accesses[i];
@@ -773,6 +804,13 @@ ChampSimRecord make_champsim_record(const Instruction& insn, Disassembler& dis) 
       if (list[k] == a.vaddr) dup = true;
     if (!dup && *n < cap) list[(*n)++] = a.vaddr;
   }
+}
+}  // namespace
+
+ChampSimRecord make_champsim_record(const Instruction& insn, Disassembler& dis) {
+  const DecodedInsn& d = dis.decode(insn.pc, insn.bytes, insn.length);
+  ChampSimRecord r = champsim_static_record(d);
+  champsim_fill_dynamic(insn, champsim_taken_varies(d.branch), &r);
   return r;
 }
 

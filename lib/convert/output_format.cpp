@@ -23,7 +23,7 @@ constexpr std::array<FormatEntry, 8> kFormats = {{
     {OutputFormat::Tejas, "tejas", "file", ""},  // the legacy tool's plain-text files
     {OutputFormat::TejasGz, "tejas-gz", "file-gz", ".gz"},  // what current Tejas opens
     {OutputFormat::ChampSim, "champsim", "", ".champsimtrace.xz"},
-    {OutputFormat::ChampSimGz, "champsim-gz", "", ".champsimtrace.gz"},  // faster to write, larger
+    {OutputFormat::ChampSimGz, "champsim-gz", "", ".champsimtrace.gz"},  // faster than xz, larger
     {OutputFormat::Din, "din", "", ".din"},
     {OutputFormat::Text, "text", "", ".txt"},
     {OutputFormat::Bbv, "bbv", "", ".bb"},  // SimPoint basic-block vectors

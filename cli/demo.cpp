@@ -34,8 +34,8 @@ std::function<int()> setup(CLI::App& app) {
       plan.arch = check_arch(o->arch);
       find_qemu(plan.arch);
       plugin_path();
-      std::string dir = ensure_guest(plan.arch, false, true);
-      auto gargs = guest_qemu_args(plan.arch, dir);
+      ensure_guest(plan.arch, false, true);
+      auto gargs = guest_qemu_args(plan.arch);
       plan.qemu_args = {"-smp", "2", "-m", "512M"};
       plan.qemu_args.insert(plan.qemu_args.end(), gargs.begin(), gargs.end());
       plan.settings.base = absolute_path(o->trace);

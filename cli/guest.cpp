@@ -44,7 +44,7 @@ std::function<int()> setup(CLI::App& app) {
         return 0;
       }
       if (args->parsed()) {
-        auto a = guest_qemu_args(arch, guest_cache_dir(arch));
+        auto a = guest_qemu_args(arch);
         auto c = clock_qemu_args(o->clock, a);
         a.insert(a.end(), c.begin(), c.end());
         std::printf("qemu-system-%s %s\n", arch.c_str(), join_command(a).c_str());

@@ -87,7 +87,7 @@ GuestCommand guest_command(const GuestOptions& o) {
       initrd = make_workload_initrd(dir, prog, shell_split(o.args), g.work->path());
       if (o.nested) append_kvm_modules(dir, initrd);
     }
-    auto gargs = o.xen ? xen_qemu_args(initrd) : guest_qemu_args(g.arch, dir);
+    auto gargs = o.xen ? xen_qemu_args(initrd) : guest_qemu_args(g.arch);
     if (!o.xen)
       for (size_t i = 0; i + 1 < gargs.size(); ++i)
         if (gargs[i] == "-initrd") gargs[i + 1] = initrd;

@@ -65,6 +65,7 @@ struct alignas(64) RecordSeq {
 struct SkipCount {
   std::atomic<uint64_t> word{0};
   std::atomic<uint64_t> target{0};
+  std::atomic<uint32_t> tail_period{~0u};  // the period whose tail began
 };
 
 struct Budgets {
@@ -141,16 +142,19 @@ bool pool_reclaim(Pool& p, unsigned k, uint32_t e) {
 // overlaps the reads of `global` and the leases either is still in transit
 // at one of the two `transit` reads or has bumped `moved` before the last
 // read, so a snapshot with budget between two places is never taken as empty.
-bool pool_exhausted(Pool& p) {
+// *epoch: the pool's epoch the answer is about (a reset in between: false).
+bool pool_exhausted(Pool& p, uint32_t* epoch = nullptr) {
+  uint32_t e = p.epoch.load();
   if (p.global.load() != 0) return false;
   uint64_t m = p.moved.load();
   if (p.transit.load() != 0) return false;
   if (p.global.load() != 0) return false;
-  uint32_t e = p.epoch.load();
   for (unsigned j = 0; j < p.ncores; ++j)
     if (lease_amount(p.lease[j].word.load(), e)) return false;
   if (p.transit.load() != 0) return false;
-  return p.moved.load() == m;
+  if (p.moved.load() != m || p.epoch.load() != e) return false;
+  if (epoch) *epoch = e;
+  return true;
 }
 
 // Takes up to n instructions out of pool b for core k's next record.
@@ -251,6 +255,10 @@ void init_budgets(unsigned ncores, int64_t limit, uint64_t window) {
 
 void reset_window_budget(uint64_t n) { pool(Budget::Window).reset(int64_t(n)); }
 
+uint32_t window_epoch() { return pool(Budget::Window).epoch.load(); }
+
+bool limit_spent() { return pool(Budget::Limit).active && pool_exhausted(pool(Budget::Limit)); }
+
 bool take_budget(Vcpu& v, unsigned k, uint32_t* cap_io) {
   uint32_t cap = *cap_io;
   uint32_t took[kBudgets] = {0, 0};
@@ -269,10 +277,11 @@ bool take_budget(Vcpu& v, unsigned k, uint32_t* cap_io) {
     // is open while one is being opened, so only the end marker is written;
     // release_budget only moves lease words; and open_record returns false
     // right after, without touching the sink.
-    if (pool(Budget::Limit).active && pool_exhausted(pool(Budget::Limit))) {
+    uint32_t window = 0;
+    if (limit_spent()) {
       if (may_end_budget(v, k)) declare_limit(k);
-    } else if (pool(Budget::Window).active && pool_exhausted(pool(Budget::Window))) {
-      if (may_end_budget(v, k)) declare_window_end(k);
+    } else if (pool(Budget::Window).active && pool_exhausted(pool(Budget::Window), &window)) {
+      if (may_end_budget(v, k)) declare_window_end(k, window);
     }
     return false;
   }
@@ -296,7 +305,7 @@ Drained settle_budget(Vcpu& v, unsigned k, uint32_t retired) {
     Pool& p = pool(b);
     if (!p.active) continue;
     if (retired < v.rec.cap) pool_untake(b, v, k, v.rec.cap - retired);
-    if (!pool_exhausted(p)) continue;
+    if (!pool_exhausted(p, b == Budget::Window ? &d.window_epoch : nullptr)) continue;
     if (!checked) {
       settled = others_settled(k);
       checked = true;
@@ -323,7 +332,13 @@ void restart_skip(uint64_t n) {
   SkipCount& s = g_budgets.skip;
   s.target.store(n, std::memory_order_relaxed);
   uint32_t next = (skip_word_period(s.word.load()) + 1) & kSkipPeriodMask;
+  s.tail_period.store(n <= kSkipTail ? next : ~0u);
   s.word.store(uint64_t(next) << kSkipDoneBits);
+}
+
+bool skip_in_tail() {
+  const SkipCount& s = g_budgets.skip;
+  return s.tail_period.load() == skip_word_period(s.word.load(std::memory_order_acquire));
 }
 
 uint32_t skip_period() { return skip_word_period(g_budgets.skip.word.load(std::memory_order_acquire)); }
@@ -337,7 +352,7 @@ bool add_skipped(std::atomic<uint64_t>& word, uint32_t period, uint64_t n, uint6
   return true;
 }
 
-bool count_skipped(Vcpu& v, uint64_t n, uint32_t* period) {
+bool count_skipped(Vcpu& v, uint64_t n, uint32_t* period, bool* tail_begins) {
   SkipCount& s = g_budgets.skip;
   CoreBudget& cb = v.budget;
   uint64_t word = s.word.load(std::memory_order_acquire);
@@ -356,7 +371,11 @@ bool count_skipped(Vcpu& v, uint64_t n, uint32_t* period) {
   uint64_t total = 0;
   bool counted = add_skipped(s.word, e, cb.skip_local, &total);
   cb.skip_local = 0;
-  return counted && total >= target;  // else the period ended meanwhile
+  if (!counted) return false;  // the period ended meanwhile
+  if (total >= target) return true;
+  uint32_t tail = s.tail_period.load();
+  *tail_begins = tail != e && total + kSkipTail >= target && s.tail_period.compare_exchange_strong(tail, e);
+  return false;
 }
 
 }  // namespace qemutrace::plugin

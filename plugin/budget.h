@@ -32,8 +32,17 @@ bool take_budget(Vcpu& v, unsigned k, uint32_t* cap);
 struct Drained {
   bool limit = false;
   bool window = false;
+  uint32_t window_epoch = 0;  // the window found spent (window_epoch())
 };
 Drained settle_budget(Vcpu& v, unsigned k, uint32_t retired);
+
+// The current window (bumped by reset_window_budget). A window end is
+// declared for the window found spent, not for one begun since.
+uint32_t window_epoch();
+
+// limit= is given and has nothing left to hand out: what remains of it is
+// in open records.
+bool limit_spent();
 
 // Core k stops recording or goes idle: its unused leases go back.
 void release_budget(unsigned k);
@@ -43,10 +52,20 @@ void release_budget(unsigned k);
 // publishes Skipping.
 void restart_skip(uint64_t n);
 // Counts n skipped instructions on core v; true when the target of the
-// period it counted in (*period) is reached.
-bool count_skipped(Vcpu& v, uint64_t n, uint32_t* period);
+// period it counted in (*period) is reached. *tail_begins: this count
+// reached the skip's tail (skip_in_tail), so the caller asks for the flush.
+bool count_skipped(Vcpu& v, uint64_t n, uint32_t* period, bool* tail_begins);
 // The current skip period.
 uint32_t skip_period();
+
+// The last kSkipTail instructions of a skip (all of a shorter one) run in
+// blocks translated for tracing, as a gap between windows does: the region
+// then begins at the skip's end without waiting for a flush, which a loaded
+// host may delay by tens of milliseconds (millions of skipped-mode
+// instructions). Only the switch into the tail waits for one.
+constexpr uint64_t kSkipTail = uint64_t(1) << 26;
+// The current skip period is in its tail.
+bool skip_in_tail();
 
 // The skip count's word: the period in the top bits, the instructions
 // skipped in it below.

@@ -66,11 +66,12 @@ void stop_at_site(Vcpu& v, unsigned k, Site* s) {
   // (stop_condition waits for it).
   if (ph != Phase::Tracing && ph != Phase::Skipping && ph != Phase::Changing) return;
   MarkerSource src = s->type == MarkerType::NopStop ? MarkerSource::MagicNop : MarkerSource::LegacyInt;
-  bool stopped = stop_condition(src, s->id, int(k));
+  Marker end;
+  bool stopped = stop_condition(src, s->id, int(k), &end);
   if (v.rec.block && v.rec.exec == s->tb) close_record_before(v, k, s->idx);
   else if (v.rec.block) close_record(v, k, 0);
   // Lost to a limit declared meanwhile: the region ends as the limit says.
-  core_end(v, k, stopped ? Marker{MarkerKind::RoiEnd, src, s->id, 0} : end_marker_for_phase());
+  core_end(v, k, stopped ? end : end_marker_for_phase());
   request_reset_vcpu();
 }
 

@@ -32,7 +32,7 @@ bool parse_options(int argc, char** argv, Options* o, std::string* error) {
     *error = "bad value '" + val + "' for '" + key + "' (expected " + expected + ")";
     return false;
   };
-  bool have_window = false, have_every = false;
+  bool have_window = false, have_every = false, have_bbv_interval = false;
   for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
     auto eq = arg.find('=');
@@ -88,6 +88,7 @@ bool parse_options(int argc, char** argv, Options* o, std::string* error) {
     } else if (k == "bbv_interval") {
       if (!parse_int(v, &n) || n < 1) return bad(k, v, "an instruction count, at least 1");
       o->bbv_interval = static_cast<uint64_t>(n);
+      have_bbv_interval = true;
     } else if (k == "chunk") {
       if (!parse_int(v, &n) || n < 1 || n > (1 << 30)) return bad(k, v, "an instruction count, 1..2^30");
       o->chunk = static_cast<uint32_t>(n);
@@ -110,6 +111,10 @@ bool parse_options(int argc, char** argv, Options* o, std::string* error) {
   }
   if (std::string why = trace_base_problem(o->base); !why.empty()) {
     *error = "bad value '" + o->base + "' for 'base' (" + why + ")";
+    return false;
+  }
+  if (have_bbv_interval && o->format != OutputFormat::Bbv) {
+    *error = "option 'bbv_interval' applies to format=bbv only";
     return false;
   }
   if (have_window != have_every) {

@@ -176,19 +176,35 @@ void start_condition(MarkerSource src, uint16_t id, int core) {
   }
 }
 
-bool stop_condition(MarkerSource src, uint16_t id, int core) {
+namespace {
+void announce_limit(int core) {
+  const Options& opt = g_plugin->opt;
+  event("limit_reached", MarkerSource::Limit, -1, core, std::to_string(opt.limit));
+  say("instruction limit reached after " + std::to_string(opt.limit) + " instructions; tracing stopped");
+  if (opt.exit_on_limit) shim::request_shutdown();  // the atexit callback finishes the files
+}
+}  // namespace
+
+bool stop_condition(MarkerSource src, uint16_t id, int core, Marker* end) {
   // From Tracing or Skipping only: a limit or a failure that came first
   // stays. The stop marker rides in the claim, for the cores that see it.
+  // A core whose vCPU thread the host descheduled may hold the limit's last
+  // instructions in an open record for longer than the guest takes to reach
+  // its stop (budget.cpp, may_end_budget): the limit ended tracing then.
   Claim c;
+  bool limit = false;
   auto stop = [&](RoiState& s) {
-    s.stop_source = src;
-    s.stop_id = id;
+    limit = limit_spent();  // nothing more could be traced in any region
+    s.stop_source = limit ? MarkerSource::Limit : src;
+    s.stop_id = limit ? 0 : id;
   };
   if (!claim({Phase::Tracing, Phase::Skipping}, &c, stop)) return false;
   RoiState s = RoiState::unpack(c.claimed);
-  s.phase = Phase::Off;
+  s.phase = limit ? Phase::Limit : Phase::Off;
   if (!publish(c, s)) return false;
-  event("roi_end", src, id, core);
+  if (end) *end = end_marker_for(s);
+  if (limit) announce_limit(core);
+  else event("roi_end", src, id, core);
   return true;
 }
 
@@ -208,21 +224,25 @@ void declare_limit(unsigned k) {
   RoiState s = RoiState::unpack(c.claimed);
   s.phase = Phase::Limit;
   if (!publish(c, s)) return;
-  const Options& opt = g_plugin->opt;
   end_region(g_plugin->vcpus[k], k);  // its budget ran out
-  event("limit_reached", MarkerSource::Limit, -1, int(k), std::to_string(opt.limit));
-  say("instruction limit reached after " + std::to_string(opt.limit) + " instructions; tracing stopped");
   request_reset_vcpu();
-  if (opt.exit_on_limit) shim::request_shutdown();  // the atexit callback finishes the files
+  announce_limit(int(k));
 }
 
-void declare_window_end(unsigned k) {
+void declare_window_end(unsigned k, uint32_t window) {
   Claim c;
-  auto window = [](RoiState& s) {
+  auto window_stop = [](RoiState& s) {
     s.stop_source = MarkerSource::Window;
     s.stop_id = 0;
   };
-  if (!claim({Phase::Tracing}, &c, window)) return;
+  if (!claim({Phase::Tracing}, &c, window_stop)) return;
+  // A core may find a window spent, then lose its host CPU while another
+  // core ends that window, skips the gap and begins the next: ending that
+  // one too would cut it short. The phase goes back as it was.
+  if (window_epoch() != window) {
+    publish(c, c.from);
+    return;
+  }
   // Everything the cores that see Skipping read (the skip target and count)
   // is written before Skipping is published.
   const Options& opt = g_plugin->opt;
@@ -269,9 +289,9 @@ void end_skipping(unsigned k, uint32_t period) {
   }
   if (!begin_tracing_phase(c, s)) return;
   announce_begin(s.start_source, s.start_id, int(k));
-  // Only skip= (the first region) runs in blocks translated for skipping;
-  // a gap between windows already runs traced translations.
-  if (first) request_reset_vcpu();
+  // A skip reaches its end in blocks translated for tracing (its tail),
+  // unless one count crossed into its tail and past its end at once.
+  if (first && !skip_in_tail()) request_reset_vcpu();
 }
 
 }  // namespace qemutrace::plugin

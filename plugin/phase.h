@@ -101,10 +101,15 @@ void force_phase(Phase p);
 // Transitions, from vCPU threads (or from the control socket through vCPU 0).
 void start_condition(MarkerSource src, uint16_t id, int core);  // marker, console, start=now
 // False if the phase was no longer Tracing or Skipping (a limit, a failure
-// or another stop came first).
-bool stop_condition(MarkerSource src, uint16_t id, int core);
-void declare_limit(unsigned k);       // the limit= budget is spent
-void declare_window_end(unsigned k);  // the window= budget is spent
+// or another stop came first). A stop that finds the limit= budget spent
+// (its last instructions still in another core's open record) is the
+// limit's: LIMIT_REACHED, as if that record had ended first. *end: the
+// marker that ends the stopping core's region.
+bool stop_condition(MarkerSource src, uint16_t id, int core, Marker* end = nullptr);
+void declare_limit(unsigned k);  // the limit= budget is spent
+// The window= budget of window `window` (window_epoch()) is spent; nothing
+// if that window is over (its end was declared and a new one began).
+void declare_window_end(unsigned k, uint32_t window);
 // skip= (or every=) instructions went by in skip period `period`
 // (count_skipped); nothing if that period is over.
 void end_skipping(unsigned k, uint32_t period);

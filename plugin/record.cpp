@@ -205,7 +205,9 @@ void resume_count_check(Vcpu& v, unsigned k) {
 // A block of n instructions ran while skipping (skip= or a gap of every=).
 void count_skip_block(Vcpu& v, unsigned k, uint32_t n) {
   uint32_t period;
-  if (count_skipped(v, n, &period)) end_skipping(k, period);
+  bool tail_begins = false;
+  if (count_skipped(v, n, &period, &tail_begins)) end_skipping(k, period);
+  else if (tail_begins) request_reset_vcpu();  // into blocks translated for tracing
 }
 
 }  // namespace
@@ -287,7 +289,7 @@ void close_record(Vcpu& v, unsigned k, uint64_t next_pc, bool may_declare) {
   Drained drained = settle_budget(v, k, retired);
   if (!may_declare) return;
   if (drained.limit && phase() == Phase::Tracing) declare_limit(k);
-  else if (drained.window && phase() == Phase::Tracing) declare_window_end(k);
+  else if (drained.window && phase() == Phase::Tracing) declare_window_end(k, drained.window_epoch);
 }
 
 void close_record_before(Vcpu& v, unsigned k, uint32_t idx) {

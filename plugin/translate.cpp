@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <unordered_set>
 
+#include "budget.h"
 #include "guest_regs.h"
 #include "nested.h"
 #include "markers.h"
@@ -30,8 +31,8 @@ TransMode trans_mode() {
     // The gap between two windows (every=) is short and switched often:
     // its blocks are translated for tracing, so that neither end of it
     // needs a flush; on_tb_exec counts it. skip= before the first region
-    // counts in cheaper blocks, and flushes once when it ends.
-    case Phase::Skipping: return s.first_window ? TransMode::Skip : TransMode::On;
+    // counts in cheaper blocks up to its tail (budget.h, kSkipTail).
+    case Phase::Skipping: return s.first_window && !skip_in_tail() ? TransMode::Skip : TransMode::On;
     case Phase::Off: return TransMode::Off;
     default: return TransMode::Dead;
   }

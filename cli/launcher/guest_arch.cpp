@@ -7,9 +7,9 @@ namespace qemutrace::launcher {
 // authentication (QARMA5, the default, makes every signed return costly).
 const std::vector<GuestArch>& guest_arches() {
   static const std::vector<GuestArch> all = {
-      {"x86_64", {"amd64", "x86-64"}, "qemu-system-x86", {}, "ttyS0", "no_timer_check", true},
-      {"i386", {"i686", "x86"}, "qemu-system-x86", {}, "ttyS0", "no_timer_check noisapnp", true},
-      {"aarch64", {"arm64"}, "qemu-system-arm", {"-M", "virt", "-cpu", "max,pauth-impdef=on"}, "ttyAMA0", "", false},
+      {"x86_64", {"amd64", "x86-64"}, "qemu-system-x86", {}, "ttyS0", true},
+      {"i386", {"i686", "x86"}, "qemu-system-x86", {}, "ttyS0", true},
+      {"aarch64", {"arm64"}, "qemu-system-arm", {"-M", "virt", "-cpu", "max,pauth-impdef=on"}, "ttyAMA0", false},
   };
   return all;
 }

@@ -13,7 +13,6 @@ struct GuestArch {
   std::string qemu_package;               // Debian package with qemu-system-<name>
   std::vector<std::string> machine_args;  // board and CPU; empty = QEMU's default PC
   std::string console;                    // the kernel's serial console device
-  std::string board_append;               // kernel options this board needs (guest/README.md)
   bool legacy_markers;                    // int $100/$101 exist (x86)
 };
 

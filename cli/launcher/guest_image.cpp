@@ -67,18 +67,10 @@ std::vector<std::string> script_qemu_command(const std::string& script_name, con
   return {};
 }
 
-std::vector<std::string> guest_qemu_args(const std::string& arch, const std::string& guest_dir) {
+// The built-in guest's command line has one definition: guest/build-image.sh.
+std::vector<std::string> guest_qemu_args(const std::string& arch) {
   std::vector<std::string> words = script_qemu_command("build-image.sh", {"--arch", arch});
-  if (words.empty()) {
-    const GuestArch* a = find_guest_arch(arch);
-    std::string append = "console=" + (a ? a->console : std::string("ttyS0")) +
-                         " quiet panic=-1 cryptomgr.notests mitigations=off";
-    if (a && !a->board_append.empty()) append += " " + a->board_append;
-    words = {"qemu-system-" + arch};
-    if (a) words.insert(words.end(), a->machine_args.begin(), a->machine_args.end());
-    words.insert(words.end(), {"-kernel", guest_dir + "/vmlinuz", "-initrd", guest_dir + "/initrd.img",
-                               "-append", append, "-nographic", "-no-reboot"});
-  }
+  if (words.empty()) throw LaunchError("guest/build-image.sh --arch " + arch + " --print-qemu-args gave no command");
   return qemu_args_without_machine_size(words);
 }
 

@@ -17,7 +17,7 @@ std::string ensure_guest(const std::string& arch, bool force, bool verbose);
 
 // The recommended QEMU arguments of the guest without the binary, -smp and
 // -m: "-kernel K -initrd I -append '...' -nographic -no-reboot ...".
-std::vector<std::string> guest_qemu_args(const std::string& arch, const std::string& guest_dir);
+std::vector<std::string> guest_qemu_args(const std::string& arch);
 
 // The command a guest script prints with --print-qemu-args (its words), or
 // nothing if the script is missing or fails.

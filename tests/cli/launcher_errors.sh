@@ -92,6 +92,9 @@ if command -v qemu-system-x86_64 >/dev/null; then
     unset QEMUTRACE_PLUGIN
     expect "bogus_key" "$qt" run --kernel "$tmp/fake.so" --trace "$tmp/p" --plugin-opt bogus_key=1
     expect "bogus_key" "$legacy" -nographic -q_trace mode=binary,file="$tmp/p",bogus_key=1
+    # An option of another format is refused, not ignored.
+    expect "option 'bbv_interval' applies to format=bbv only" "$qt" run --kernel "$tmp/fake.so" --trace "$tmp/p" \
+      --format tejas --plugin-opt bbv_interval=1000
   else
     echo "skip: no $build/lib/libqemutrace.so for the plugin-load case"
   fi

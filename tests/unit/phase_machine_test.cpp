@@ -129,13 +129,14 @@ void block(SimRun& run, unsigned k) {
     run.traced += cap;
     Drained d = settle_budget(v, k, cap);
     if (d.limit && phase() == Phase::Tracing) declare_limit(k);
-    else if (d.window && phase() == Phase::Tracing) declare_window_end(k);
+    else if (d.window && phase() == Phase::Tracing) declare_window_end(k, d.window_epoch);
     return;
   }
   if (v.region.tracing) end_region(v, k);
   if (r.state.phase != Phase::Skipping) return;
   uint32_t period;
-  bool done = count_skipped(v, kBlock, &period);
+  bool tail_begins = false;
+  bool done = count_skipped(v, kBlock, &period, &tail_begins);
   run.skipped[r.epoch % run.skipped.size()] += kBlock;
   if (done) end_skipping(k, period);
 }
@@ -300,6 +301,71 @@ TEST(PhaseMachine, LimitIsDeclaredOnceAndAsksForShutdown) {
       }
     }
   }
+}
+
+// A core that found window 1 spent, then lost its host CPU while another
+// core ended window 1, counted the gap and began window 2, must not end
+// window 2 when it runs again.
+TEST(PhaseMachine, AWindowEndFoundLateDoesNotEndTheNextWindow) {
+  SimRun run;
+  run.ncores = 2;
+  Options opt;
+  opt.window = 16;
+  opt.every = 16 + 8;
+  setup(run, opt);
+  start_condition(MarkerSource::StartOption, 0, -1);
+  Vcpu& slow = g_plugin->vcpus[1];
+  ASSERT_TRUE(core_begin(slow, 1));
+  uint32_t cap = 16;
+  ASSERT_TRUE(take_budget(slow, 1, &cap));  // all of window 1
+  slow.rec.cap = cap;
+  Drained d = settle_budget(slow, 1, cap);
+  ASSERT_TRUE(d.window);  // window 1 is spent: core 1 would declare its end now
+  // Meanwhile core 0 ends window 1 and skips the gap into window 2.
+  block(run, 0);
+  ASSERT_EQ(phase(), Phase::Skipping);
+  block(run, 0);
+  ASSERT_EQ(phase(), Phase::Tracing);
+  uint32_t window2 = g_roi.epoch.load();
+  declare_window_end(1, d.window_epoch);  // core 1 runs again
+  EXPECT_EQ(phase(), Phase::Tracing) << "window 2 was ended by window 1's end";
+  EXPECT_EQ(g_roi.epoch.load(), window2);
+  // A count of window 2 ends it as usual.
+  declare_window_end(0, window_epoch());
+  EXPECT_EQ(phase(), Phase::Skipping);
+}
+
+// The guest's stop marker comes while the limit's last instructions are in
+// another core's open record (its vCPU thread descheduled by the host): the
+// limit ended tracing, and says so; with exit_on_limit QEMU shuts down.
+TEST(PhaseMachine, AStopWithTheLimitSpentIsTheLimit) {
+  SimRun run;
+  run.ncores = 2;
+  Options opt;
+  opt.limit = 40;
+  opt.exit_on_limit = true;
+  setup(run, opt);
+  g_shutdowns = 0;
+  start_condition(MarkerSource::MagicNop, 1, 0);
+  Vcpu& held = g_plugin->vcpus[1];
+  ASSERT_TRUE(core_begin(held, 1));
+  uint32_t cap = 40;
+  ASSERT_TRUE(take_budget(held, 1, &cap));  // open record: never settled
+  ASSERT_EQ(cap, 40u);
+  Marker end;
+  ASSERT_TRUE(stop_condition(MarkerSource::MagicNop, 1, 0, &end));
+  EXPECT_EQ(int(end.kind), int(MarkerKind::LimitReached));
+  EXPECT_EQ(end.value, 40u);
+  EXPECT_EQ(phase(), Phase::Limit);
+  EXPECT_EQ(g_shutdowns.load(), 1);
+  EXPECT_EQ(int(end_marker_for_phase().kind), int(MarkerKind::LimitReached)) << "for the other cores";
+  // With budget left, the same stop is the marker's.
+  setup(run, opt);
+  start_condition(MarkerSource::MagicNop, 1, 0);
+  ASSERT_TRUE(stop_condition(MarkerSource::MagicNop, 1, 0, &end));
+  EXPECT_EQ(int(end.kind), int(MarkerKind::RoiEnd));
+  EXPECT_EQ(int(end.source), int(MarkerSource::MagicNop));
+  EXPECT_EQ(phase(), Phase::Off);
 }
 
 // A core that loaded the skip period, then lost the CPU while another core

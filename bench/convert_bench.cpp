@@ -111,7 +111,7 @@ const std::vector<uint8_t>& binary(Shape s) {
 }
 
 const OutputFormat kFormats[] = {OutputFormat::Tejas, OutputFormat::ChampSim, OutputFormat::Din,
-                                 OutputFormat::Text};
+                                 OutputFormat::Text, OutputFormat::ChampSimGz};
 
 void BM_Convert(benchmark::State& st) {
   Shape shape = Shape(st.range(0));
@@ -157,8 +157,8 @@ void BM_Direct(benchmark::State& st) {
   st.counters["bytes_per_insn"] = double(bytes) / double(insns);
 }
 
-BENCHMARK(BM_Convert)->ArgsProduct({{0, 1, 2}, {0, 1, 2, 3}})->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
-BENCHMARK(BM_Direct)->ArgsProduct({{0, 1, 2}, {0, 1, 2, 3}})->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_Convert)->ArgsProduct({{0, 1, 2}, {0, 1, 2, 3, 4}})->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_Direct)->ArgsProduct({{0, 1, 2}, {0, 1, 2, 3, 4}})->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 
 }  // namespace
 }  // namespace qemutrace::bench

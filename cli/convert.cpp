@@ -1,4 +1,4 @@
-// qemutrace convert --to tejas|tejas-gz|champsim|din|text|bbv IN... -o OUT [--interval N]
+// qemutrace convert --to tejas|tejas-gz|champsim|champsim-gz|din|text|bbv IN... -o OUT [--interval N]
 //   [--from I] [--count N]: a region of each core by instruction index
 // Converts binary traces to simulator formats with the same consumers the
 // plugin uses for direct output (lib/convert), so both are byte-identical.
@@ -137,7 +137,8 @@ QEMUTRACE_SUBCOMMAND(convert, ([](CLI::App& app) -> std::function<int()> {
       ->required();
   cmd->add_option("-o,--output", *out,
                   "Output base: core k goes to OUT_<k> (tejas), OUT_<k>.gz (tejas-gz), "
-                  "OUT_<k>.champsimtrace.xz, OUT_<k>.din, OUT_<k>.txt or OUT_<k>.bb")
+                  "OUT_<k>.champsimtrace.xz (champsim), OUT_<k>.champsimtrace.gz (champsim-gz), "
+                  "OUT_<k>.din, OUT_<k>.txt or OUT_<k>.bb")
       ->required();
   cmd->add_option("--interval", *interval,
                   "bbv: instructions per basic-block vector (default " + std::to_string(kDefaultBbvInterval) + ")")

@@ -15,7 +15,7 @@
 
 namespace qemutrace {
 
-enum class OutputFormat { Binary, Tejas, TejasGz, ChampSim, Din, Text, Bbv };
+enum class OutputFormat { Binary, Tejas, TejasGz, ChampSim, ChampSimGz, Din, Text, Bbv };
 std::string_view output_format_name(OutputFormat f);
 // Accepts the names and the legacy aliases (file = tejas, file-gz = tejas-gz).
 bool parse_output_format(std::string_view name, OutputFormat* out);

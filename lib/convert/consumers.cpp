@@ -36,24 +36,48 @@ inline void put_hex_fixed(std::string* s, uint64_t v, int digits) {
   for (int i = 0; i < digits; ++i) buf[i] = "0123456789abcdef"[(v >> (4 * (digits - 1 - i))) & 15];
   s->append(buf, size_t(digits));
 }
-inline void put_udec(std::string* s, uint64_t v) {
-  char buf[20];
-  int n = 20;
-  do {
-    buf[--n] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v);
-  s->append(buf + n, size_t(20 - n));
+// Decimal straight into a buffer with room for 20 characters: the digit
+// count first, then two digits per division.
+constexpr char kDigitPairs[] =
+    "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849"
+    "5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+constexpr uint64_t kPow10[20] = {
+    1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull, 100000000ull,
+    1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull, 10000000000000ull,
+    100000000000000ull, 1000000000000000ull, 10000000000000000ull, 100000000000000000ull,
+    1000000000000000000ull, 10000000000000000000ull};
+inline int decimal_digits(uint64_t v) {
+  v |= 1;  // the same number of digits, and 0 has one
+  const int t = ((64 - __builtin_clzll(v)) * 1233) >> 12;  // log10 of the top bit's power of two
+  return t + 1 - (v < kPow10[t] ? 1 : 0);
+}
+inline char* write_udec(char* p, uint64_t v) {
+  char* const end = p + decimal_digits(v);
+  char* q = end;
+  while (v >= 100) {
+    const uint64_t r = v % 100;
+    v /= 100;
+    q -= 2;
+    std::memcpy(q, kDigitPairs + 2 * r, 2);
+  }
+  if (v >= 10)
+    std::memcpy(q - 2, kDigitPairs + 2 * v, 2);
+  else
+    q[-1] = static_cast<char>('0' + v);
+  return end;
 }
 // Two's-complement signed decimal: what Java's Long.parseLong gives back
 // as the same 64 bits (Tejas parses ip and value with it).
-inline void put_sdec(std::string* s, uint64_t v) {
+inline char* write_sdec(char* p, uint64_t v) {
   if (static_cast<int64_t>(v) < 0) {
-    s->push_back('-');
-    put_udec(s, ~v + 1);
-  } else {
-    put_udec(s, v);
+    *p++ = '-';
+    v = ~v + 1;
   }
+  return write_udec(p, v);
+}
+inline void put_udec(std::string* s, uint64_t v) {
+  char buf[20];
+  s->append(buf, size_t(write_udec(buf, v) - buf));
 }
 
 std::string errno_text(int err) { return std::strerror(err ? err : EIO); }
@@ -63,6 +87,9 @@ class BufferedConsumer : public InstructionConsumer {
  public:
   BufferedConsumer(std::unique_ptr<ByteSink> out, const ConsumerOptions& o)
       : out_(std::move(out)), opts_(o) {}
+  ~BufferedConsumer() override {
+    if (zinit_) deflateEnd(&zs_);
+  }
 
   void flush() override { drain(); }
   bool finish() override {
@@ -70,6 +97,7 @@ class BufferedConsumer : public InstructionConsumer {
       finished_ = true;
       finish_stream();
       drain();
+      if (zinit_ && !failed_) deflate_out(nullptr, 0, Z_FINISH);
       out_.reset();  // closes the file
     }
     return !failed_;
@@ -80,10 +108,23 @@ class BufferedConsumer : public InstructionConsumer {
   uint64_t bytes_written() const override { return written_; }
 
  protected:
-  // Hook: end of the stream (xz trailer).
+  // Hook: end of the stream (last lines, xz trailer), before the gzip trailer.
   virtual void finish_stream() {}
   // Hook: transform buffered bytes before they hit the sink (xz).
-  virtual bool emit(const char* data, size_t n) { return write_raw(data, n); }
+  virtual bool emit(const char* data, size_t n) {
+    return zinit_ ? deflate_out(data, n, Z_NO_FLUSH) : write_raw(data, n);
+  }
+  // Everything emitted from now on goes through gzip at `level`.
+  void use_gzip(int level) {
+    // windowBits 15 + 16: a gzip stream (header with mtime 0, so the
+    // bytes depend on the input only).
+    if (deflateInit2(&zs_, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+      fail("cannot initialize the gzip encoder");
+      return;
+    }
+    zinit_ = true;
+    zbuf_.resize(1u << 16);
+  }
 
   bool write_raw(const void* data, size_t n) {
     if (failed_ || !out_) return false;
@@ -108,6 +149,24 @@ class BufferedConsumer : public InstructionConsumer {
     if (!buf_.empty() && !failed_) emit(buf_.data(), buf_.size());
     buf_.clear();
   }
+  bool deflate_out(const char* data, size_t n, int flush) {
+    if (failed_ || !zinit_) return false;
+    zs_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
+    zs_.avail_in = static_cast<uInt>(n);
+    for (;;) {
+      zs_.next_out = zbuf_.data();
+      zs_.avail_out = static_cast<uInt>(zbuf_.size());
+      int r = deflate(&zs_, flush);
+      size_t produced = zbuf_.size() - zs_.avail_out;
+      if (produced && !write_raw(zbuf_.data(), produced)) return false;
+      if (r == Z_STREAM_END) return true;
+      if (r != Z_OK && r != Z_BUF_ERROR) {
+        fail("gzip compression failed (zlib error " + std::to_string(r) + ")");
+        return false;
+      }
+      if (flush == Z_NO_FLUSH && zs_.avail_in == 0) return true;
+    }
+  }
 
   std::unique_ptr<ByteSink> out_;
   ConsumerOptions opts_;
@@ -117,6 +176,46 @@ class BufferedConsumer : public InstructionConsumer {
   bool failed_ = false;
   bool finished_ = false;
   std::string error_;
+  z_stream zs_{};
+  bool zinit_ = false;
+  std::vector<uint8_t> zbuf_;
+};
+
+// What a consumer's output owes to an instruction's PC and bytes alone,
+// computed once per static instruction: a direct-mapped cache keyed by PC,
+// length and bytes (a slot is recomputed when another instruction takes it).
+template <typename T>
+class PerInsnCache {
+ public:
+  // The value for insn; make(insn, &value) fills it when it is not cached.
+  template <typename Make>
+  const T& get(const Instruction& insn, Make&& make) {
+    const size_t n = std::min<size_t>(insn.length, sizeof(Slot::bytes));
+    Slot& s = slots_[(insn.pc ^ (insn.pc >> 15)) & (kSlots - 1)];
+    if (s.valid && s.pc == insn.pc && s.length == insn.length &&
+        (n == 0 || std::memcmp(s.bytes, insn.bytes, n) == 0))
+      return s.value;
+    s.valid = true;
+    s.pc = insn.pc;
+    s.length = insn.length;
+    std::memset(s.bytes, 0, sizeof s.bytes);
+    if (n) std::memcpy(s.bytes, insn.bytes, n);
+    make(insn, &s.value);
+    return s.value;
+  }
+
+ private:
+  // A kernel-heavy trace runs tens of thousands of distinct instructions:
+  // 8192 slots thrashed (a miss costs a disassembler lookup and formatting).
+  static constexpr size_t kSlots = 32768;
+  struct Slot {
+    uint64_t pc = 0;
+    uint8_t length = 0;
+    uint8_t bytes[15] = {};  // the first min(length, 15), zero-padded
+    bool valid = false;
+    T value{};
+  };
+  std::vector<Slot> slots_ = std::vector<Slot>(kSlots);
 };
 
 // ---------------------------------------------------------------- text
@@ -131,7 +230,11 @@ class TextConsumer final : public BufferedConsumer {
       : BufferedConsumer(std::move(out), o), dis_(o.isa) {}
   void consume(const Instruction& insn) override {
     if (failed_ || finished_) return;
-    format_text_with_code(insn, code(insn), opts_.features, &buf_);
+    const std::string& code = codes_.get(insn, [this](const Instruction& in, std::string* text) {
+      text->clear();
+      text_code(in, dis_, text);
+    });
+    format_text_with_code(insn, code, opts_.features, &buf_);
     ++count_;
     maybe_drain();
   }
@@ -141,32 +244,8 @@ class TextConsumer final : public BufferedConsumer {
   }
 
  private:
-  // text_code() once per static instruction, by PC and bytes.
-  struct Code {
-    uint64_t pc = 0;
-    uint8_t key[16] = {};  // length, then the bytes, zero-padded
-    bool valid = false;
-    std::string text;
-  };
-  static constexpr size_t kCodes = 8192;
-  std::string_view code(const Instruction& insn) {
-    uint8_t key[16] = {};
-    const size_t len = std::min<size_t>(insn.length, 15);
-    key[0] = static_cast<uint8_t>(len);
-    if (len) std::memcpy(key + 1, insn.bytes, len);
-    Code& c = codes_[(insn.pc ^ (insn.pc >> 13)) & (kCodes - 1)];
-    if (!(c.valid && c.pc == insn.pc && std::memcmp(c.key, key, 16) == 0)) {
-      c.valid = true;
-      c.pc = insn.pc;
-      std::memcpy(c.key, key, 16);
-      c.text.clear();
-      text_code(insn, dis_, &c.text);
-    }
-    return c.text;
-  }
-
   Disassembler dis_;
-  std::vector<Code> codes_ = std::vector<Code>(kCodes);
+  PerInsnCache<std::string> codes_;  // text_code()
 };
 
 // ---------------------------------------------------------------- din
@@ -254,141 +333,153 @@ std::string_view tejas_text(std::string_view text) {
   return text.size() > kTejasAsmMax ? text.substr(0, kTejasAsmMax) : text;
 }
 
+// Tejas lines are written straight into a byte buffer: each instruction
+// first makes room for its worst case (kTejasLineRoom per line), then copies
+// what its static instruction owes to PC and bytes (formatted once, see
+// Line) and formats only the access addresses and branch targets.
 class TejasConsumer final : public BufferedConsumer {
  public:
   TejasConsumer(std::unique_ptr<ByteSink> out, const ConsumerOptions& o, bool gzip)
-      : BufferedConsumer(std::move(out), o), dis_(o.isa), gzip_(gzip) {
+      : BufferedConsumer(std::move(out), o), dis_(o.isa) {
     std::string why = output_format_isa_problem(gzip ? OutputFormat::TejasGz : OutputFormat::Tejas, o.isa);
     if (!why.empty()) {
       fail(why);
       return;
     }
-    if (gzip_) {
-      // windowBits 15 + 16: a gzip stream (header with mtime 0, so the
-      // bytes depend on the input only).
-      if (deflateInit2(&zs_, kTejasGzipLevel, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        fail("cannot initialize the gzip encoder");
-      else
-        zinit_ = true;
-      zbuf_.resize(1u << 16);
-    }
-  }
-  ~TejasConsumer() override {
-    if (zinit_) deflateEnd(&zs_);
+    if (gzip) use_gzip(kTejasGzipLevel);
   }
   void consume(const Instruction& insn) override {
     if (failed_ || finished_) return;
-    resolve_pending(continues_predecessor(insn));
-    const Line& l = line(insn);
+    // The held branch's line, the assembly line, one line per access.
+    char* p = room(kTejasLineRoom * (2 + size_t(insn.access_count)));
+    if (pending_) p = write_branch(p, continues_predecessor(insn));
+    const Line& l = lines_.get(insn, [this](const Instruction& in, Line* out) { make_line(in, out); });
     // 27: the assembly packet opens the instruction's packet group.
-    buf_.append(l.head);
+    std::memcpy(p, l.head, sizeof l.head);  // whole array: the room covers it
+    p += l.head_len;
     for (uint32_t i = 0; i < insn.access_count; ++i) {
       const MemAccess& a = insn.accesses[i];
-      buf_.append(l.head.data(), l.pc_digits);
-      buf_ += a.is_store ? " 3 " : " 2 ";
-      put_sdec(&buf_, a.vaddr);
-      buf_.push_back('\n');
+      std::memcpy(p, l.lead, sizeof l.lead);
+      p[l.pc_len + 1] = a.is_store ? '3' : '2';
+      p = write_sdec(p + l.pc_len + 3, a.vaddr);
+      *p++ = '\n';
     }
+    used_ = size_t(p - text_.data());
     // The branch line closes the group; it waits for the successor.
-    if (l.branch != BranchKind::None)
-      pending_ = {true, insn.pc, insn.length, l.branch, l.has_target, l.target, insn.next_pc};
+    if (l.branch != BranchKind::None) {
+      pending_ = &l;
+      pending_next_pc_ = insn.next_pc;
+    }
     ++count_;
-    maybe_drain();
+    if (used_ >= kFlushBytes) drain_text();
   }
   void tail_marker(const Marker&) override {}
+  void flush() override { drain_text(); }
 
  protected:
   void finish_stream() override {
-    resolve_pending(false);
+    char* p = room(2 * kTejasLineRoom);
+    if (pending_) p = write_branch(p, false);
     // End of stream: THREADCOMPLETE (-1), which ends this application
     // thread in Tejas' reader (RunnableThread) once all before it is read.
     // Tejas' shared-memory tracer sends it with the instruction count as
     // ip; its file tracer puts counts in the third field: both carry it.
-    put_sdec(&buf_, count_);
-    buf_ += " -1 ";
-    put_sdec(&buf_, count_);
-    buf_.push_back('\n');
-    drain();
-    if (gzip_ && !failed_ && zinit_) deflate_out(nullptr, 0, Z_FINISH);
-  }
-  bool emit(const char* data, size_t n) override {
-    if (!gzip_) return write_raw(data, n);
-    return deflate_out(data, n, Z_NO_FLUSH);
+    p = write_sdec(p, count_);
+    std::memcpy(p, " -1 ", 4);
+    p = write_sdec(p + 4, count_);
+    *p++ = '\n';
+    used_ = size_t(p - text_.data());
+    drain_text();
   }
 
  private:
-  void resolve_pending(bool successor_known) {
-    if (!pending_.active) return;
-    pending_.active = false;
-    BranchOutcome o = branch_outcome(pending_, successor_known);
-    put_sdec(&buf_, pending_.pc);
-    buf_ += o.taken ? " 4 " : " 5 ";
-    put_sdec(&buf_, o.target);
-    buf_.push_back('\n');
-  }
-  bool deflate_out(const char* data, size_t n, int flush) {
-    if (failed_ || !zinit_) return false;
-    zs_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
-    zs_.avail_in = static_cast<uInt>(n);
-    for (;;) {
-      zs_.next_out = zbuf_.data();
-      zs_.avail_out = static_cast<uInt>(zbuf_.size());
-      int r = deflate(&zs_, flush);
-      size_t produced = zbuf_.size() - zs_.avail_out;
-      if (produced && !write_raw(zbuf_.data(), produced)) return false;
-      if (r == Z_STREAM_END) return true;
-      if (r != Z_OK && r != Z_BUF_ERROR) {
-        fail("gzip compression failed (zlib error " + std::to_string(r) + ")");
-        return false;
-      }
-      if (flush == Z_NO_FLUSH && zs_.avail_in == 0) return true;
-    }
-  }
-
   // What an instruction's lines owe to its PC and bytes alone, formatted
-  // once per static instruction: "<pc> 27 <asm>\n" and its branch.
+  // once per static instruction. Fixed arrays, copied whole: a copy of a
+  // constant size costs a few vector moves, no loop and no call.
   struct Line {
     uint64_t pc = 0;
-    uint8_t key[16] = {};  // length, then the bytes, zero-padded
-    bool valid = false;
-    size_t pc_digits = 0;  // head starts with the PC in decimal
-    std::string head;
+    uint64_t target = 0;  // decoded (direct branches)
+    uint8_t length = 0;
     BranchKind branch = BranchKind::None;
     bool has_target = false;
-    uint64_t target = 0;
+    uint8_t pc_len = 0;      // digits (and sign) of the PC in decimal
+    uint8_t head_len = 0;
+    uint8_t target_len = 0;
+    char target_text[24] = {};  // the target in decimal
+    char lead[32] = {};         // "<pc> 2 ": how access and branch lines start
+    char head[96] = {};         // "<pc> 27 <asm>\n"
   };
-  static constexpr size_t kLines = 8192;
-  const Line& line(const Instruction& insn) {
-    uint8_t key[16] = {};
-    const size_t len = std::min<size_t>(insn.length, 15);
-    key[0] = static_cast<uint8_t>(len);
-    if (len) std::memcpy(key + 1, insn.bytes, len);
-    Line& l = lines_[(insn.pc ^ (insn.pc >> 13)) & (kLines - 1)];
-    if (l.valid && l.pc == insn.pc && std::memcmp(l.key, key, 16) == 0) return l;
+  // Bytes any one line may write from where it starts (fixed-size copies
+  // included): head is the longest.
+  static constexpr size_t kTejasLineRoom = sizeof(Line::head);
+  static_assert(20 + 4 + kTejasAsmMax + 1 <= sizeof(Line::head), "head holds PC, type, text");
+  static_assert(sizeof(Line::lead) + sizeof(Line::target_text) + 1 <= kTejasLineRoom,
+                "an access or branch line: lead, a number (or target_text), newline");
+
+  void make_line(const Instruction& insn, Line* out) {
+    Line& l = *out;
     const DecodedInsn& d = dis_.decode(insn.pc, insn.bytes, insn.length);
-    l.valid = true;
     l.pc = insn.pc;
-    std::memcpy(l.key, key, 16);
-    l.head.clear();
-    put_sdec(&l.head, insn.pc);
-    l.pc_digits = l.head.size();
-    l.head += " 27 ";
+    l.length = insn.length;
+    char* p = write_sdec(l.head, insn.pc);
+    l.pc_len = static_cast<uint8_t>(p - l.head);
+    std::memcpy(l.lead, l.head, l.pc_len);
+    std::memcpy(l.lead + l.pc_len, " 2 ", 3);
+    std::memcpy(p, " 27 ", 4);
+    p += 4;
     std::string_view text = tejas_text(d.text);
-    l.head.append(text.data(), text.size());
-    l.head.push_back('\n');
+    text = text.substr(0, kTejasAsmMax);
+    std::memcpy(p, text.data(), text.size());
+    p += text.size();
+    *p++ = '\n';
+    l.head_len = static_cast<uint8_t>(p - l.head);
     l.branch = d.branch;
     l.has_target = d.has_target;
     l.target = d.target;
-    return l;
+    l.target_len = static_cast<uint8_t>(write_sdec(l.target_text, d.target) - l.target_text);
+  }
+
+  // The held branch's line "<pc> 4|5 <target>\n". pending_ still points at
+  // its Line: no lines_.get() comes between holding and writing it.
+  char* write_branch(char* p, bool successor_known) {
+    const Line& b = *pending_;
+    pending_ = nullptr;
+    const PendingBranch held{true, b.pc, b.length, b.branch, b.has_target, b.target, pending_next_pc_};
+    const BranchOutcome o = branch_outcome(held, successor_known);
+    std::memcpy(p, b.lead, sizeof b.lead);
+    p[b.pc_len + 1] = o.taken ? '4' : '5';
+    p += b.pc_len + 3;
+    if (b.has_target && o.target == b.target) {
+      std::memcpy(p, b.target_text, sizeof b.target_text);
+      p += b.target_len;
+    } else {
+      p = write_sdec(p, o.target);
+    }
+    *p++ = '\n';
+    return p;
+  }
+
+  // A pointer to `need` writable bytes at the end of the text.
+  char* room(size_t need) {
+    if (used_ + need > text_.size()) {
+      drain_text();
+      if (need > text_.size()) text_.resize(need);
+    }
+    return text_.data() + used_;
+  }
+  void drain_text() {
+    if (used_ && !failed_) emit(text_.data(), used_);
+    used_ = 0;
   }
 
   Disassembler dis_;
-  std::vector<Line> lines_ = std::vector<Line>(kLines);
-  PendingBranch pending_;
-  bool gzip_;
-  z_stream zs_{};
-  bool zinit_ = false;
-  std::vector<uint8_t> zbuf_;
+  PerInsnCache<Line> lines_;
+  // The text not yet emitted: [0, used_), drained past kFlushBytes; room()
+  // grows it for an instruction with more accesses than the slack holds.
+  std::vector<char> text_ = std::vector<char>(kFlushBytes + (64u << 10));
+  size_t used_ = 0;
+  const Line* pending_ = nullptr;  // a branch waiting for its successor
+  uint64_t pending_next_pc_ = 0;
 };
 
 // ---------------------------------------------------------------- champsim
@@ -409,10 +500,25 @@ unsigned xz_threads(unsigned asked) {
   return n ? n : 1;
 }
 
+ChampSimRecord champsim_static_record(const DecodedInsn& d);
+void champsim_fill_dynamic(const Instruction& insn, bool taken_varies, ChampSimRecord* rec);
+// Conditional and other branches are taken or not as execution went; the
+// rest always transfer.
+bool champsim_taken_varies(BranchKind k) { return k == BranchKind::Conditional || k == BranchKind::Other; }
+
+// gzip level of champsim-gz, the fast alternative to xz: level 1 compresses
+// ChampSim records about 3 times as fast as xz preset 3, to 9 times the
+// bytes (docs/simulator-formats.md).
+constexpr int kChampSimGzipLevel = 1;
+
 class ChampSimConsumer final : public BufferedConsumer {
  public:
-  ChampSimConsumer(std::unique_ptr<ByteSink> out, const ConsumerOptions& o)
-      : BufferedConsumer(std::move(out), o), dis_(o.isa) {
+  ChampSimConsumer(std::unique_ptr<ByteSink> out, const ConsumerOptions& o, bool gzip)
+      : BufferedConsumer(std::move(out), o), dis_(o.isa), xz_(!gzip) {
+    if (gzip) {
+      use_gzip(kChampSimGzipLevel);
+      return;
+    }
     lzma_mt mt{};
     mt.threads = xz_threads(o.threads);
     mt.block_size = kXzBlockBytes;
@@ -430,9 +536,14 @@ class ChampSimConsumer final : public BufferedConsumer {
   void consume(const Instruction& insn) override {
     if (failed_ || finished_) return;
     release_held(continues_predecessor(insn));
-    held_ = make_champsim_record(insn, dis_);
-    const BranchKind k = dis_.decode(insn.pc, insn.bytes, insn.length).branch;
-    held_may_fall_through_ = k == BranchKind::Conditional || k == BranchKind::Other;
+    const Static& st = statics_.get(insn, [this](const Instruction& in, Static* out) {
+      const DecodedInsn& d = dis_.decode(in.pc, in.bytes, in.length);
+      out->record = champsim_static_record(d);
+      out->taken_varies = champsim_taken_varies(d.branch);
+    });
+    held_ = st.record;
+    champsim_fill_dynamic(insn, st.taken_varies, &held_);
+    held_may_fall_through_ = st.taken_varies;
     have_held_ = true;
     ++count_;
     maybe_drain();
@@ -440,11 +551,13 @@ class ChampSimConsumer final : public BufferedConsumer {
   void tail_marker(const Marker&) override {}
 
  protected:
-  bool emit(const char* data, size_t n) override { return code(data, n, LZMA_RUN); }
+  bool emit(const char* data, size_t n) override {
+    return xz_ ? code(data, n, LZMA_RUN) : BufferedConsumer::emit(data, n);
+  }
   void finish_stream() override {
     release_held(false);
     drain();
-    if (!failed_ && init_) code(nullptr, 0, LZMA_FINISH);
+    if (xz_ && !failed_ && init_) code(nullptr, 0, LZMA_FINISH);
   }
 
  private:
@@ -482,7 +595,14 @@ class ChampSimConsumer final : public BufferedConsumer {
     buf_.append(reinterpret_cast<const char*>(rec), 64);
   }
 
+  // make_champsim_record() in two parts, the static one once per static instruction.
+  struct Static {
+    ChampSimRecord record;
+    bool taken_varies = false;
+  };
   Disassembler dis_;
+  PerInsnCache<Static> statics_;
+  bool xz_;  // else gzip
   ChampSimRecord held_;
   bool have_held_ = false;
   bool held_may_fall_through_ = false;
@@ -589,10 +709,12 @@ void push_unique(uint8_t* list, size_t cap, size_t* n, uint8_t id) {
 bool is_special(uint8_t id) { return id == reg::kRsp || id == reg::kFlags || id == reg::kIp; }
 }  // namespace
 
-ChampSimRecord make_champsim_record(const Instruction& insn, Disassembler& dis) {
+namespace {
+// The part of a ChampSim record that depends on the static instruction only:
+// registers, is_branch, and branch_taken 1 for the branches that always
+// transfer (champsim_taken_varies() says which do not).
+ChampSimRecord champsim_static_record(const DecodedInsn& d) {
   ChampSimRecord r;
-  r.ip = insn.pc;
-  const DecodedInsn& d = dis.decode(insn.pc, insn.bytes, insn.length);
   size_t ns = 0, nd = 0;
   uint8_t* src = r.source_registers;
   uint8_t* dst = r.destination_registers;
@@ -659,12 +781,17 @@ ChampSimRecord make_champsim_record(const Instruction& insn, Disassembler& dis) 
   }
   if (d.branch != BranchKind::None) {
     r.is_branch = 1;
-    switch (d.branch) {
-      case BranchKind::Conditional:
-      case BranchKind::Other: r.branch_taken = insn.transfers() ? 1 : 0; break;
-      default: r.branch_taken = 1; break;
-    }
+    r.branch_taken = champsim_taken_varies(d.branch) ? 0 : 1;
   }
+  return r;
+}
+
+// The part that depends on the execution: ip, whether a conditional or
+// other branch was taken, and the memory addresses.
+void champsim_fill_dynamic(const Instruction& insn, bool taken_varies, ChampSimRecord* rec) {
+  ChampSimRecord& r = *rec;
+  r.ip = insn.pc;
+  if (taken_varies) r.branch_taken = insn.transfers() ? 1 : 0;
   size_t nl = 0, nst = 0;
   for (uint32_t i = 0; i < insn.access_count; ++i) {
     const MemAccess& a = insn.accesses[i];
@@ -677,6 +804,13 @@ ChampSimRecord make_champsim_record(const Instruction& insn, Disassembler& dis) 
       if (list[k] == a.vaddr) dup = true;
     if (!dup && *n < cap) list[(*n)++] = a.vaddr;
   }
+}
+}  // namespace
+
+ChampSimRecord make_champsim_record(const Instruction& insn, Disassembler& dis) {
+  const DecodedInsn& d = dis.decode(insn.pc, insn.bytes, insn.length);
+  ChampSimRecord r = champsim_static_record(d);
+  champsim_fill_dynamic(insn, champsim_taken_varies(d.branch), &r);
   return r;
 }
 
@@ -699,7 +833,8 @@ std::unique_ptr<InstructionConsumer> make_consumer(OutputFormat f, std::unique_p
   switch (f) {
     case OutputFormat::Tejas: return std::make_unique<TejasConsumer>(std::move(out), opts, false);
     case OutputFormat::TejasGz: return std::make_unique<TejasConsumer>(std::move(out), opts, true);
-    case OutputFormat::ChampSim: return std::make_unique<ChampSimConsumer>(std::move(out), opts);
+    case OutputFormat::ChampSim: return std::make_unique<ChampSimConsumer>(std::move(out), opts, false);
+    case OutputFormat::ChampSimGz: return std::make_unique<ChampSimConsumer>(std::move(out), opts, true);
     case OutputFormat::Din: return std::make_unique<DinConsumer>(std::move(out), opts);
     case OutputFormat::Text: return std::make_unique<TextConsumer>(std::move(out), opts);
     case OutputFormat::Bbv: return make_bbv_consumer(std::move(out), opts);

@@ -28,6 +28,7 @@ std::string what_of(OutputFormat f) {
     case OutputFormat::Tejas: return "a Tejas text trace (--format tejas, legacy mode=file)";
     case OutputFormat::TejasGz: return "a gzip'd Tejas text trace (--format tejas-gz, legacy mode=file-gz)";
     case OutputFormat::ChampSim: return "a ChampSim trace (--format champsim)";
+    case OutputFormat::ChampSimGz: return "a gzip'd ChampSim trace (--format champsim-gz)";
     case OutputFormat::Din: return "a Dinero IV din trace (--format din)";
     case OutputFormat::Text: return "a readable text trace (--format text, as qemutrace dump prints)";
     case OutputFormat::Bbv: return "SimPoint basic-block vectors (--format bbv)";
@@ -55,6 +56,18 @@ bool looks_like_text(const std::string& s) {
   if (s.empty()) return false;
   for (unsigned char c : s)
     if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') return false;
+  return true;
+}
+
+// ChampSim records: is_branch and branch_taken are 0 or 1, and only a
+// branch is taken. (A gzip'd file of anything else is not one of ours.)
+bool looks_like_champsim(const std::string& s) {
+  if (s.size() < kChampSimRecord) return false;
+  for (size_t off = 0; off + kChampSimRecord <= s.size(); off += kChampSimRecord) {
+    const unsigned char is_branch = static_cast<unsigned char>(s[off + 8]);
+    const unsigned char taken = static_cast<unsigned char>(s[off + 9]);
+    if (is_branch > 1 || taken > is_branch) return false;
+  }
   return true;
 }
 
@@ -236,6 +249,49 @@ uint64_t le64(const unsigned char* p) {
   return v;
 }
 
+bool is_champsim(OutputFormat f) { return f == OutputFormat::ChampSim || f == OutputFormat::ChampSimGz; }
+
+// Visits the whole records in [data, data + n); returns the bytes of a
+// record cut short at the end.
+size_t visit_champsim_records(const unsigned char* data, size_t n, const ForeignTraceVisitor& v) {
+  const size_t whole = n / kChampSimRecord * kChampSimRecord;
+  for (size_t off = 0; off < whole; off += kChampSimRecord) {
+    const unsigned char* rec = data + off;
+    if (v.instruction) v.instruction(le64(rec), -1);
+    if (!v.access) continue;
+    for (int i = 0; i < 4; ++i)
+      if (uint64_t a = le64(rec + 32 + 8 * i)) v.access(a, 0, false);
+    for (int i = 0; i < 2; ++i)
+      if (uint64_t a = le64(rec + 16 + 8 * i)) v.access(a, 0, true);
+  }
+  return n - whole;
+}
+
+std::string scan_champsim_gz(const std::string& path, const ForeignTraceVisitor& v) {
+  Gz gz(gzopen(path.c_str(), "rb"));
+  if (!gz) return "cannot open: " + std::string(std::strerror(errno));
+  gzbuffer(gz.get(), 1 << 20);
+  std::vector<unsigned char> buf(kChampSimRecord * 16384);
+  size_t have = 0;  // bytes of a record carried over
+  while (true) {
+    int n = gzread(gz.get(), buf.data() + have, unsigned(buf.size() - have));
+    if (n < 0) {
+      int code = 0;
+      return "the gzip stream is damaged or cut short: " + std::string(gzerror(gz.get(), &code));
+    }
+    if (n == 0) {
+      // zlib reports a stream cut short by Z_BUF_ERROR after a 0-byte read.
+      int code = 0;
+      gzerror(gz.get(), &code);
+      if (code != Z_OK) return "the gzip stream is cut short: the trace was not finished";
+      return have ? "the last record is cut short" : "";
+    }
+    const size_t total = have + size_t(n);
+    have = visit_champsim_records(buf.data(), total, v);
+    std::memmove(buf.data(), buf.data() + total - have, have);
+  }
+}
+
 std::string scan_champsim(const std::string& path, const ForeignTraceVisitor& v) {
   std::unique_ptr<FILE, int (*)(FILE*)> in(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!in) return "cannot open: " + std::string(std::strerror(errno));
@@ -256,18 +312,8 @@ std::string scan_champsim(const std::string& path, const ForeignTraceVisitor& v)
     strm.avail_out = obuf.size() - have;
     lzma_ret r = lzma_code(&strm, action);
     size_t total = obuf.size() - strm.avail_out;
-    size_t whole = total / kChampSimRecord * kChampSimRecord;
-    for (size_t off = 0; off < whole; off += kChampSimRecord) {
-      const unsigned char* rec = obuf.data() + off;
-      if (v.instruction) v.instruction(le64(rec), -1);
-      if (!v.access) continue;
-      for (int i = 0; i < 4; ++i)
-        if (uint64_t a = le64(rec + 32 + 8 * i)) v.access(a, 0, false);
-      for (int i = 0; i < 2; ++i)
-        if (uint64_t a = le64(rec + 16 + 8 * i)) v.access(a, 0, true);
-    }
-    have = total - whole;
-    std::memmove(obuf.data(), obuf.data() + whole, have);
+    have = visit_champsim_records(obuf.data(), total, v);
+    std::memmove(obuf.data(), obuf.data() + total - have, have);
     if (r == LZMA_STREAM_END) return have ? "the last record is cut short" : "";
     if (r == LZMA_BUF_ERROR && action == LZMA_FINISH) return "the xz stream is cut short: the trace was not finished";
     if (r != LZMA_OK) return "the xz stream is damaged (liblzma error " + std::to_string(int(r)) + ")";
@@ -283,14 +329,19 @@ std::optional<ForeignTrace> recognise_foreign_trace(const std::string& path) {
     if (!f || std::fread(magic, 1, sizeof magic, f.get()) < 2) return std::nullopt;
   }
   OutputFormat f = OutputFormat::Binary;
+  const bool gzipped = std::memcmp(magic, kGzipMagic, sizeof kGzipMagic) == 0;
   if (std::memcmp(magic, kXzMagic, sizeof kXzMagic) == 0) {
     f = OutputFormat::ChampSim;  // the one xz format qemutrace writes
   } else {
     std::string head = head_of(path, 4096);
-    if (!looks_like_text(head)) return std::nullopt;
-    f = classify_text(head);
-    if (std::memcmp(magic, kGzipMagic, sizeof kGzipMagic) == 0)
-      f = f == OutputFormat::Tejas ? OutputFormat::TejasGz : OutputFormat::Binary;  // we gzip only Tejas
+    if (gzipped && !looks_like_text(head)) {
+      if (!looks_like_champsim(head)) return std::nullopt;
+      f = OutputFormat::ChampSimGz;  // the one binary format qemutrace gzips
+    } else {
+      if (!looks_like_text(head)) return std::nullopt;
+      f = classify_text(head);
+      if (gzipped) f = f == OutputFormat::Tejas ? OutputFormat::TejasGz : OutputFormat::Binary;  // the one gzip'd text
+    }
   }
   if (f == OutputFormat::Binary) return std::nullopt;
   return ForeignTrace{f, what_of(f)};
@@ -299,10 +350,10 @@ std::optional<ForeignTrace> recognise_foreign_trace(const std::string& path) {
 std::string foreign_trace_advice(const std::string& path, const ForeignTrace& t, std::string_view tool) {
   std::string s = path + " is " + t.what + ", not a binary qemutrace trace: ";
   if (tool == "dump") {
-    s += t.format == OutputFormat::ChampSim ? "dump reads binary traces"
-                                            : "it is text already (read it with less" +
-                                                  std::string(t.format == OutputFormat::TejasGz ? " or zcat" : "") +
-                                                  "); dump reads binary traces";
+    s += is_champsim(t.format) ? "dump reads binary traces"
+                               : "it is text already (read it with less" +
+                                     std::string(t.format == OutputFormat::TejasGz ? " or zcat" : "") +
+                                     "); dump reads binary traces";
   } else {
     s += std::string(tool) + " checks binary traces only";
   }
@@ -312,6 +363,7 @@ std::string foreign_trace_advice(const std::string& path, const ForeignTrace& t,
 
 std::string scan_foreign_trace(const std::string& path, const ForeignTrace& t, const ForeignTraceVisitor& v) {
   if (t.format == OutputFormat::ChampSim) return scan_champsim(path, v);
+  if (t.format == OutputFormat::ChampSimGz) return scan_champsim_gz(path, v);
   return scan_text(path, t.format, v);
 }
 

@@ -18,11 +18,12 @@ struct FormatEntry {
 };
 
 // In the order front ends list them.
-constexpr std::array<FormatEntry, 7> kFormats = {{
+constexpr std::array<FormatEntry, 8> kFormats = {{
     {OutputFormat::Binary, "binary", "", ""},
     {OutputFormat::Tejas, "tejas", "file", ""},  // the legacy tool's plain-text files
     {OutputFormat::TejasGz, "tejas-gz", "file-gz", ".gz"},  // what current Tejas opens
     {OutputFormat::ChampSim, "champsim", "", ".champsimtrace.xz"},
+    {OutputFormat::ChampSimGz, "champsim-gz", "", ".champsimtrace.gz"},  // faster than xz, larger
     {OutputFormat::Din, "din", "", ".din"},
     {OutputFormat::Text, "text", "", ".txt"},
     {OutputFormat::Bbv, "bbv", "", ".bb"},  // SimPoint basic-block vectors

@@ -67,8 +67,8 @@ std::vector<std::string> expand_trace_paths(const std::string& arg) {
 
 namespace {
 constexpr OutputFormat kAllFormats[] = {OutputFormat::Binary, OutputFormat::Tejas, OutputFormat::TejasGz,
-                                        OutputFormat::ChampSim, OutputFormat::Din, OutputFormat::Text,
-                                        OutputFormat::Bbv};
+                                        OutputFormat::ChampSim, OutputFormat::ChampSimGz, OutputFormat::Din,
+                                        OutputFormat::Text, OutputFormat::Bbv};
 
 const char* kind_of(mode_t m) {
   if (S_ISDIR(m)) return "a directory";

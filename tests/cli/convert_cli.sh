@@ -13,7 +13,7 @@ trap 'rm -rf "$T"' EXIT
 source "$(dirname "$0")/cli_lib.sh"
 quiet() { "$@" >/dev/null; }
 
-for fmt in tejas champsim din text; do
+for fmt in tejas champsim champsim-gz din text; do
   check "convert --to $fmt" quiet "$Q" convert --to "$fmt" "$IN" -o "$T/$fmt"
 done
 check "tejas files" test -s "$T/tejas_0" -a -s "$T/tejas_1"
@@ -34,6 +34,8 @@ for k in 0 1; do
   if command -v xz >/dev/null; then
     bytes=$(xz -dc "$T/champsim_$k.champsimtrace.xz" | wc -c)
     check "champsim records == instructions (core $k)" test "$bytes" -eq $((64 * n))
+    check "champsim-gz holds the records of champsim (core $k)" \
+      cmp -s <(gzip -dc "$T/champsim-gz_$k.champsimtrace.gz") <(xz -dc "$T/champsim_$k.champsimtrace.xz")
   fi
 done
 # --from/--count: the instruction lines of a slice are those of the full dump.

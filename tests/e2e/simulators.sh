@@ -9,7 +9,8 @@
 #    whose mnemonic and registers it knows; the interrupted jz is not taken;
 #  - ChampSim simulates (nearly) the whole core trace: the loop's branch MPKI
 #    is below 1, the stream's LLC MPKI is well above the loop's, and every
-#    record of the interrupted jz has branch_taken 0.
+#    record of the interrupted jz has branch_taken 0; the loop's champsim-gz
+#    file gives ChampSim the same statistics as its .xz file.
 source "$(dirname "$0")/sim_lib.sh"
 
 t0=$(date +%s)
@@ -29,6 +30,7 @@ trace() {
   guest_ok "$T/$name.log"
   "$QT" convert --to tejas-gz "$T/$name" -o "$T/$name-tj" >/dev/null
   "$QT" convert --to champsim "$T/$name" -o "$T/$name-cs" >/dev/null
+  "$QT" convert --to champsim-gz "$T/$name" -o "$T/$name-cs" >/dev/null
 }
 
 # main_core NAME LO HI: the core whose trace holds the program's code.
@@ -90,15 +92,16 @@ note "Tejas: interrupted jz at $branch_pc: $nt not taken, $tk taken"
 [ "$nt" = 64 ] && [ "$tk" = 0 ] || fail "Tejas lines of the interrupted jz: $nt not taken, $tk taken (want 64, 0)"
 
 # ---- ChampSim -----------------------------------------------------------
-# champsim_check NAME CORE: warms up on the first tenth of the core's records
-# (the kernel code that interrupts the workload runs cold there first) and
-# simulates all but 100 of the rest; prints "IPC branch-MPKI LLC-MPKI".
+# champsim_check NAME CORE [SUFFIX]: warms up on the first tenth of the
+# core's records (the kernel code that interrupts the workload runs cold
+# there first) and simulates all but 100 of the rest of its
+# .champsimtrace.xz (or SUFFIX) file; prints "IPC branch-MPKI LLC-MPKI".
 champsim_check() {
-  local name=$1 k=$2 n w
+  local name=$1 k=$2 suffix=${3:-.champsimtrace.xz} n w
   n=$(core_insns "$name" "$k")
   w=$((n / 10))
-  champsim_run "$T/$name-cs_$k.champsimtrace.xz" "$w" $((n - w - 100)) "$T/$name-champsim.json"
-  python3 - "$T/$name-champsim.json" $((n - w - 100)) <<'PY'
+  champsim_run "$T/$name-cs_$k$suffix" "$w" $((n - w - 100)) "$T/$name-champsim$suffix.json"
+  python3 - "$T/$name-champsim$suffix.json" $((n - w - 100)) <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))[0]["roi"]
 want = int(sys.argv[2])
@@ -118,6 +121,8 @@ read -r s_ipc s_bmpki s_llc < <(champsim_check stream "$sk")
 note "ChampSim loop (core $lk): IPC $l_ipc, branch MPKI $l_bmpki, LLC MPKI $l_llc"
 note "ChampSim stream (core $sk): IPC $s_ipc, branch MPKI $s_bmpki, LLC MPKI $s_llc"
 python3 -c "import sys; sys.exit(0 if float('$l_bmpki') < 1 else 1)" || fail "loop branch MPKI $l_bmpki >= 1"
+loop_gz=$(champsim_check loop "$lk" .champsimtrace.gz)
+[ "$loop_gz" = "$l_ipc $l_bmpki $l_llc" ] || fail "ChampSim on the loop's champsim-gz file: $loop_gz, on its .xz file: $l_ipc $l_bmpki $l_llc"
 python3 -c "import sys; l, s = float('$l_llc'), float('$s_llc'); sys.exit(0 if s > 5 and s > 10 * l else 1)" ||
   fail "stream LLC MPKI $s_llc not well above the loop's $l_llc"
 cat "$T"/fault-cs_*.champsimtrace.xz | xz -dc | python3 -c '

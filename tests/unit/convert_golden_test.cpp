@@ -205,8 +205,8 @@ TEST(ConvertGolden, Din) {
   EXPECT_NE(got.find("1 ffff888000001000\n"), std::string::npos);
 }
 
-TEST(ConvertGolden, Tejas) {
-  auto s = stream();
+// Tejas' lines for a stream, by the rules of docs/simulator-formats.md.
+std::string tejas_expected(const std::vector<Spec>& s) {
   std::string expect;
   for (size_t i = 0; i < s.size(); ++i) {
     const Spec& sp = s[i];
@@ -230,6 +230,12 @@ TEST(ConvertGolden, Tejas) {
   }
   // End of stream: THREADCOMPLETE with the instruction count.
   expect += std::to_string(s.size()) + " -1 " + std::to_string(s.size()) + "\n";
+  return expect;
+}
+
+TEST(ConvertGolden, Tejas) {
+  auto s = stream();
+  const std::string expect = tejas_expected(s);
   std::string got = as_string(run(OutputFormat::Tejas, s, 0));
   EXPECT_EQ(got, expect);
   // Literal spot checks of the number formats.
@@ -593,6 +599,7 @@ TEST(ConvertGolden, OutputFormatNamesAndPaths) {
   for (auto [name, fmt] : {std::pair{"binary", OutputFormat::Binary},
                            {"tejas", OutputFormat::Tejas},
                            {"champsim", OutputFormat::ChampSim},
+                           {"champsim-gz", OutputFormat::ChampSimGz},
                            {"din", OutputFormat::Din},
                            {"text", OutputFormat::Text}}) {
     ASSERT_TRUE(parse_output_format(name, &f)) << name;
@@ -604,6 +611,7 @@ TEST(ConvertGolden, OutputFormatNamesAndPaths) {
   EXPECT_EQ(core_file_path("/t/run", 0, OutputFormat::Binary), "/t/run_0");
   EXPECT_EQ(core_file_path("/t/run", 3, OutputFormat::Tejas), "/t/run_3");
   EXPECT_EQ(core_file_path("/t/run", 1, OutputFormat::ChampSim), "/t/run_1.champsimtrace.xz");
+  EXPECT_EQ(core_file_path("/t/run", 1, OutputFormat::ChampSimGz), "/t/run_1.champsimtrace.gz");
   EXPECT_EQ(core_file_path("/t/run", 2, OutputFormat::Din), "/t/run_2.din");
   EXPECT_EQ(core_file_path("/t/run", 12, OutputFormat::Text), "/t/run_12.txt");
 }
@@ -630,10 +638,10 @@ TEST(ConvertGolden, WriteErrorsAreReported) {
   EXPECT_NE(err.find("/nonexistent-dir/x.din"), std::string::npos) << err;
 }
 
-std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in) {
+std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in, size_t capacity = 1u << 20) {
   z_stream zs{};
   EXPECT_EQ(inflateInit2(&zs, 15 + 16), Z_OK);
-  std::vector<uint8_t> out(1u << 20);
+  std::vector<uint8_t> out(capacity);
   zs.next_in = const_cast<Bytef*>(in.data());
   zs.avail_in = static_cast<uInt>(in.size());
   zs.next_out = out.data();
@@ -691,6 +699,108 @@ TEST(ConvertGolden, TejasGzIsTejasGzipped) {
   EXPECT_EQ(gz[0], 0x1f);
   EXPECT_EQ(gz[1], 0x8b);
   EXPECT_EQ(as_string(gunzip(gz)), plain);
+}
+
+// Several MiB of Tejas text (many buffer drains) from instructions that
+// defeat any per-PC cache: thousands of PCs, a PC whose bytes change, an
+// instruction with 12,000 accesses, every decimal length and sign for PCs,
+// addresses and branch targets. Expected bytes from std::to_string.
+std::vector<Spec> tejas_stress_stream() {
+  const std::vector<uint8_t> kStore = {0x48, 0x89, 0x18};  // mov QWORD PTR [rax], rbx
+  const std::vector<uint8_t> kMove = {0x48, 0x89, 0xc3};   // mov rbx, rax
+  std::vector<uint64_t> numbers = {0, 1, 0x7fffffffffffffffull, 0x8000000000000000ull,
+                                   0x8000000000000001ull, ~0ull, 0xffffffff81000000ull};
+  for (uint64_t p = 1; p <= 1000000000000000000ull; p *= 10)
+    for (uint64_t d : {uint64_t(0), uint64_t(1), uint64_t(9)})
+      for (uint64_t v : {p - 1, p, p + 1, p * 9 + d}) numbers.push_back(v);
+  for (uint64_t p = 1; p <= 1000000000000000000ull; p *= 10) numbers.push_back(0 - p);  // negative
+  std::vector<Spec> s;
+  auto add = [&](uint64_t pc, const std::vector<uint8_t>& bytes, std::string text, CsBranch kind,
+                 uint64_t target, std::vector<Acc> acc) {
+    s.push_back({pc, bytes, 3, std::move(acc), {}, std::move(text), kind, target, {}, {}});
+  };
+  uint64_t rng = 0x9e3779b97f4a7c15ull;
+  auto next_random = [&] {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+  };
+  for (int i = 0; i < 60000; ++i) {
+    const uint64_t pc = 0x400000 + uint64_t(i % 20000) * 5;
+    std::vector<Acc> acc;
+    for (int k = 0; k < i % 3; ++k) acc.push_back({numbers[next_random() % numbers.size()], 8, k == 1});
+    switch (i % 7) {
+      case 3: {
+        // jne +2: target pc + 4; what follows decides taken or not.
+        add(pc, {0x75, 0x02}, "jne 0x" + hex(pc + 4), CS_CONDITIONAL, pc + 4, {});
+        break;
+      }
+      case 5: add(pc, {0xc3}, "ret", CS_RETURN, 0, {{numbers[i % numbers.size()], 8, false}}); break;
+      case 6: add(pc, kMove, "mov rbx, rax", CS_NOT_BRANCH, 0, acc); break;  // same PC as a store
+      default: add(pc, kStore, "mov QWORD PTR [rax], rbx", CS_NOT_BRANCH, 0, acc); break;
+    }
+  }
+  // PCs of every length and sign, each followed by a random successor.
+  for (uint64_t pc : numbers) add(pc, kStore, "mov QWORD PTR [rax], rbx", CS_NOT_BRANCH, 0, {{pc, 8, true}});
+  // jne +2 at PCs of every length, taken to its target, then not taken.
+  for (uint64_t pc : numbers) {
+    if (pc < 2 || pc > 0x7fffffffffff0000ull) continue;
+    add(pc, {0x75, 0x02}, "jne 0x" + hex(pc + 4), CS_CONDITIONAL, pc + 4, {});
+    add(pc + 4, kMove, "mov rbx, rax", CS_NOT_BRANCH, 0, {});
+    add(pc, {0x75, 0x02}, "jne 0x" + hex(pc + 4), CS_CONDITIONAL, pc + 4, {});
+    add(pc + 2, kMove, "mov rbx, rax", CS_NOT_BRANCH, 0, {});
+  }
+  // More accesses than the converter's buffer holds lines for.
+  std::vector<Acc> many;
+  for (int k = 0; k < 12000; ++k) many.push_back({numbers[k % numbers.size()], 8, k % 3 == 0});
+  add(0xffffffff81001000ull, kStore, "mov QWORD PTR [rax], rbx", CS_NOT_BRANCH, 0, many);
+  add(0x401000, {0xc3}, "ret", CS_RETURN, 0, {});
+  return s;
+}
+
+TEST(ConvertGolden, TejasStressMatchesIndependentFormatting) {
+  const std::vector<Spec> s = tejas_stress_stream();
+  const std::string expect = tejas_expected(s);
+  ASSERT_GT(expect.size(), 3u << 20);  // several drains of 1 MiB
+  const std::string got = as_string(run(OutputFormat::Tejas, s, 0));
+  ASSERT_EQ(got.size(), expect.size());
+  EXPECT_TRUE(got == expect) << "first difference at byte "
+                             << std::mismatch(got.begin(), got.end(), expect.begin()).first - got.begin();
+  EXPECT_NE(got.find(" 3 -9223372036854775808\n"), std::string::npos);
+  EXPECT_NE(got.find(" 2 9223372036854775807\n"), std::string::npos);
+  EXPECT_NE(got.find(" 2 -1\n"), std::string::npos);
+  EXPECT_NE(got.find(" 3 0\n"), std::string::npos);
+  std::vector<uint8_t> gz = run(OutputFormat::TejasGz, s, 0);
+  EXPECT_TRUE(as_string(gunzip(gz, expect.size() + 1)) == expect);
+}
+
+// champsim-gz holds exactly the records of champsim (whose bytes the
+// ChampSim tests above check field by field), gzip'd: the stress stream's
+// thousands of records, through two independent decoders.
+TEST(ConvertGolden, ChampSimGzIsChampSimRecordsGzipped) {
+  const std::vector<Spec> s = tejas_stress_stream();
+  std::vector<uint8_t> gz = run(OutputFormat::ChampSimGz, s, 0);
+  ASSERT_GE(gz.size(), 18u);
+  EXPECT_EQ(gz[0], 0x1f);
+  EXPECT_EQ(gz[1], 0x8b);
+  const size_t records = 64 * s.size();
+  std::vector<uint8_t> plain = gunzip(gz, records + 1);
+  ASSERT_EQ(plain.size(), records);
+  std::vector<uint8_t> xz = run(OutputFormat::ChampSim, s, 0);
+  lzma_stream strm = LZMA_STREAM_INIT;
+  ASSERT_EQ(lzma_stream_decoder(&strm, UINT64_MAX, 0), LZMA_OK);
+  std::vector<uint8_t> from_xz(records + 1);
+  strm.next_in = xz.data();
+  strm.avail_in = xz.size();
+  strm.next_out = from_xz.data();
+  strm.avail_out = from_xz.size();
+  EXPECT_EQ(lzma_code(&strm, LZMA_FINISH), LZMA_STREAM_END);
+  from_xz.resize(from_xz.size() - strm.avail_out);
+  lzma_end(&strm);
+  EXPECT_TRUE(plain == from_xz);
+  EXPECT_EQ(le64(plain.data()), s[0].pc);
+  EXPECT_EQ(le64(plain.data() + 64 * (s.size() - 1)), s.back().pc);
 }
 
 }  // namespace

@@ -115,6 +115,14 @@ void announce_begin(MarkerSource src, uint16_t id, int core) {
     say("tracing started by marker " + std::to_string(id) + " on core " + std::to_string(core));
 }
 
+// The limit ended tracing (declared, or found spent by a stop).
+void announce_limit(int core) {
+  const Options& opt = g_plugin->opt;
+  event("limit_reached", MarkerSource::Limit, -1, core, std::to_string(opt.limit));
+  say("instruction limit reached after " + std::to_string(opt.limit) + " instructions; tracing stopped");
+  if (opt.exit_on_limit) shim::request_shutdown();  // the atexit callback finishes the files
+}
+
 }  // namespace
 
 void request_reset_vcpu() {
@@ -175,15 +183,6 @@ void start_condition(MarkerSource src, uint16_t id, int core) {
     announce_begin(src, id, core);
   }
 }
-
-namespace {
-void announce_limit(int core) {
-  const Options& opt = g_plugin->opt;
-  event("limit_reached", MarkerSource::Limit, -1, core, std::to_string(opt.limit));
-  say("instruction limit reached after " + std::to_string(opt.limit) + " instructions; tracing stopped");
-  if (opt.exit_on_limit) shim::request_shutdown();  // the atexit callback finishes the files
-}
-}  // namespace
 
 bool stop_condition(MarkerSource src, uint16_t id, int core, Marker* end) {
   // From Tracing or Skipping only: a limit or a failure that came first

@@ -382,10 +382,8 @@ void on_tb_exec(unsigned k, void* ud) {
     if (ph == Phase::Skipping) count_skip_block(v, k, tb->n);  // a gap between windows
     return;
   }
-  if (v.region.tracing && !region_epoch_current(v)) {
-    RoiState s = roi_state();  // the stop since this core's region began
-    core_end(v, k, Marker{MarkerKind::RoiEnd, s.stop_source, s.stop_id, 0});
-  }
+  if (v.region.tracing && !region_epoch_current(v))
+    core_end(v, k, end_marker_for_phase());  // the stop since this core's region began
   if (!core_begin(v, k)) return;
   open_record(v, k, tb, tb->sb, 0);
 }

@@ -118,10 +118,8 @@ void block(SimRun& run, unsigned k) {
   Vcpu& v = g_plugin->vcpus[k];
   RoiView r = roi_view();
   if (r.state.phase == Phase::Tracing) {
-    if (v.region.tracing && v.region.epoch != g_roi.epoch.load(std::memory_order_relaxed)) {
-      RoiState s = roi_state();
-      core_end(v, k, Marker{MarkerKind::RoiEnd, s.stop_source, s.stop_id, 0});
-    }
+    if (v.region.tracing && v.region.epoch != g_roi.epoch.load(std::memory_order_relaxed))
+      core_end(v, k, end_marker_for_phase());
     if (!core_begin(v, k)) return;
     uint32_t cap = kBlock;
     if (budgets_on() && !take_budget(v, k, &cap)) return;

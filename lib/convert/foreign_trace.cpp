@@ -93,8 +93,17 @@ OutputFormat classify_text(const std::string& head) {
   return OutputFormat::Binary;
 }
 
+// After gzread returned 0: whether the stream ended cleanly. zlib reports a
+// gzip stream cut short (a killed run's missing trailer) only through
+// gzerror, as Z_BUF_ERROR.
+bool gz_ended_cleanly(gzFile f) {
+  int code = Z_OK;
+  gzerror(f, &code);
+  return code == Z_OK;
+}
+
 // Calls on_line for every line ('\n' removed). Returns false if the last
-// line has no newline (cut short).
+// line has no newline or the gzip stream is cut short.
 template <typename F>
 bool for_each_line(gzFile f, F&& on_line, std::string* error) {
   std::vector<char> buf(1 << 20);
@@ -106,7 +115,11 @@ bool for_each_line(gzFile f, F&& on_line, std::string* error) {
       *error = gzerror(f, &code);
       return false;
     }
-    if (n == 0) break;
+    if (n == 0) {
+      if (gz_ended_cleanly(f)) break;
+      *error = "the gzip stream is cut short: the trace was not finished";
+      return false;
+    }
     const char* p = buf.data();
     const char* end = p + n;
     while (p < end) {
@@ -280,10 +293,7 @@ std::string scan_champsim_gz(const std::string& path, const ForeignTraceVisitor&
       return "the gzip stream is damaged or cut short: " + std::string(gzerror(gz.get(), &code));
     }
     if (n == 0) {
-      // zlib reports a stream cut short by Z_BUF_ERROR after a 0-byte read.
-      int code = 0;
-      gzerror(gz.get(), &code);
-      if (code != Z_OK) return "the gzip stream is cut short: the trace was not finished";
+      if (!gz_ended_cleanly(gz.get())) return "the gzip stream is cut short: the trace was not finished";
       return have ? "the last record is cut short" : "";
     }
     const size_t total = have + size_t(n);

@@ -84,6 +84,12 @@ head -c -8 "$gz" >"$tmp/cut3_0.champsimtrace.gz"
 out=$("$qt" stats --json "$tmp/cut3_0.champsimtrace.gz" 2>"$tmp/cut3.err")
 [ "$(field complete <<<"$out")" = False ] && grep -q "cut short" "$tmp/cut3.err" && ok "champsim-gz without its trailer: incomplete" ||
   fail "champsim-gz without its trailer: $(cat "$tmp/cut3.err")"
+# tejas-gz without its gzip trailer: every line is there, but the file was not finished.
+tgz=$(ls "$tmp/tejas-gz"/t_*.gz | head -n1)
+head -c -8 "$tgz" >"$tmp/cut4_0.gz"
+out=$("$qt" stats --json "$tmp/cut4_0.gz" 2>"$tmp/cut4.err")
+[ "$(field complete <<<"$out")" = False ] && grep -q "cut short" "$tmp/cut4.err" && ok "tejas-gz without its trailer: incomplete" ||
+  fail "tejas-gz without its trailer: $(cat "$tmp/cut4.err")"
 # Still refused: a file that is neither (the binary reader's one line).
 echo "hello world" >"$tmp/hello"
 out=$("$qt" verify "$tmp/hello" 2>&1); [[ $out == *"not a qemutrace file"* ]] && ok "plain text file: not a qemutrace file" || fail "plain text: $out"

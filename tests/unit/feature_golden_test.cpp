@@ -102,7 +102,7 @@ Built build(uint64_t features) {
     }
   }
   tb.exec(loop, 2, strided(0x600000));
-  tb.marker(Marker{MarkerKind::Discontinuity, MarkerSource::Exception, 0, 0x401000 + loop->lengths[0]});
+  tb.marker(Marker{MarkerKind::Discontinuity, MarkerSource::Exception, 0, uint64_t(0x401000 + loop->lengths[0])});
   tb.marker(Marker{MarkerKind::RoiEnd, MarkerSource::MagicNop, 1, 0});
   Built out;
   out.bytes = tb.finish();

@@ -41,6 +41,9 @@ ONLY = os.environ.get("WORKLOADS", "").split()
 SECTIONS = set(os.environ.get("SECTIONS", "main formats decode scale real profile peer").split())
 
 PLUGIN = os.path.join(BUILD, "lib", "libqemutrace.so")
+# An A/B in the same interleaved run: another build's plugin as `c:base`
+# (real programs and scaling).
+BASE_PLUGIN = os.environ.get("BASE_PLUGIN")
 CLI = os.path.join(BUILD, "bin", "qemutrace")
 
 # name, program, full-size args, quick args, lackey (small) args.
@@ -102,6 +105,8 @@ if REAL_ONLY:
     REAL_PROGS = [r for r in REAL_PROGS if r[0] in REAL_ONLY]
 REPS_REAL = envint("REPS_REAL", 3, 1)
 REAL_CONFIGS = [("a", None), ("b", "markers=int"), ("c", "format=binary"), ("floor:ring", "@floor:mode=ring")]
+if BASE_PLUGIN:
+    REAL_CONFIGS.append(("c:base", "@base:format=binary"))
 if os.environ.get("REAL_LABELS"):
     REAL_CONFIGS = [c for c in REAL_CONFIGS if c[0] in os.environ["REAL_LABELS"].split()]
 if os.environ.get("ATTR", "1") == "0":
@@ -218,6 +223,8 @@ def run_guest(qargs, initrd, opts, tag, smp=2, keep=None, count=False, roi_prefi
             return {"ok": False, "roi_ns": None, "bytes": None, "insns": None, "kernel": None,
                     "err": "no floor plugin", "wall": 0}
         args += ["-plugin", f"{FLOOR[0]},{opts[len('@floor:'):]}"]
+    elif opts is not None and opts.startswith("@base:"):
+        args += ["-plugin", f"{BASE_PLUGIN},base={base},quiet=on,{opts[len('@base:'):]}"]
     elif opts is not None:
         args += ["-plugin", f"{PLUGIN},base={base},quiet=on" + ("," + opts if opts else "")]
     r = {"ok": False, "roi_ns": None, "bytes": None, "insns": None, "kernel": None, "err": ""}
@@ -482,9 +489,12 @@ def main():
         for rep in range(REPS_SCALE):
             for wl in scale_progs:
                 for smp in (1, 4):
-                    for (label, opts) in (("a", None), ("c", "format=binary,markers=int")):
+                    configs = [("a", None), ("c", "format=binary,markers=int")]
+                    if BASE_PLUGIN:
+                        configs.append(("c:base", "@base:format=binary,markers=int"))
+                    for (label, opts) in configs:
                         tag = f"scale-{wl}/{label}/smp{smp}/rep{rep + 1}"
-                        r = run_guest(qargs, sinit[wl], opts, tag, smp=smp, count=(label == "c"),
+                        r = run_guest(qargs, sinit[wl], opts, tag, smp=smp, count=label.startswith("c"),
                                       roi_prefix="qt-par")
                         scale.setdefault((wl, label, smp), []).append(r)
                         log(f"{tag}: roi={fmt(r['roi_ns'] and r['roi_ns'] / 1e9, '.3f')} s insns={r['insns']}")
@@ -789,6 +799,12 @@ def report_real(real, prof):
         P("| **geomean** | " + " | " * len(labels) + " | ".join(
             fmt(geomean([rat.get((n, k)) for n in names])) + "×" for k in ("b/a", "c/a", "ring/a", "c/ring")) + " |")
         P()
+        if "c:base" in labels:
+            ab = {n: cell_of(real, n, "c")[1] / cell_of(real, n, "c:base")[1] for n in names
+                  if cell_of(real, n, "c")[1] and cell_of(real, n, "c:base")[1]}
+            P(f"(c) against c:base ({BASE_PLUGIN}): " + ", ".join(f"{n} {v:.3f}×" for n, v in ab.items()) +
+              f"; geomean {fmt(geomean(list(ab.values())), '.3f')}× (below 1: this build is faster).")
+            P()
         worst = max([rat.get((n, "c/ring")) or 0 for n in names] or [0])
         worst_b = max([rat.get((n, "b/a")) or 0 for n in names] or [0])
         P(f"Targets: full trace ≤ 2× floor:ring on every program: worst {worst:.2f}× "
@@ -856,13 +872,13 @@ def scale_mips(scale, wl, label, smp):
     if not runs:
         return None, None
     roi = median([r["roi_ns"] for r in runs])
-    ins = median([r["insns"] for r in runs if r["insns"]]) if label == "c" and any(r["insns"] for r in runs) else None
+    ins = median([r["insns"] for r in runs if r["insns"]]) if label.startswith("c") and any(r["insns"] for r in runs) else None
     return roi, ins
 
 
-def scale_ratio(scale, wl):
-    r1, i1 = scale_mips(scale, wl, "c", 1)
-    r4, i4 = scale_mips(scale, wl, "c", 4)
+def scale_ratio(scale, wl, label="c"):
+    r1, i1 = scale_mips(scale, wl, label, 1)
+    r4, i4 = scale_mips(scale, wl, label, 4)
     if not (r1 and r4 and i1 and i4):
         return None
     return (i4 / r4) / (i1 / r1)
@@ -915,6 +931,13 @@ def report_rest(native, dec, scale, peer, copies):
             P(f"| {wl} | {fmt(a1 and a1 / 1e9, '.2f')} → {fmt(a4 and a4 / 1e9, '.2f')} | "
               f"{fmt(a1 and a4 and a1 / a4)}× | {fmt(c1 and c1 / 1e9, '.2f')} → {fmt(c4 and c4 / 1e9, '.2f')} | "
               f"{fmt(m1, '.0f')} → {fmt(m4, '.0f')} | {fmt(scale_ratio(scale, wl))}× |")
+        P()
+        for wl in sorted({k[0] for k in scale if k[1] == "c:base"}):
+            b1, j1 = scale_mips(scale, wl, "c:base", 1)
+            b4, j4 = scale_mips(scale, wl, "c:base", 4)
+            P(f"- {wl}, c:base ({BASE_PLUGIN}): ROI {fmt(b1 and b1 / 1e9, '.2f')} → {fmt(b4 and b4 / 1e9, '.2f')} s, "
+              f"MIPS {fmt(j1 and b1 and j1 / b1 * 1e3, '.0f')} → {fmt(j4 and b4 and j4 / b4 * 1e3, '.0f')}, "
+              f"ratio {fmt(scale_ratio(scale, wl, 'c:base'))}×")
         P()
     if peer:
         P("### Peer: valgrind lackey `--tool=lackey --trace-mem=yes`, natively, smaller sizes")

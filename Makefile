@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc)
 TEST_JOBS ?= $(JOBS)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-unit test-e2e test-slow sanitize tsan demo bench clean
+.PHONY: all deps build test test-unit test-e2e test-slow test-under-load sanitize tsan demo bench clean
 
 all: build
 
@@ -24,7 +24,7 @@ build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
 # The aarch64 tests need its QEMU and cross compiler.
-test test-e2e test-slow: DEPS_ARGS = --arch aarch64
+test test-e2e test-slow test-under-load: DEPS_ARGS = --arch aarch64
 
 # Everything but the slow label (soak runs and long fuzzing).
 test: build
@@ -35,6 +35,11 @@ test-unit: build
 
 test-e2e: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(TEST_JOBS) -L e2e
+
+# `make test` twice in a row with a busy loop on every host core (about an
+# hour on 2 cores): the tests must hold when they get a share of the CPU.
+test-under-load: build
+	bash scripts/test-under-load.sh $(BUILD)
 
 # Long fuzzing and soak runs.
 test-slow: build

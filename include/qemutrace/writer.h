@@ -148,13 +148,7 @@ class CompressionPool {
 
   struct Job;
   void submit(Job* job);
-  // A queued job not yet started, or null: a core that would wait for the
-  // pool compresses it on its own thread instead, so that the host cores do
-  // not idle while the pool's threads wait for CPU.
-  Job* take_queued();
   unsigned threads() const;
-  // Chunks compressed by the cores themselves (take_queued) so far.
-  uint64_t jobs_taken_by_cores() const;
 
  private:
   struct Impl;

@@ -167,10 +167,8 @@ struct BinaryCoreWriter::Impl {
   bool ctx_in_chunk = false;
   uint8_t ctx_cpl = 0, ctx_level = 0;  // context last recorded in this chunk
   uint64_t ctx_asid = 0;
-  // The vCPU thread's own: every chunk without a pool, queued ones it takes
-  // from a pool that is behind.
-  detail::ChunkEncoder enc;
-  ZSTD_CCtx* cctx = nullptr;
+  detail::ChunkEncoder enc;   // only without a pool
+  ZSTD_CCtx* cctx = nullptr;  // only without a pool
 
   // vCPU-thread state.
   LentWindow win;  // what this writer lends to the fast path (lent_window())
@@ -377,17 +375,8 @@ struct BinaryCoreWriter::Impl {
     raw = RawChunk{};
     {
       std::unique_lock<std::mutex> lk(mu);
-      // Back-pressure: block rather than drop, after helping the pool with
-      // what it has not started (never under mu: deliver takes it).
-      const unsigned cap = std::max(1u, opts.buffers_per_core);
-      while (pool && in_flight >= cap) {
-        lk.unlock();
-        CompressionPool::Job* queued = pool->take_queued();
-        if (queued) compress_here(queued);
-        lk.lock();
-        if (!queued) break;
-      }
-      cv.wait(lk, [&] { return in_flight < cap; });
+      // Back-pressure: block rather than drop.
+      cv.wait(lk, [&] { return in_flight < std::max(1u, opts.buffers_per_core); });
       in_flight++;
       job->seq = next_seq++;
       // Reuse a finished chunk's buffers: fresh multi-MiB vectors would be
@@ -405,16 +394,13 @@ struct BinaryCoreWriter::Impl {
     if (with_values) raw.values.insert(raw.values.end(), carry_values.begin(), carry_values.end());
     acc_begin = 0;
     a_chunks.fetch_add(1, std::memory_order_relaxed);
-    if (pool) pool->submit(job);
-    else compress_here(job);
-  }
-
-  // Compresses a job (this core's, or another's taken from the pool) on the
-  // calling vCPU thread, with this writer's own encoder and context.
-  void compress_here(CompressionPool::Job* job) {
-    if (!cctx) cctx = ZSTD_createCCtx();
-    compress(job, cctx, enc);
-    job->owner->deliver(job);
+    if (pool) {
+      pool->submit(job);
+    } else {
+      if (!cctx) cctx = ZSTD_createCCtx();
+      compress(job, cctx, enc);
+      deliver(job);
+    }
   }
 
   // Turns the recorded events into the chunk's records (docs/trace-format.md).
@@ -747,7 +733,6 @@ struct CompressionPool::Impl {
   std::deque<Job*> queue;
   bool stop = false;
   std::vector<std::thread> threads;
-  std::atomic<uint64_t> taken_by_cores{0};
 
   void run() {
     ZSTD_CCtx* cctx = ZSTD_createCCtx();
@@ -790,19 +775,6 @@ void CompressionPool::submit(Job* job) {
   impl_->cv.notify_one();
 }
 
-CompressionPool::Job* CompressionPool::take_queued() {
-  std::lock_guard<std::mutex> lk(impl_->mu);
-  if (impl_->queue.empty()) return nullptr;
-  Job* job = impl_->queue.front();
-  impl_->queue.pop_front();
-  impl_->taken_by_cores.fetch_add(1, std::memory_order_relaxed);
-  return job;
-}
-
 unsigned CompressionPool::threads() const { return unsigned(impl_->threads.size()); }
-
-uint64_t CompressionPool::jobs_taken_by_cores() const {
-  return impl_->taken_by_cores.load(std::memory_order_relaxed);
-}
 
 }  // namespace qemutrace

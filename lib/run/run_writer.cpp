@@ -153,14 +153,12 @@ struct RunWriter::Impl {
     bool converted = false;
     std::vector<CoreTotals> totals;  // empty entries: no such core
     std::vector<bool> present;
-    uint64_t chunks_by_cores = 0;
   };
   // Called with mu held: what the manifest needs besides the events, and the
   // events not rendered yet (O(new events)).
   Snapshot snapshot_locked() {
     Snapshot s;
     s.converted = converted;
-    if (pool) s.chunks_by_cores = pool->jobs_taken_by_cores();
     s.totals.resize(cores.size());
     s.present.resize(cores.size());
     for (size_t k = 0; k < cores.size(); k++)
@@ -226,9 +224,6 @@ struct RunWriter::Impl {
     j["files"] = files;
     j["events"] = std::move(rendered_events);
     j["totals"] = {{"instructions", tot_i}, {"kernel_instructions", tot_k}, {"bytes", tot_b}};
-    // Chunks the vCPU threads compressed because the pool was behind: the
-    // guest paid for them, and more `threads` may help.
-    if (pool) j["compression"] = {{"threads", pool->threads()}, {"chunks_by_cores", s.chunks_by_cores}};
     if (levels) {
       j["totals"]["hypervisor_instructions"] = tot_h;
       j["totals"]["nested_instructions"] = tot_n;

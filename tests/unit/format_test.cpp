@@ -608,53 +608,6 @@ TEST(CompressionPool, ManyCoresInParallelRoundTrip) {
 }
 
 namespace {
-uint64_t fixed_clock() { return 1000000; }
-
-// One core's stream: 3000 blocks of 3 instructions, one load each.
-void write_core_stream(BinaryCoreWriter& w, int c, const StaticBlock& b) {
-  w.set_context(3, 0);
-  for (int i = 0; i < 3000; i++) {
-    w.begin_block(&b);
-    w.access(1, 0x10000 + 8 * i + c, 0, 3, false);
-    w.end_block(3);
-  }
-}
-}  // namespace
-
-// A pool that is behind: its one thread serves eight cores, each allowed one
-// chunk in flight. The cores compress queued chunks themselves rather than
-// wait, and every file keeps the bytes a core writing alone would give.
-TEST(CompressionPool, CoresCompressWhatAPoolThatIsBehindHasNotStarted) {
-  constexpr int kCores = 8;
-  CompressionPool pool(1);
-  WriterOptions o;
-  o.chunk_insns = 64;
-  o.buffers_per_core = 1;
-  o.clock_ns = fixed_clock;
-  StaticBlock b{0x2000, 0, 0, 3, {2, 2, 2}, {1, 2, 3, 4, 5, 6}};
-  std::vector<std::vector<uint8_t>> pooled(kCores), alone(kCores);
-  std::vector<std::thread> threads;
-  for (int c = 0; c < kCores; c++)
-    threads.emplace_back([&, c] {
-      BinaryCoreWriter w(std::make_unique<MemorySink>(&pooled[c]), o, uint16_t(c), &pool);
-      write_core_stream(w, c, b);
-      EXPECT_TRUE(w.finish());
-    });
-  for (auto& t : threads) t.join();
-  EXPECT_GT(pool.jobs_taken_by_cores(), 0u);
-  for (int c = 0; c < kCores; c++) {
-    BinaryCoreWriter w(std::make_unique<MemorySink>(&alone[c]), o, uint16_t(c), nullptr);
-    write_core_stream(w, c, b);
-    ASSERT_TRUE(w.finish());
-    EXPECT_EQ(pooled[c], alone[c]) << "core " << c;
-    CoreReader r(memory_source(pooled[c], "c"));
-    uint64_t n = 0;
-    while (r.next()) n++;
-    EXPECT_EQ(n, 9000u);
-  }
-}
-
-namespace {
 uint64_t even_clock() { static uint64_t t = 0; return t += 2000; }
 uint64_t odd_clock() { static uint64_t t = 1000; return t += 2000; }
 

@@ -107,8 +107,9 @@ REPS_REAL = envint("REPS_REAL", 3, 1)
 REAL_CONFIGS = [("a", None), ("b", "markers=int"), ("c", "format=binary"), ("floor:ring", "@floor:mode=ring")]
 if BASE_PLUGIN:
     REAL_CONFIGS.append(("c:base", "@base:format=binary"))
-if os.environ.get("REAL_LABELS"):
-    REAL_CONFIGS = [c for c in REAL_CONFIGS if c[0] in os.environ["REAL_LABELS"].split()]
+if os.environ.get("REAL_LABELS"):  # subset, in this order
+    _by_label = dict(REAL_CONFIGS)
+    REAL_CONFIGS = [(lb, _by_label[lb]) for lb in os.environ["REAL_LABELS"].split() if lb in _by_label]
 if os.environ.get("ATTR", "1") == "0":
     ATTR_CONFIGS = []
 

@@ -124,6 +124,15 @@ def sh(cmd, **kw):
     return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw).stdout
 
 
+def rotated(configs, rep):
+    """The configurations of one rep, starting one further each rep: a run
+    right after another build's (floor:ring's boot in particular) was
+    measured up to 1.4x slower, so no configuration may always follow the
+    same one."""
+    k = rep % len(configs) if configs else 0
+    return configs[k:] + configs[:k]
+
+
 def median(xs):
     return statistics.median(xs) if xs else None
 
@@ -493,7 +502,7 @@ def main():
                     configs = [("a", None), ("c", "format=binary,markers=int")]
                     if BASE_PLUGIN:
                         configs.append(("c:base", "@base:format=binary,markers=int"))
-                    for (label, opts) in configs:
+                    for (label, opts) in rotated(configs, rep):
                         tag = f"scale-{wl}/{label}/smp{smp}/rep{rep + 1}"
                         r = run_guest(qargs, sinit[wl], opts, tag, smp=smp, count=label.startswith("c"),
                                       roi_prefix="qt-par")
@@ -513,7 +522,7 @@ def main():
         rall = make_initrd(gdir, "real-all", helpers["qt-roi"], allargs)
         if "real" in SECTIONS:
             for rep in range(REPS_REAL):
-                for (label, opts) in REAL_CONFIGS:
+                for (label, opts) in rotated(REAL_CONFIGS, rep):
                     tag = f"real/{label}/rep{rep + 1}"
                     r = run_guest(qargs, rall, opts, tag, count=(label == "c"), roi_prefix="qt-roi")
                     for (name, *_r) in REAL_PROGS:

@@ -10,6 +10,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "qemutrace/format.h"
 
@@ -17,6 +18,8 @@ namespace qemutrace {
 
 enum class OutputFormat { Binary, Tejas, TejasGz, ChampSim, ChampSimGz, Din, Text, Bbv };
 std::string_view output_format_name(OutputFormat f);
+// Every format, in the order front ends list them.
+const std::vector<OutputFormat>& all_output_formats();
 // Accepts the names and the legacy aliases (file = tejas, file-gz = tejas-gz).
 bool parse_output_format(std::string_view name, OutputFormat* out);
 // The accepted names for a message or --help, e.g. "binary, tejas (or file),

@@ -39,6 +39,15 @@ const FormatEntry& entry(OutputFormat f) {
 
 std::string_view output_format_name(OutputFormat f) { return entry(f).name; }
 
+const std::vector<OutputFormat>& all_output_formats() {
+  static const std::vector<OutputFormat> all = [] {
+    std::vector<OutputFormat> v;
+    for (const FormatEntry& e : kFormats) v.push_back(e.format);
+    return v;
+  }();
+  return all;
+}
+
 bool parse_output_format(std::string_view name, OutputFormat* out) {
   if (name.empty()) return false;
   for (const FormatEntry& e : kFormats) {

@@ -66,10 +66,6 @@ std::vector<std::string> expand_trace_paths(const std::string& arg) {
 }
 
 namespace {
-constexpr OutputFormat kAllFormats[] = {OutputFormat::Binary, OutputFormat::Tejas, OutputFormat::TejasGz,
-                                        OutputFormat::ChampSim, OutputFormat::ChampSimGz, OutputFormat::Din,
-                                        OutputFormat::Text, OutputFormat::Bbv};
-
 const char* kind_of(mode_t m) {
   if (S_ISDIR(m)) return "a directory";
   if (S_ISCHR(m)) return "a character device";
@@ -83,7 +79,7 @@ const char* kind_of(mode_t m) {
 std::vector<std::string> run_output_paths(const std::string& base, unsigned cores) {
   std::vector<std::string> out{base + ".json"};
   for (unsigned k = 0; k < cores; k++) {
-    for (OutputFormat f : kAllFormats) out.push_back(core_file_path(base, k, f));
+    for (OutputFormat f : all_output_formats()) out.push_back(core_file_path(base, k, f));
     out.push_back(core_file_path(base, k, OutputFormat::Binary) + ".qtr");
   }
   return out;

@@ -428,7 +428,6 @@ class TejasConsumer final : public BufferedConsumer {
     std::memcpy(p, " 27 ", 4);
     p += 4;
     std::string_view text = tejas_text(d.text);
-    text = text.substr(0, kTejasAsmMax);
     std::memcpy(p, text.data(), text.size());
     p += text.size();
     *p++ = '\n';

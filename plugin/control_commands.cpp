@@ -35,7 +35,7 @@ bool wait_applied(Done done) {
 }
 
 std::string status() {
-  Phase ph = settled_phase();
+  Phase ph = phase();
   const char* st = ph == Phase::Tracing ? "tracing" : ph == Phase::Limit ? "limit" : "off";
   std::ostringstream o;
   uint64_t ins = 0, bytes = 0;
@@ -71,7 +71,7 @@ void stop_on_vcpu() {
 }
 
 std::string start_or_stop(bool start) {
-  Phase ph = settled_phase();
+  Phase ph = phase();
   if (ph == Phase::Limit) return "error limit reached";
   if (ph == Phase::Failed) return "error trace failed";
   uint64_t resets = resets_done();
@@ -81,7 +81,7 @@ std::string start_or_stop(bool start) {
     // while tracing have closed their records and the count no longer moves.
     // A loaded host may take seconds to run vCPU 0: no short cut-off.
     auto moved = [start] {
-      Phase now = settled_phase();
+      Phase now = phase();
       return start ? now != Phase::Off : now != Phase::Tracing && now != Phase::Skipping;
     };
     bool applied = wait_applied(moved) &&

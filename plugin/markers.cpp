@@ -62,9 +62,7 @@ void confirm_int(const MarkerArgs& args) {
 
 void stop_at_site(Vcpu& v, unsigned k, Site* s) {
   Phase ph = phase();
-  // Changing: a transition under way, which may leave Tracing or Skipping
-  // (stop_condition waits for it).
-  if (ph != Phase::Tracing && ph != Phase::Skipping && ph != Phase::Changing) return;
+  if (ph != Phase::Tracing && ph != Phase::Skipping) return;
   MarkerSource src = s->type == MarkerType::NopStop ? MarkerSource::MagicNop : MarkerSource::LegacyInt;
   Marker end;
   bool stopped = stop_condition(src, s->id, int(k), &end);

@@ -32,7 +32,7 @@ void on_reset_done(qemu_plugin_id_t) {
   // QEMU runs this with every vCPU stopped. After a stop, a core whose next
   // blocks are all translated afresh (untraced) would call nothing that ends
   // its region, which would then end only at exit: end them all here.
-  Phase ph = settled_phase();
+  Phase ph = phase();
   if (ph != Phase::Tracing && ph != Phase::Skipping) end_every_region();
   register_callbacks();
   g_resets.done.fetch_add(1, std::memory_order_release);
@@ -141,15 +141,14 @@ void reset_if_requested() {
 uint64_t resets_done() { return g_resets.done.load(std::memory_order_acquire); }
 uint64_t reset_requests() { return g_resets.requests.load(); }
 
-RoiState settled_state() { return RoiState::unpack(wait_unless_changing()); }
-Phase settled_phase() { return settled_state().phase; }
+uint64_t settled_word() { return wait_unless_changing(); }
 
 RoiView roi_view() {
   // The epoch moves before the word that publishes it (begin_tracing_phase):
   // an epoch unchanged around the word's load is the epoch of that word.
   for (;;) {
     uint32_t e = g_roi.epoch.load(std::memory_order_acquire);
-    uint64_t w = g_roi.word.load(std::memory_order_acquire);
+    uint64_t w = roi_word();
     if (g_roi.epoch.load(std::memory_order_acquire) == e) return RoiView{RoiState::unpack(w), e};
   }
 }

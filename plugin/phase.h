@@ -16,10 +16,9 @@
 // the phases it may leave to Changing), writes what readers of the next
 // phase need (the skip count, the window budget, the region epoch), and
 // then publishes the next phase (release). A core that sees a phase
-// (acquire) therefore also sees everything written for it. Other
-// transitions wait while the phase is Changing (a few stores, nothing that
-// can block or call back into the plugin); the hot callbacks do not wait:
-// to them Changing is neither Tracing nor Skipping.
+// (acquire) therefore also sees everything written for it. Everyone else
+// waits while the phase is Changing (a few stores, nothing that can block or
+// call back into the plugin): phase() never returns it.
 //
 // What starts and stops a region travels in the same word as the phase, so
 // one load gives a core the phase and the markers that go with it.
@@ -79,13 +78,19 @@ struct Roi {
 };
 extern Roi g_roi;
 
-inline Phase phase() { return Phase(g_roi.word.load(std::memory_order_acquire) & 0xf); }
-inline RoiState roi_state() { return RoiState::unpack(g_roi.word.load(std::memory_order_acquire)); }
-// The phase once no transition is under way (waits out Changing): for
-// decisions that must not take Changing for a phase (translation, control).
-Phase settled_phase();
-// The same, with the markers and flags of that phase.
-RoiState settled_state();
+// The word once no transition is under way. A claim is held by another
+// thread for a few stores, so the wait is short; nothing under a claim reads
+// the phase. A core that took Changing for a phase would end its region for
+// a transition that may be undone (a window end found late) and begin it
+// again in the same epoch.
+uint64_t settled_word();
+inline uint64_t roi_word() {
+  uint64_t w = g_roi.word.load(std::memory_order_acquire);
+  if (__builtin_expect((w & 0xf) == uint64_t(Phase::Changing), 0)) w = settled_word();
+  return w;
+}
+inline Phase phase() { return Phase(roi_word() & 0xf); }
+inline RoiState roi_state() { return RoiState::unpack(roi_word()); }
 
 // The state and the epoch of one moment (a core beginning its region).
 struct RoiView {

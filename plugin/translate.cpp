@@ -25,7 +25,7 @@ Immortal<Translations> g_tbs;
 enum class TransMode { Off, Skip, On, Dead };
 
 TransMode trans_mode() {
-  RoiState s = settled_state();  // Changing is no mode: the phase it becomes
+  RoiState s = roi_state();
   switch (s.phase) {
     case Phase::Tracing: return TransMode::On;
     // The gap between two windows (every=) is short and switched often:

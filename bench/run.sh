@@ -33,6 +33,7 @@ PY
   echo "- machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "- environment: $(env | grep -E '^(REPS[A-Z_]*|SECTIONS|QUICK|SCALE_[A-Z]+|REAL_[A-Z]+|BASE_PLUGIN)=' | tr '\n' ' ')"
   echo
   echo "## Trace format on synthetic streams (bench/format_bench.cpp)"
   echo
@@ -50,6 +51,10 @@ PY
   if [ -x bench/formats.sh ] && [ "${QEMUTRACE_BENCH_GUEST:-1}" = 1 ]; then
     echo
     bash bench/formats.sh
+  fi
+  if [ -x bench/sampling.sh ] && [ "${QEMUTRACE_BENCH_GUEST:-1}" = 1 ]; then
+    echo
+    bash bench/sampling.sh
   fi
   if [ -x bench/aarch64.sh ] && [ "${QEMUTRACE_BENCH_GUEST:-1}" = 1 ] && command -v qemu-system-aarch64 >/dev/null; then
     echo

@@ -1,4 +1,5 @@
 // BinaryCoreWriter and the compression pool (docs/trace-format.md, File layout).
+#include <pthread.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -735,6 +736,8 @@ struct CompressionPool::Impl {
   std::vector<std::thread> threads;
 
   void run() {
+    // Named so that top -H and perf tell compression from the vCPUs.
+    pthread_setname_np(pthread_self(), "qt-compress");
     ZSTD_CCtx* cctx = ZSTD_createCCtx();
     detail::ChunkEncoder enc(0, kPageShift);
     for (;;) {

@@ -8,6 +8,7 @@
 // the recording is removed once its conversion succeeded. Until then the
 // manifest lists the recordings, so an interrupted run stays convertible.
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -285,7 +286,10 @@ std::unique_ptr<RunWriter> RunWriter::create(const std::string& base, const RunO
     s = m.snapshot_locked();
   }
   if (!m.write_manifest(s, false, error)) return nullptr;
-  m.manifest_thread = std::thread([&m] { m.manifest_loop(); });
+  m.manifest_thread = std::thread([&m] {
+    pthread_setname_np(pthread_self(), "qt-manifest");
+    m.manifest_loop();
+  });
   return w;
 }
 

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 out=bench/RESULTS.md
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+bench_env=$(env | grep -E '^(REPS[A-Z_]*|SECTIONS|QUICK|SCALE_[A-Z]+|REAL_[A-Z]+|BASE_PLUGIN)=' | tr '\n' ' ' || true)
 
 "$BUILD/bin/format_bench" --benchmark_format=json --benchmark_repetitions=3 \
   --benchmark_report_aggregates_only=true > "$tmp/format.json"
@@ -33,7 +34,7 @@ PY
   echo "- machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  echo "- environment: $(env | grep -E '^(REPS[A-Z_]*|SECTIONS|QUICK|SCALE_[A-Z]+|REAL_[A-Z]+|BASE_PLUGIN)=' | tr '\n' ' ')"
+  echo "- environment: ${bench_env:-(defaults)}"
   echo
   echo "## Trace format on synthetic streams (bench/format_bench.cpp)"
   echo

@@ -1102,6 +1102,15 @@ if __name__ == "__main__":
     try:
         main()
     finally:
+        # A failed run's console outlives the work dir: beside the raw results.
+        failed_logs = [f for f in os.listdir(work) if f.startswith("failed-")] if os.path.isdir(work) else []
+        if failed_logs:
+            rawp = os.environ.get("RAW_OUT", os.path.join(tempfile.gettempdir(), "qemutrace-guest-bench-raw.json"))
+            fdir = os.path.splitext(rawp)[0] + "-failures"
+            os.makedirs(fdir, exist_ok=True)
+            for f in failed_logs:
+                shutil.copy(os.path.join(work, f), fdir)
+            log(f"consoles of {len(failed_logs)} failed run(s) in", fdir)
         if os.environ.get("KEEP_WORK") != "1":
             shutil.rmtree(work, ignore_errors=True)
         else:

@@ -114,6 +114,7 @@ if os.environ.get("ATTR", "1") == "0":
     ATTR_CONFIGS = []
 
 failures = []  # (what, detail)
+RAW_OUT = os.environ.get("RAW_OUT", os.path.join(tempfile.gettempdir(), "qemutrace-guest-bench-raw.json"))
 
 
 def log(*a):
@@ -367,6 +368,14 @@ def profile_threads(data, t0, t1):
     return busy
 
 
+def profile_entry(name, data, t0, t1, roi):
+    """One ROI of a profile: symbol groups, top symbols and host cores busy."""
+    g, top = profile_groups(data, t0, t1)
+    e = {"roi_ns": roi, "groups": g, "top": top, "span": [t0, t1], "busy": profile_threads(data, t0, t1)}
+    log("profile", name, json.dumps(e))
+    return e
+
+
 def profile_groups(data, t0, t1):
     """perf report of one profile between host times t0..t1 -> {group: percent}, top symbols."""
     out = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio", "-q",
@@ -571,10 +580,7 @@ def main():
             for (name, *_r) in REAL_PROGS:
                 if name in spans and os.path.exists(data):
                     t0, t1, roi = spans[name]
-                    g, top = profile_groups(data, t0, t1)
-                    prof[name] = {"roi_ns": roi, "groups": g, "top": top, "span": [t0, t1],
-                                  "busy": profile_threads(data, t0, t1)}
-                    log("profile", name, json.dumps(prof[name]))
+                    prof[name] = profile_entry(name, data, t0, t1, roi)
             # Scaling: where the host's two cores go with 1 and with 4 vCPUs.
             for wl in (scale_progs if "scale" in SECTIONS and "qt-par" in helpers else []):
                 for smp in (1, 4):
@@ -584,10 +590,7 @@ def main():
                     if "qt-par" in sspans and os.path.exists(sdata):
                         t0, t1, roi = sspans["qt-par"]
                         name = f"{wl} -smp {smp}"
-                        g, top = profile_groups(sdata, t0, t1)
-                        prof[name] = {"roi_ns": roi, "groups": g, "top": top, "span": [t0, t1],
-                                      "busy": profile_threads(sdata, t0, t1)}
-                        log("profile", name, json.dumps(prof[name]))
+                        prof[name] = profile_entry(name, sdata, t0, t1, roi)
 
     # ------------------------------------------------------------ peer ----
     peer = {}
@@ -627,10 +630,9 @@ def main():
            "t_end": time.time(), "copies": copies, "failures": failures,
            "commit": sh(['git', 'rev-parse', '--short', 'HEAD']).strip(),
            "plugin": os.path.relpath(PLUGIN, ROOT)}
-    rawp = os.environ.get("RAW_OUT", os.path.join(tempfile.gettempdir(), "qemutrace-guest-bench-raw.json"))
-    with open(rawp, "w") as fh:
+    with open(RAW_OUT, "w") as fh:
         json.dump(raw, fh)
-    log("raw results in", rawp, "(REPORT_FROM=that file regenerates the markdown)")
+    log("raw results in", RAW_OUT, "(REPORT_FROM=that file regenerates the markdown)")
     report(res, fres, native, dec, scale, peer, load0, load1, qemu_ver, t_start, copies,
            raw["commit"], raw["plugin"], real, prof)
 
@@ -835,6 +837,12 @@ def real_ratios(real):
     return rat
 
 
+def decode_rates(dec):
+    """Per workload, decode-only M instructions per CPU-second."""
+    return {wl: d["decode"]["instructions"] / d["decode"]["cpu_s"] / 1e6 for wl, d in dec.items()
+            if "decode" in d and d["decode"]["cpu_s"] > 0}
+
+
 def speed_targets(real, dec, scale):
     """Issue 13's targets (items 2, 3, 4 and 5) against this run's numbers."""
     P = print
@@ -874,8 +882,7 @@ def speed_targets(real, dec, scale):
         row(4, f"`convert --to {f}`, M insn/s (wall, 2 cores)", f"≥ {target}",
             ", ".join(f"{wl} {v:.1f}" for wl, v in rates.items()) or "–",
             None if mn is None else mn >= target, mn and f"slowest {mn / target:.2f} of the target")
-    rates = {wl: d["decode"]["instructions"] / d["decode"]["cpu_s"] / 1e6 for wl, d in dec.items()
-             if "decode" in d and d["decode"]["cpu_s"] > 0}
+    rates = decode_rates(dec)
     mn = min(rates.values()) if rates else None
     row(5, "decode, M insn per CPU-second (one reader)", "≥ 200",
         ", ".join(f"{wl} {v:.0f}" for wl, v in rates.items()) or "–",
@@ -975,8 +982,7 @@ def targets(ratios, gm, bpi, dec, scale):
     worst = max([ratios.get((w[0], "b")) or 0 for w in WORKLOADS] or [0])
     row("tracing off vs no plugin", "≤ 1.05×", f"{fmt(bb, '.3f')}× geomean (worst {worst:.3f}×)",
         None if bb is None else bb <= 1.05, f"{(bb - 1) * 100:.1f}% overhead" if bb else "")
-    rates = [d["decode"]["instructions"] / d["decode"]["cpu_s"] / 1e6 for d in dec.values()
-             if "decode" in d and d["decode"]["cpu_s"] > 0]
+    rates = list(decode_rates(dec).values())
     mn = min(rates) if rates else None
     row("reader decode, one core (per CPU-second)", "≥ 200 M insn/s",
         (f"{mn:.0f}–{max(rates):.0f} M/s" if rates else "–"), None if mn is None else mn >= 200,
@@ -1105,8 +1111,7 @@ if __name__ == "__main__":
         # A failed run's console outlives the work dir: beside the raw results.
         failed_logs = [f for f in os.listdir(work) if f.startswith("failed-")] if os.path.isdir(work) else []
         if failed_logs:
-            rawp = os.environ.get("RAW_OUT", os.path.join(tempfile.gettempdir(), "qemutrace-guest-bench-raw.json"))
-            fdir = os.path.splitext(rawp)[0] + "-failures"
+            fdir = os.path.splitext(RAW_OUT)[0] + "-failures"
             os.makedirs(fdir, exist_ok=True)
             for f in failed_logs:
                 shutil.copy(os.path.join(work, f), fdir)

@@ -78,8 +78,7 @@ int run_convert(const std::string& to, const std::vector<std::string>& inputs,
     o.features = r->header().features;
     o.core = r->header().core;
     o.bbv_interval = interval;
-    // xz threads are shared out between the cores converted at once.
-    o.threads = std::max(1u, host_threads() / unsigned(std::min<size_t>(readers.size(), host_threads())));
+    o.threads = compression_threads_per_core(unsigned(readers.size()));
     const std::string& path = outputs[jobs.size()];  // this reader's, checked above
     std::string err;
     std::unique_ptr<InstructionConsumer> c = open_consumer(f, path, o, &err);

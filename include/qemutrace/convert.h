@@ -34,6 +34,12 @@ struct ConsumerOptions {
   uint64_t bbv_interval = 0;
 };
 
+// Compression threads for each of `cores` files converted at once. One
+// core's file is often much larger than the others' (the core that ran the
+// workload), so each gets up to every host CPU; at most about twice the CPUs
+// in all, since each xz thread holds its block's buffers.
+unsigned compression_threads_per_core(unsigned cores);
+
 // QEMU's bbv plugin's default interval.
 inline constexpr uint64_t kDefaultBbvInterval = 100000000;
 

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "qemutrace/convert.h"
@@ -492,6 +493,15 @@ constexpr uint32_t kXzPreset = 3;
 // the block size, never on the number of threads, so every path and every
 // machine writes the same bytes (docs/simulator-formats.md).
 constexpr uint64_t kXzBlockBytes = uint64_t(32) << 20;
+
+}  // namespace
+
+unsigned compression_threads_per_core(unsigned cores) {
+  unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  return std::max(1u, std::min(hw, 2 * hw / std::max(1u, cores)));
+}
+
+namespace {
 
 unsigned xz_threads(unsigned asked) {
   if (asked) return asked;

@@ -328,8 +328,7 @@ TraceSink* RunWriter::core(unsigned k) {
     co.core = uint16_t(k);
     co.bbv_interval = m.opts.bbv_interval;
     // The cores are converted at once at the end: they share the CPUs.
-    unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-    co.threads = std::max(1u, hw / std::max(1u, std::min(hw, m.info.cores)));
+    co.threads = compression_threads_per_core(m.info.cores);
     std::string err;
     m.outputs[k] = open_consumer(m.opts.format, core_file_path(m.base, k, m.opts.format), co, &err);
     if (!m.outputs[k]) {

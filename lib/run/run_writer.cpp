@@ -126,7 +126,12 @@ struct RunWriter::Impl {
 
   mutable std::mutex mu;  // cores, events, error, the manifest writer's state
   std::vector<std::unique_ptr<TraceSink>> cores;
-  std::vector<ManifestEvent> events;
+  // Events added since the manifest writer last took them. add_event runs on
+  // vCPU threads, so under mu they are only appended and handed over whole:
+  // a swap with taken_events, which the writer renders outside mu and
+  // empties, so that both keep their capacity (no regrowth per rewrite).
+  std::vector<ManifestEvent> new_events;
+  std::vector<ManifestEvent> taken_events;  // owned like rendered_events
   std::string error;
   bool finished = false;
   uint64_t start_ns = monotonic_ns();
@@ -146,7 +151,6 @@ struct RunWriter::Impl {
   // Owned by whichever thread writes the manifest (the writer thread, or
   // finish() after joining it): the events already rendered.
   nlohmann::json rendered_events = nlohmann::json::array();
-  size_t rendered_count = 0;
 
   std::string manifest_path() const { return base + ".json"; }
 
@@ -155,8 +159,8 @@ struct RunWriter::Impl {
     std::vector<CoreTotals> totals;  // empty entries: no such core
     std::vector<bool> present;
   };
-  // Called with mu held: what the manifest needs besides the events, and the
-  // events not rendered yet (O(new events)).
+  // Called with mu held, O(cores): what the manifest needs; the events added
+  // since the last snapshot go to taken_events.
   Snapshot snapshot_locked() {
     Snapshot s;
     s.converted = converted;
@@ -167,8 +171,13 @@ struct RunWriter::Impl {
         s.present[k] = true;
         s.totals[k] = cores[k]->totals();
       }
-    for (; rendered_count < events.size(); rendered_count++) {
-      const ManifestEvent& e = events[rendered_count];
+    taken_events.swap(new_events);  // taken_events was emptied by render_events
+    return s;
+  }
+
+  // Called without mu by the one thread that owns rendered_events.
+  void render_events() {
+    for (const ManifestEvent& e : taken_events) {
       nlohmann::json x{{"time_ns", e.time_ns - std::min(e.time_ns, start_ns)}, {"event", e.event}};
       if (!e.source.empty()) x["source"] = e.source;
       if (e.id >= 0) x["id"] = e.id;
@@ -176,13 +185,14 @@ struct RunWriter::Impl {
       if (!e.detail.empty()) x["detail"] = e.detail;
       rendered_events.push_back(std::move(x));
     }
-    return s;
+    taken_events.clear();
   }
 
   // Writes the manifest atomically (temp file + rename): a kill at any point
   // leaves the previous complete manifest or the new one. Called without mu
   // by the one thread that owns rendered_events.
   bool write_manifest(const Snapshot& s, bool complete, std::string* err) {
+    render_events();
     nlohmann::json j;
     j["qemutrace_manifest"] = 1;
     j["complete"] = complete;
@@ -350,9 +360,10 @@ TraceSink* RunWriter::core(unsigned k) {
 
 void RunWriter::add_event(const ManifestEvent& ev) {
   Impl& m = *impl_;
+  ManifestEvent copy = ev;  // its strings are copied outside the lock
+  if (copy.time_ns == 0) copy.time_ns = monotonic_ns();
   std::lock_guard<std::mutex> lk(m.mu);
-  m.events.push_back(ev);
-  if (m.events.back().time_ns == 0) m.events.back().time_ns = monotonic_ns();
+  m.new_events.push_back(std::move(copy));
   if (m.finished) return;  // finish() writes the final manifest
   if (!m.manifest_dirty) {
     m.manifest_dirty = true;

@@ -75,6 +75,26 @@ TEST(RunWriterManifest, EveryEventInOrderAfterFinish) {
   for (int i = 0; i < kEvents; i++) ASSERT_EQ(m["events"][i]["id"].get<int>(), i);
 }
 
+// Events are handed to the manifest thread in batches while it rewrites:
+// none may be lost or reordered at a hand-over. Each batch waits until the
+// manifest on disk holds the one before, so there are many hand-overs.
+TEST(RunWriterManifest, EventsAddedBetweenRewritesKeepTheirOrder) {
+  std::string base = temp_dir() + "/t";
+  std::string err;
+  auto w = RunWriter::create(base, RunOptions{}, RunInfo{}, &err);
+  ASSERT_TRUE(w) << err;
+  constexpr int kBatches = 6, kBatch = 700;
+  for (int b = 0; b < kBatches; b++) {
+    for (int i = 0; i < kBatch; i++) w->add_event(window_end(b * kBatch + i));
+    size_t want = size_t(b + 1) * kBatch;
+    ASSERT_TRUE(eventually([&] { return event_count(read_manifest(base)) == want; })) << "batch " << b;
+  }
+  ASSERT_TRUE(w->finish()) << w->error();
+  nlohmann::json m = read_manifest(base);
+  ASSERT_EQ(event_count(m), size_t(kBatches * kBatch));
+  for (int i = 0; i < kBatches * kBatch; i++) ASSERT_EQ(m["events"][i]["id"].get<int>(), i);
+}
+
 TEST(RunWriterManifest, EventsReachTheManifestWhileRunning) {
   std::string base = temp_dir() + "/t";
   std::string err;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <type_traits>
 
 #include "phase.h"
@@ -72,6 +73,10 @@ struct Budgets {
   Pool pool[kBudgets];
   RecordSeq* recseq = nullptr;  // one per core
   unsigned ncores = 1;
+  // log2 of the smallest power of two >= 2 * ncores: a skip batch is the
+  // remaining count shifted right by it, not divided (a division per
+  // skipped block cost more than the rest of the count).
+  unsigned skip_batch_shift = 1;
   SkipCount skip;
 };
 Budgets g_budgets;
@@ -246,6 +251,7 @@ bool may_end_budget(Vcpu& v, unsigned k) {
 
 void init_budgets(unsigned ncores, int64_t limit, uint64_t window) {
   g_budgets.ncores = ncores;
+  g_budgets.skip_batch_shift = unsigned(std::bit_width(2 * uint64_t(std::max(1u, ncores)) - 1));
   g_budgets.recseq = new RecordSeq[ncores];
   for (Pool& p : g_budgets.pool) p.init(ncores);
   if (limit >= 0) pool(Budget::Limit).activate(limit);
@@ -366,7 +372,7 @@ bool count_skipped(Vcpu& v, uint64_t n, uint32_t* period, bool* tail_begins) {
   uint64_t target = s.target.load(std::memory_order_relaxed);
   uint64_t done = word & kSkipDoneMask;
   uint64_t remaining_guess = target > done ? target - done : 0;
-  uint64_t batch = std::min<uint64_t>(4096, remaining_guess / (2 * g_budgets.ncores) + 1);
+  uint64_t batch = std::min<uint64_t>(4096, (remaining_guess >> g_budgets.skip_batch_shift) + 1);
   if (cb.skip_local < batch) return false;
   uint64_t total = 0;
   bool counted = add_skipped(s.word, e, cb.skip_local, &total);

@@ -22,8 +22,7 @@ void ChunkEncoder::start(uint64_t first_insn, uint64_t time_ns) {
   loads_ = stores_ = 0;
   epoch_++;
   blocks_defined_ = 0;
-  static_insns_ = 0;
-  std::fill(slots_.begin(), slots_.end(), PredictorSlot{});
+  static_insns_ = 0;  // define() clears the slots of each block it numbers
   phys_.reset();
   have_context_ = false;
 }
@@ -78,6 +77,10 @@ const ChunkEncoder::LocalBlock& ChunkEncoder::define(const StaticBlock& b) {
   static_insns_ += b.insn_count;
   size_t need = size_t(static_insns_) * kSlotsPerInsn;
   if (slots_.size() < need) slots_.resize(std::max(need, slots_.size() * 2));
+  // Only the slots this chunk numbers are cleared, not the whole table: it
+  // is as large as the largest chunk's code, and most chunks use far less.
+  std::fill(slots_.begin() + ptrdiff_t(l.first_insn) * kSlotsPerInsn, slots_.begin() + ptrdiff_t(need),
+            PredictorSlot{});
 
   ByteWriter w(&out_, &len_, 1 + 3 * kMaxVarint + b.insn_count + b.bytes.size());
   w.u8(uint8_t(RecordType::DefineBlock));

@@ -58,13 +58,14 @@ sanitize: deps
 # The unit tests that run threads, under ThreadSanitizer, in build-tsan/:
 # the writer's compression pool and the reader's prefetch thread
 # (CompressionPool, Paths: a run's writer and its conversion threads,
-# ZstdContext), the plugin's phase machine and budgets driven by threads
+# ZstdContext), the run manifest and its writer thread (RunWriterManifest),
+# the plugin's phase machine and budgets driven by threads
 # without QEMU (PhaseMachine), its control server (ControlServer). A race
 # fails the test. By name, because the single-threaded round trips take
 # 10-50x longer under the sanitizer and find nothing there; a new threaded
 # test joins the list. The e2e tests load the plugin into QEMU, which has no
 # sanitizer runtime. About 1 minute of tests after the build; .ci/run runs it.
-TSAN_TESTS ?= CompressionPool|Paths|ZstdContext|ReaderReadError|PhaseMachine|ControlServer|QemuShim
+TSAN_TESTS ?= CompressionPool|Paths|ZstdContext|ReaderReadError|PhaseMachine|ControlServer|QemuShim|RunWriterManifest
 TSAN_OPTIONS ?= halt_on_error=1 second_deadlock_stack=1
 tsan: deps
 	cmake -S . -B build-tsan -G Ninja -DQEMUTRACE_TSAN=ON -DQEMUTRACE_BENCH=OFF -DQEMUTRACE_PYTHON=OFF $(CMAKE_FLAGS)

@@ -36,9 +36,12 @@ struct ConsumerOptions {
 
 // Compression threads for each of `cores` files converted at once. One
 // core's file is often much larger than the others' (the core that ran the
-// workload), so each gets up to every host CPU; at most about twice the CPUs
-// in all, since each xz thread holds its block's buffers.
+// workload), so each gets up to every host CPU: at most about twice the
+// CPUs in all, and fewer if their buffers would take more than a quarter of
+// the memory.
 unsigned compression_threads_per_core(unsigned cores);
+// The same on a machine of `cpus` CPUs and `memory` bytes (0: unknown).
+unsigned compression_threads_per_core(unsigned cores, unsigned cpus, uint64_t memory);
 
 // QEMU's bbv plugin's default interval.
 inline constexpr uint64_t kDefaultBbvInterval = 100000000;

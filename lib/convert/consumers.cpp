@@ -193,7 +193,8 @@ class PerInsnCache {
   const T& get(const Instruction& insn, Make&& make) {
     const size_t n = std::min<size_t>(insn.length, sizeof(Slot::bytes));
     const size_t set = (insn.pc ^ (insn.pc >> 15)) & (kSets - 1);
-    // The PCs of a set share a cache line; a slot is read only on a match.
+    // The four PCs of a set are adjacent (32 bytes); a slot is read only
+    // when its PC matches.
     const uint64_t* tags = &tags_[set * kWays];
     Slot* slots = &slots_[set * kWays];
     for (size_t w = 0; w < kWays; ++w) {
@@ -506,11 +507,34 @@ constexpr uint32_t kXzPreset = 3;
 // machine writes the same bytes (docs/simulator-formats.md).
 constexpr uint64_t kXzBlockBytes = uint64_t(32) << 20;
 
+// The settings of every ChampSim xz stream, with `threads` threads.
+lzma_mt xz_settings(uint32_t threads) {
+  lzma_mt mt{};
+  mt.threads = threads;
+  mt.block_size = kXzBlockBytes;
+  mt.preset = kXzPreset;
+  mt.check = LZMA_CHECK_CRC64;
+  return mt;
+}
+
 }  // namespace
 
 unsigned compression_threads_per_core(unsigned cores) {
-  unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-  return std::max(1u, std::min(hw, 2 * hw / std::max(1u, cores)));
+  return compression_threads_per_core(cores, std::thread::hardware_concurrency(), lzma_physmem());
+}
+
+unsigned compression_threads_per_core(unsigned cores, unsigned cpus, uint64_t memory) {
+  cores = std::max(1u, cores);
+  unsigned hw = std::max(1u, cpus);
+  unsigned n = std::max(1u, std::min(hw, 2 * hw / cores));
+  // Each xz thread holds a block in, a block out and its encoder (127 MiB
+  // with these settings): all the cores' threads together stay within a
+  // quarter of the memory (a run converts inside the emulator's process).
+  lzma_mt one = xz_settings(1);
+  uint64_t per_thread = lzma_stream_encoder_mt_memusage(&one);
+  if (per_thread != UINT64_MAX && per_thread != 0 && memory != 0)
+    n = unsigned(std::max<uint64_t>(1, std::min<uint64_t>(n, memory / 4 / (uint64_t(cores) * per_thread))));
+  return n;
 }
 
 namespace {
@@ -540,11 +564,7 @@ class ChampSimConsumer final : public BufferedConsumer {
       use_gzip(kChampSimGzipLevel);
       return;
     }
-    lzma_mt mt{};
-    mt.threads = xz_threads(o.threads);
-    mt.block_size = kXzBlockBytes;
-    mt.preset = kXzPreset;
-    mt.check = LZMA_CHECK_CRC64;
+    lzma_mt mt = xz_settings(xz_threads(o.threads));
     lzma_ret r = lzma_stream_encoder_mt(&strm_, &mt);
     if (r != LZMA_OK) fail("cannot initialize the xz encoder (liblzma error " +
                            std::to_string(static_cast<int>(r)) + ")");

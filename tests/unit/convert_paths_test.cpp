@@ -438,6 +438,26 @@ std::vector<uint8_t> champsim_with_threads(const std::vector<Instruction>& insns
   return out;
 }
 
+// One core's file may hold nearly all of a run, so each file may use every
+// CPU; but each xz thread holds two 32 MiB blocks and its encoder (over
+// 100 MiB), and a run converts inside the emulator: a quarter of the memory
+// bounds all the cores' threads together.
+TEST(ChampSimXz, ThreadsPerCoreUseTheCpusWithinAQuarterOfTheMemory) {
+  constexpr uint64_t GiB = uint64_t(1) << 30;
+  EXPECT_EQ(compression_threads_per_core(1, 8, 1024 * GiB), 8u);
+  EXPECT_EQ(compression_threads_per_core(2, 8, 1024 * GiB), 8u);  // the big file gets all
+  EXPECT_EQ(compression_threads_per_core(4, 8, 1024 * GiB), 4u);
+  EXPECT_EQ(compression_threads_per_core(16, 8, 1024 * GiB), 1u);
+  EXPECT_EQ(compression_threads_per_core(0, 0, 0), 1u);
+  EXPECT_EQ(compression_threads_per_core(2, 64, 0), 64u);  // memory unknown
+  // 4 GiB: a quarter is 512 MiB per core for two cores, room for 4 threads
+  // of 100-128 MiB (liblzma's own count, which may vary a little).
+  unsigned two_of_64 = compression_threads_per_core(2, 64, 4 * GiB);
+  EXPECT_GE(two_of_64, 4u);
+  EXPECT_LE(two_of_64, 5u);
+  EXPECT_EQ(compression_threads_per_core(1, 64, GiB / 4), 1u);  // never none
+}
+
 // The xz stream is compressed in blocks on several threads; its bytes depend
 // on the preset and block size only, so every machine and both paths (run
 // writer, convert) write the same file.

@@ -27,8 +27,8 @@ struct ConsumerOptions {
   Isa isa = Isa::x86_64;
   uint64_t features = 0;  // feature:: bits of the source (paddr, values, ...)
   uint16_t core = 0;
-  // Compression threads (ChampSim's xz); 0: one per host CPU. The bytes
-  // written do not depend on it.
+  // Compression threads (ChampSim's xz); 0: compression_threads_per_core(1).
+  // The bytes written do not depend on it.
   unsigned threads = 0;
   // Basic-block vectors: instructions per interval (0: kDefaultBbvInterval).
   uint64_t bbv_interval = 0;

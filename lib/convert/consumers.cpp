@@ -539,11 +539,8 @@ unsigned compression_threads_per_core(unsigned cores, unsigned cpus, uint64_t me
 
 namespace {
 
-unsigned xz_threads(unsigned asked) {
-  if (asked) return asked;
-  uint32_t n = lzma_cputhreads();
-  return n ? n : 1;
-}
+// Unasked: as many as one file converted alone may use.
+unsigned xz_threads(unsigned asked) { return asked ? asked : compression_threads_per_core(1); }
 
 ChampSimRecord champsim_static_record(const DecodedInsn& d);
 void champsim_fill_dynamic(const Instruction& insn, bool taken_varies, ChampSimRecord* rec);

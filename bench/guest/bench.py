@@ -107,6 +107,12 @@ REPS_REAL = envint("REPS_REAL", 3, 1)
 REAL_CONFIGS = [("a", None), ("b", "markers=int"), ("c", "format=binary"), ("floor:ring", "@floor:mode=ring")]
 if BASE_PLUGIN:
     REAL_CONFIGS.append(("c:base", "@base:format=binary"))
+# More (c) variants for an A/B of plugin options: REAL_EXTRA="c:chunk64k:format=binary,chunk=65536 ..."
+# (the label is the first two colon-separated fields, the plugin options the rest).
+for _spec in os.environ.get("REAL_EXTRA", "").split():
+    _lb, _sep, _opts = _spec.partition(":")
+    _name, _sep2, _opts = _opts.partition(":")
+    REAL_CONFIGS.append((_lb + ":" + _name, _opts))
 if os.environ.get("REAL_LABELS"):  # subset, in this order
     _by_label = dict(REAL_CONFIGS)
     REAL_CONFIGS = [(lb, _by_label[lb]) for lb in os.environ["REAL_LABELS"].split() if lb in _by_label]

@@ -132,11 +132,12 @@ struct CountCheck {
 // on_mapping_change) and when paging is off (reset); architecturally a
 // mapping change is not visible before such an instruction on this core.
 struct PageEntry {
-  uint64_t vpage = 0;
+  uint64_t key = 0;  // page_key(): the virtual page and QEMU's mmu_idx
   uint64_t pframe = 0;
   uint32_t gen = 0;
-  uint32_t mmu_idx = 0;
 };
+// vaddr >> kPageShift has at most 52 bits, mmu_idx 4 (meminfo.h).
+inline uint64_t page_key(uint64_t vpage, uint32_t mmu_idx) { return vpage << 4 | mmu_idx; }
 constexpr unsigned kPageCacheEntries = 64;
 struct PageCache {
   uint32_t gen = 1;

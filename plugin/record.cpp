@@ -139,23 +139,38 @@ int32_t remap_io(Vcpu& v, const InsnRef* r) {
 // userdata's address in the executing block's InsnRef array, without
 // reading the (often cold) InsnRef itself; an InsnRef of another block is an
 // I/O re-run (remap_io). May be out of the record's range.
+// Whether ud is one of ex's InsnRefs; *idx is then its index in ex.
+inline bool ref_index(const TbInfo* ex, const void* ud, uintptr_t* idx) {
+  uintptr_t off = uintptr_t(ud) - uintptr_t(ex->ref0);
+  *idx = off / sizeof(InsnRef);
+  return off < uintptr_t(ex->n) * sizeof(InsnRef);
+}
 inline int32_t record_index(Vcpu& v, const InsnRef* r) {
-  uintptr_t off = uintptr_t(r) - uintptr_t(v.rec.exec->ref0);
-  if (off < uintptr_t(v.rec.exec->n) * sizeof(InsnRef)) return int32_t(off / sizeof(InsnRef)) + v.rec.base;
+  uintptr_t i;
+  if (ref_index(v.rec.exec, r, &i)) return int32_t(i) + v.rec.base;
   return remap_io(v, r);
 }
 
-inline uint64_t physical_address(Vcpu& v, qemu_plugin_meminfo_t info, uint64_t vaddr) {
+inline PageEntry& page_slot(PageCache& x, uint64_t vpage, uint32_t mmu_idx) {
+  return x.entry[(vpage ^ (vpage >> 6) ^ mmu_idx) % kPageCacheEntries];
+}
+// The cached frame of the page of vaddr, or nullptr.
+inline const PageEntry* cached_page(PageCache& x, uint64_t vaddr, uint32_t mmu_idx) {
   uint64_t vpage = vaddr >> kPageShift;
+  const PageEntry& e = page_slot(x, vpage, mmu_idx);
+  return e.key == page_key(vpage, mmu_idx) && e.gen == x.gen ? &e : nullptr;
+}
+
+inline uint64_t physical_address(Vcpu& v, qemu_plugin_meminfo_t info, uint64_t vaddr) {
   uint32_t mmu_idx = meminfo::mmu_idx(info);
   PageCache& x = v.pages;
   if (!v.rec.exec->paging) x.gen++;  // no paging (e.g. after a reset): forget all
-  PageEntry& e = x.entry[(vpage ^ (vpage >> 6) ^ mmu_idx) % kPageCacheEntries];
-  if (e.gen == x.gen && e.vpage == vpage && e.mmu_idx == mmu_idx) return e.pframe | (vaddr & kPageMask);
+  if (const PageEntry* e = cached_page(x, vaddr, mmu_idx)) return e->pframe | (vaddr & kPageMask);
   qemu_plugin_hwaddr* hw = qemu_plugin_get_hwaddr(info, vaddr);
   if (!hw) return 0;
   uint64_t paddr = qemu_plugin_hwaddr_phys_addr(hw);
-  e = PageEntry{vpage, paddr & ~kPageMask, x.gen, mmu_idx};
+  uint64_t vpage = vaddr >> kPageShift;
+  page_slot(x, vpage, mmu_idx) = PageEntry{page_key(vpage, mmu_idx), paddr & ~kPageMask, x.gen};
   return paddr;
 }
 
@@ -410,7 +425,10 @@ void on_tb_skip(unsigned k, void* ud) {
   if (ph == Phase::Skipping) count_skip_block(v, k, tb->n);
 }
 
-void on_mem(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* ud) {
+// Every access that is not the common case (on_mem below): single-threaded
+// TCG, an I/O re-run, a long REP string, values, an atomic access, a page
+// cache miss or a full window.
+[[gnu::noinline]] void on_mem_general(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* ud) {
   k = running_vcpu(k);
   Vcpu& v = g_plugin->vcpus[k];
   if (!v.rec.block) return;
@@ -429,6 +447,37 @@ void on_mem(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* ud) {
     if (ri < 0 || ri >= int32_t(v.rec.n)) return;
   }
   record_access(v, info, vaddr, ri);
+}
+
+// The common case of an access, in as few registers as need no saving:
+// anything else goes to on_mem_general by a tail call, before any state
+// changes, so that this function needs no stack frame. The order keeps few
+// values live at once.
+void on_mem(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* ud) {
+  const PluginState& p = *g_plugin;
+  if (__builtin_expect(p.single_thread.on | p.opt.values, 0)) return on_mem_general(k, info, vaddr, ud);
+  Vcpu& v = g_plugin->vcpus[k];
+  if (!v.rec.block) return;
+  const TbInfo* ex = v.rec.exec;
+  uintptr_t idx;
+  const bool phys = p.opt.phys;
+  if (!ref_index(ex, ud, &idx) || (phys && !ex->paging) || v.rec.acc_count >= kMaxAccPerRecord ||
+      meminfo::rw(info) == meminfo::kReadWrite)
+    return on_mem_general(k, info, vaddr, ud);
+  int32_t ri = int32_t(idx) + v.rec.base;
+  if (ri < 0 || ri >= int32_t(v.rec.n)) return;
+  uint64_t paddr = 0;
+  if (phys) {
+    const PageEntry* e = cached_page(v.pages, vaddr, meminfo::mmu_idx(info));
+    if (!e) return on_mem_general(k, info, vaddr, ud);
+    paddr = e->pframe | (vaddr & kPageMask);
+  }
+  LentWindow& w = *v.win;
+  if (w.acc == w.acc_end) return on_mem_general(k, info, vaddr, ud);
+  *w.acc++ = RawAccess{vaddr, paddr, uint32_t(ri), uint8_t(meminfo::size_log2(info)),
+                       meminfo::rw(info) == meminfo::kWrite};
+  v.rec.acc_count++;
+  v.rec.last_acc = ri;
 }
 
 // Before an instruction that may change page mappings (CR3 writes among

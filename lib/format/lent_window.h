@@ -15,12 +15,26 @@ namespace qemutrace {
 
 // What a tracer appends in memory for an execution and for an access (not
 // the file format: encoding happens later, off the tracer's thread).
+// 16 bytes: the tracer writes one per access and the encoder reads it back,
+// at memory bandwidth. Only the physical frame is kept (the format records
+// frames; the offset is the virtual address's), below 2^56; the instruction
+// index saturates at 0xffff, beyond any block (kMaxBlockInsns), so that an
+// out-of-range index stays out of range.
 struct RawAccess {
-  uint64_t vaddr, paddr;
-  uint32_t insn;  // index within its block
-  uint8_t size_log2;
-  bool store;
+  uint64_t vaddr;
+  uint64_t word;  // frame << 20 | store << 19 | size_log2 << 16 | insn
+
+  RawAccess() = default;
+  RawAccess(uint64_t vaddr_, uint64_t paddr, uint32_t insn_, unsigned size_log2_, bool store_)
+      : vaddr(vaddr_),
+        word((paddr >> kPageShift) << 20 | uint64_t(store_) << 19 | uint64_t(size_log2_ & 7) << 16 |
+             (insn_ > 0xffff ? 0xffff : insn_)) {}
+  uint32_t insn() const { return uint32_t(word & 0xffff); }  // index within its block
+  unsigned size_log2() const { return unsigned(word >> 16) & 7; }
+  bool store() const { return (word >> 19) & 1; }
+  uint64_t pframe() const { return word >> 20; }  // physical address >> kPageShift
 };
+static_assert(sizeof(RawAccess) == 16 && kMaxBlockInsns < 0xffff);
 struct RawExec {
   const StaticBlock* block;  // nullptr: another event (writer-internal)
   uint32_t retired;

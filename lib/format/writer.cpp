@@ -127,7 +127,7 @@ struct RawChunk {
 
 bool accesses_in_order(const RawAccess* a, size_t n) {
   for (size_t i = 1; i < n; i++)
-    if (a[i].insn < a[i - 1].insn) return false;
+    if (a[i].insn() < a[i - 1].insn()) return false;
   return true;
 }
 
@@ -136,7 +136,7 @@ bool accesses_in_order(const RawAccess* a, size_t n) {
 void sort_accesses(RawAccess* a, detail::RawValue* values, size_t n) {
   std::vector<uint32_t> order(n);
   for (uint32_t i = 0; i < n; i++) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [a](uint32_t x, uint32_t y) { return a[x].insn < a[y].insn; });
+  std::stable_sort(order.begin(), order.end(), [a](uint32_t x, uint32_t y) { return a[x].insn() < a[y].insn(); });
   auto permute = [&](auto* v) {
     std::vector<std::remove_pointer_t<decltype(v)>> tmp(n);
     for (size_t i = 0; i < n; i++) tmp[i] = v[order[i]];
@@ -207,7 +207,7 @@ struct BinaryCoreWriter::Impl {
 
   Impl(std::unique_ptr<ByteSink> s, const WriterOptions& o, uint16_t c,
        CompressionPool* p)
-      : sink(std::move(s)), opts(o), core(c), pool(p), enc(o.features, kPageShift),
+      : sink(std::move(s)), opts(o), core(c), pool(p), enc(o.features),
       with_values(o.features & feature::kValues) {}
   ~Impl() {
     if (cctx) ZSTD_freeCCtx(cctx);
@@ -272,7 +272,9 @@ struct BinaryCoreWriter::Impl {
     if (since_ts >= kTimestampEvery || raw.insn_count >= opts.chunk_insns) return;
     size_t used = raw.bytes();
     if (used >= opts.chunk_raw_bytes) return;
-    size_t budget = (opts.chunk_raw_bytes - used) / 2;
+    // Both windows full stay below the limit: end_block closes the chunk at
+    // the first block that reaches it, which only the slow path sees.
+    size_t budget = (opts.chunk_raw_bytes - used - 1) / 2;
     size_t ev_room = std::min(raw.events.capacity() - raw.events.size(), budget / sizeof(RawEvent));
     size_t acc_room = std::min(raw.accesses.capacity() - raw.accesses.size(), budget / sizeof(RawAccess));
     if (ev_room == 0) return;
@@ -407,7 +409,7 @@ struct BinaryCoreWriter::Impl {
   // Turns the recorded events into the chunk's records (docs/trace-format.md).
   // The payload stays in the encoder (enc.payload_data()), whose buffer is reused.
   static void encode(CompressionPool::Job* job, detail::ChunkEncoder& enc) {
-    enc.configure(job->features, kPageShift);
+    enc.configure(job->features);
     enc.start(job->raw.first_insn, job->raw.first_time_ns);
     RawAccess* acc = job->raw.accesses.data();
     detail::RawValue* val = job->raw.values.empty() ? nullptr : job->raw.values.data();
@@ -416,9 +418,10 @@ struct BinaryCoreWriter::Impl {
         // The fast path (TraceSink::chain_block) looks neither at the order
         // nor at which instructions retired.
         if (ev.n > 1 && !accesses_in_order(acc, ev.n)) sort_accesses(acc, val, ev.n);
+        // Sorted: those of instructions that did not retire (or of no
+        // instruction of the block) are last.
         size_t n = ev.n;
-        if (ev.retired < ev.block->insn_count)
-          while (n > 0 && acc[n - 1].insn >= ev.retired) n--;
+        while (n > 0 && acc[n - 1].insn() >= ev.retired) n--;
         enc.exec(*ev.block, ev.retired, acc, n, val);
         acc += ev.n;
         if (val) val += ev.n;
@@ -637,7 +640,7 @@ void BinaryCoreWriter::Impl::end_block(uint32_t retired) {
   if (n > kMaxAccessesPerExec) {
     RawAccess* first = all.data() + acc_begin;
     if (!accesses_in_order(first, n)) sort_open_accesses();
-    while (n > 0 && first[n - 1].insn >= retired) n--;
+    while (n > 0 && first[n - 1].insn() >= retired) n--;
     if (n > kMaxAccessesPerExec) {
       dropped = n - kMaxAccessesPerExec;
       n = kMaxAccessesPerExec;
@@ -739,7 +742,7 @@ struct CompressionPool::Impl {
     // Named so that top -H and perf tell compression from the vCPUs.
     pthread_setname_np(pthread_self(), "qt-compress");
     ZSTD_CCtx* cctx = ZSTD_createCCtx();
-    detail::ChunkEncoder enc(0, kPageShift);
+    detail::ChunkEncoder enc(0);
     for (;;) {
       Job* job;
       {

@@ -295,6 +295,43 @@ TEST(Writer, SortsOutOfOrderAccessesWithTheirValues) {
   EXPECT_EQ(r.next(), nullptr);
 }
 
+// An access by an instruction the block does not have belongs to no
+// instruction: a whole execution drops it as a partial one drops those of
+// instructions that did not retire (the index saturates in memory, so that
+// 2^16 + 1 does not become 1). Physical addresses of 56 bits come back whole.
+TEST(Writer, DropsAccessesOfInstructionsBeyondTheBlock) {
+  std::vector<uint8_t> bytes;
+  WriterOptions o;
+  o.features = feature::kPhysAddr;
+  StaticBlock b = three_nops(0x4000);
+  {
+    BinaryCoreWriter w(std::make_unique<MemorySink>(&bytes), o, 0, nullptr);
+    w.set_context(0, 0);
+    w.begin_block(&b);
+    w.access(65537, 0x7000, 0x17000, 3, false);
+    w.access(1, 0x9abc, 0xffffffffff9abcull, 2, true);
+    w.access(3, 0x8000, 0x18000, 3, true);
+    w.end_block(3);
+    ASSERT_TRUE(w.finish());
+    EXPECT_EQ(w.totals().loads, 0u);
+    EXPECT_EQ(w.totals().stores, 1u);
+  }
+  CoreReader r(memory_source(bytes, "t"));
+  const Instruction* in = r.next();
+  ASSERT_TRUE(in);
+  EXPECT_EQ(in->access_count, 0u);
+  in = r.next();
+  ASSERT_TRUE(in);
+  ASSERT_EQ(in->access_count, 1u);
+  EXPECT_EQ(in->accesses[0].vaddr, 0x9abcu);
+  EXPECT_EQ(in->accesses[0].paddr, 0xffffffffff9abcull);
+  EXPECT_TRUE(in->accesses[0].is_store);
+  in = r.next();
+  ASSERT_TRUE(in);
+  EXPECT_EQ(in->access_count, 0u);
+  EXPECT_EQ(r.next(), nullptr);
+}
+
 // The fast path (append_access, chain_block into lent buffer windows) must
 // write exactly the bytes of the virtual calls: chunks closed by instruction
 // count, by the raw byte limit, and streams long enough to exhaust windows

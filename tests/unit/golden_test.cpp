@@ -130,7 +130,7 @@ TEST(Golden, TinyTraceReadsAsDescribed) {
 
 // One chunk, annotated byte by byte from the spec (not from the encoder).
 TEST(Golden, AnnotatedChunkPayload) {
-  detail::ChunkEncoder enc(feature::kPhysAddr | feature::kAsid, 12);
+  detail::ChunkEncoder enc(feature::kPhysAddr | feature::kAsid);
   StaticBlock blk{0x1000, 0, 0, 2, {1, 2}, {0x90, 0x8b, 0x07}};
   enc.start(0, 0);
   enc.marker(Marker{MarkerKind::RoiBegin, MarkerSource::MagicNop, 300, 0});
@@ -166,7 +166,7 @@ TEST(Golden, AnnotatedChunkPayload) {
 // The STATE record with LEVEL, annotated from the spec: a Xen PV kernel at
 // cpl 3 and Xen at cpl 0, then a level-2 user context.
 TEST(Golden, AnnotatedLevelStates) {
-  detail::ChunkEncoder enc(feature::kAsid | feature::kLevel, 12);
+  detail::ChunkEncoder enc(feature::kAsid | feature::kLevel);
   enc.start(0, 0);
   enc.set_context(3, 0x5000, level::kKernel);
   enc.set_context(0, 0x5000, level::kHypervisor);

@@ -135,16 +135,16 @@ int32_t remap_io(Vcpu& v, const InsnRef* r) {
   return -1;
 }
 
-// The record index of the instruction making an access: from the
-// userdata's address in the executing block's InsnRef array, without
-// reading the (often cold) InsnRef itself; an InsnRef of another block is an
-// I/O re-run (remap_io). May be out of the record's range.
 // Whether ud is one of ex's InsnRefs; *idx is then its index in ex.
 inline bool ref_index(const TbInfo* ex, const void* ud, uintptr_t* idx) {
   uintptr_t off = uintptr_t(ud) - uintptr_t(ex->ref0);
   *idx = off / sizeof(InsnRef);
   return off < uintptr_t(ex->n) * sizeof(InsnRef);
 }
+// The record index of the instruction making an access: from the
+// userdata's address in the executing block's InsnRef array, without
+// reading the (often cold) InsnRef itself; an InsnRef of another block is an
+// I/O re-run (remap_io). May be out of the record's range.
 inline int32_t record_index(Vcpu& v, const InsnRef* r) {
   uintptr_t i;
   if (ref_index(v.rec.exec, r, &i)) return int32_t(i) + v.rec.base;

@@ -18,10 +18,9 @@
 
 namespace qemutrace::detail {
 
-// An access as the tracer records it (24 bytes: tens of millions a second
-// are written and read back); values, when recorded, sit in a parallel array.
+// An access as the tracer records it (lent_window.h); values, when recorded,
+// sit in a parallel array.
 using qemutrace::RawAccess;
-
 
 struct RawValue {
   uint64_t lo, hi;

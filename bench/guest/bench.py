@@ -382,13 +382,13 @@ def profile_entry(name, data, t0, t1, roi):
     return e
 
 
-def profile_groups(data, t0, t1):
-    """perf report of one profile between host times t0..t1 -> {group: percent}, top symbols."""
-    out = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio", "-q",
-                          "--time", f"{t0:.6f},{t1:.6f}",
-                          "--sort", "dso,sym", "--percent-limit", "0", "-F", "overhead,dso,sym"],
+def profile_groups(data, t0=None, t1=None, group_list=PROFILE_GROUPS):
+    """perf report of one profile (between host times t0..t1 if given) -> {group: percent}, top symbols."""
+    span = ["--time", f"{t0:.6f},{t1:.6f}"] if t0 is not None else []
+    out = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio", "-q", "-g", "none"] + span +
+                         ["--sort", "dso,sym", "--percent-limit", "0", "-F", "overhead,dso,sym"],
                          capture_output=True, text=True).stdout
-    groups = {g: 0.0 for g, _ in PROFILE_GROUPS}
+    groups = {g: 0.0 for g, _ in group_list}
     groups["other"] = 0.0
     top = []
     for line in out.splitlines():
@@ -397,7 +397,7 @@ def profile_groups(data, t0, t1):
             continue
         pct, dso, sym = float(m.group(1)), m.group(2), m.group(3).strip()
         key = f"{dso} {sym}"
-        for g, pat in PROFILE_GROUPS:
+        for g, pat in group_list:
             if re.search(pat, key):
                 groups[g] += pct
                 break
@@ -424,6 +424,51 @@ def timed(cmd):
     out = sh(cmd)
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     return out, time.monotonic() - t0, (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+
+
+# Where a reader or converter run spends its CPU time: leaf samples of the
+# whole tool run, first matching group wins ("dso symbol").
+TOOL_GROUPS = [
+    ("zstd", r"libzstd"),
+    ("xz (liblzma)", r"liblzma"),
+    ("gzip (zlib)", r"libz\.so"),
+    ("disassembler (Zydis)", r"[Zz]ydis"),
+    ("reader: access decode", r"decode_accesses"),
+    ("reader: record loop", r"decode_t|store_records"),
+    ("reader, other (chunks, CRC)", r"ChunkParser|CoreReader|crc32|read_ahead|PredictorSlot|RunReader"),
+    ("consumer loop (decode.cpp)", r"^decode main$"),
+    ("converter: formatting, writing", r"qemutrace|libfmt"),
+    ("kernel (read, write, page cache)", r"^\[kernel"),
+    ("libc (memcpy, malloc)", r"libc"),
+]
+
+
+def profile_tool(name, cmd):
+    """perf over one run of a tool -> {"groups", "top"}, or None."""
+    data = os.path.join(work, f"perf-{name}.data")
+    p = subprocess.run(["perf", "record", "-F", "999", "-q", "-o", data, "--"] + cmd,
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    if p.returncode != 0 or not os.path.exists(data):
+        failures.append((f"profile {name}", p.stderr.strip()[-300:]))
+        return None
+    g, top = profile_groups(data, group_list=TOOL_GROUPS)
+    e = {"groups": g, "top": top}
+    log("profile", name, json.dumps(e))
+    return e
+
+
+def profile_tools(helpers, kd, fd, wl):
+    """Profiles of the decode (full-size trace) and of the ChampSim and Tejas conversions."""
+    e = {}
+    if os.path.isdir(kd) and "decode" in helpers:
+        e["decode"] = profile_tool(f"decode-{wl}", [helpers["decode"]] + sorted(glob.glob(os.path.join(kd, "t_*"))))
+    if os.path.isdir(fd):
+        for f in ("champsim", "tejas"):
+            od = tempfile.mkdtemp(dir=work)
+            e["conv:" + f] = profile_tool(f"convert-{f}-{wl}",
+                                          [CLI, "convert", "--to", f, os.path.join(fd, "t"), "-o", os.path.join(od, "o")])
+            shutil.rmtree(od, ignore_errors=True)
+    return {k: v for k, v in e.items() if v}
 
 
 def decode_only(helpers, base):
@@ -526,6 +571,8 @@ def main():
                 e.update(decode_only(helpers, os.path.join(kd, "t")))
             if os.path.isdir(fd):
                 e.update(convert_all(os.path.join(fd, "t"), wl))
+            if "profile" in SECTIONS and shutil.which("perf"):
+                e["profile"] = profile_tools(helpers, kd, fd, wl)
             if e:
                 dec[wl] = e
                 log("decode/convert", wl, json.dumps(e))
@@ -855,8 +902,8 @@ def speed_targets(real, dec, scale):
     P("### Speed targets on real programs, scaling, conversion and decode (issue 13)")
     P()
     P("From the sections below, this run. Item 6 (many sampling windows) is in bench/sampling.sh's")
-    P("section. Where the time goes: the perf profile of the real programs below; why the misses")
-    P("remain: bench/README.md, Findings.")
+    P("section. Where the time goes: the perf profiles below (real programs and scaling for items 2")
+    P("and 3; decode and conversion for items 4 and 5); why the misses remain: bench/README.md, Findings.")
     P()
     P("| item | metric | target | measured | status |")
     P("|---|---|---|---|---|")
@@ -1047,6 +1094,29 @@ def report_rest(native, dec, scale, peer, copies):
                 row.append(f"{m / x['wall_s'] / 1e6:.1f} [{m / x['cpu_s'] / 1e6 if x['cpu_s'] else 0:.1f}]")
             P(f"| {wl} | {fmt(n and n / 1e6, '.1f')} M | " + " | ".join(row) + f" | {fmt(ns and ns / 1e6, '.1f')} M |")
         P()
+        runs = [(t, wl, e["profile"][t]) for t in ("decode", "conv:champsim", "conv:tejas")
+                for wl, e in dec.items() if e.get("profile", {}).get(t)]
+        if runs:
+            P("### Where decode and conversion time goes (perf, one whole run of each tool)")
+            P()
+            P("`perf record -F 999` of one more run of `decode` and of `convert --to champsim` / `--to tejas`")
+            P("above (all threads), leaf samples by group (bench.py `TOOL_GROUPS`, first match), percent of")
+            P("the run's samples; groups under 1% everywhere are left out.")
+            P()
+            gnames = [g for g, _ in TOOL_GROUPS] + ["other"]
+            gnames = [g for g in gnames if any(r[2]["groups"].get(g, 0) >= 1.0 for r in runs)]
+            P("| tool | workload | " + " | ".join(gnames) + " |")
+            P("|---|---|" + "---|" * len(gnames))
+            for t, wl, pr in runs:
+                P(f"| {t.replace('conv:', 'convert ')} | {wl} | " +
+                  " | ".join(f"{pr['groups'].get(g, 0):.1f}%" for g in gnames) + " |")
+            P()
+            P("Top leaf symbols:")
+            P()
+            for t, wl, pr in runs:
+                P(f"- {t.replace('conv:', 'convert ')} {wl}: " +
+                  "; ".join(f"{pct:.1f}% `{k}`" for pct, k in pr["top"][:4]))
+            P()
     if scale:
         P(f"### Scaling: {copies} copies in one ROI, -smp 4 against -smp 1 (same total work)")
         P()

@@ -149,10 +149,15 @@ struct RunWriter::Impl {
   bool manifest_stop = false;
   std::string manifest_error;  // the first failed rewrite; finish() reports it
   // Owned by whichever thread writes the manifest (the writer thread, or
-  // finish() after joining it): the events already rendered.
-  nlohmann::json rendered_events = nlohmann::json::array();
+  // finish() after joining it): the events already rendered, as the text
+  // j.dump(2) writes between the brackets of "events", so that a rewrite
+  // copies them instead of serialising every event again.
+  std::string rendered_events;
+  size_t rendered_count = 0;
 
   std::string manifest_path() const { return base + ".json"; }
+  // Stands for the events while the rest of the manifest is rendered.
+  static constexpr const char* kEventsPlaceholder = "\x01events\x01";
 
   struct Snapshot {
     bool converted = false;
@@ -183,7 +188,12 @@ struct RunWriter::Impl {
       if (e.id >= 0) x["id"] = e.id;
       if (e.core >= 0) x["core"] = e.core;
       if (!e.detail.empty()) x["detail"] = e.detail;
-      rendered_events.push_back(std::move(x));
+      // An element of an array at depth 1: each line four spaces in.
+      rendered_events += rendered_count++ ? ",\n    " : "    ";
+      for (char c : x.dump(2)) {
+        rendered_events += c;
+        if (c == '\n') rendered_events += "    ";
+      }
     }
     taken_events.clear();
   }
@@ -233,14 +243,23 @@ struct RunWriter::Impl {
       tot_b += bytes;
     }
     j["files"] = files;
-    j["events"] = std::move(rendered_events);
+    j["events"] = kEventsPlaceholder;
     j["totals"] = {{"instructions", tot_i}, {"kernel_instructions", tot_k}, {"bytes", tot_b}};
     if (levels) {
       j["totals"]["hypervisor_instructions"] = tot_h;
       j["totals"]["nested_instructions"] = tot_n;
     }
     std::string text = j.dump(2);
-    rendered_events = std::move(j["events"]);
+    // The key sits at depth 1, where only this one can be.
+    const std::string key = "\n  \"events\": ";
+    const std::string slot = key + nlohmann::json(kEventsPlaceholder).dump();
+    size_t at = text.find(slot);
+    if (at == std::string::npos) {
+      if (err) *err = "cannot write " + manifest_path() + ": events missing from the rendered manifest";
+      return false;
+    }
+    std::string events = rendered_count ? "[\n" + rendered_events + "\n  ]" : "[]";
+    text.replace(at + key.size(), slot.size() - key.size(), events);
     text += "\n";
     return replace_file(manifest_path(), text, err);
   }

@@ -75,6 +75,42 @@ TEST(RunWriterManifest, EveryEventInOrderAfterFinish) {
   for (int i = 0; i < kEvents; i++) ASSERT_EQ(m["events"][i]["id"].get<int>(), i);
 }
 
+// The events are rendered once and spliced into each rewrite: the file must
+// be exactly what the JSON library writes for the same document, with no
+// events, one, and many with strings that need escaping.
+TEST(RunWriterManifest, TextIsTheLibrarysOwnRendering) {
+  std::string base = temp_dir() + "/t";
+  auto text_of = [&] {
+    std::ifstream f(base + ".json");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+  };
+  auto same = [&](const char* when) {
+    std::string t = text_of();
+    nlohmann::json m = nlohmann::json::parse(t, nullptr, false);
+    ASSERT_FALSE(m.is_discarded()) << when;
+    EXPECT_EQ(t, m.dump(2) + "\n") << when;
+  };
+  std::string err;
+  RunInfo info;
+  info.command_line = {"qemu", "-append", "console=ttyS0 \"events\": \x01events\x01"};
+  auto w = RunWriter::create(base, RunOptions{}, info, &err);
+  ASSERT_TRUE(w) << err;
+  same("no events");
+  ManifestEvent odd = window_end(7);
+  odd.detail = "quote \" backslash \\ newline \n tab \t \x01 \xc3\xa9";
+  w->add_event(odd);
+  ASSERT_TRUE(eventually([&] { return event_count(read_manifest(base)) == 1; }));
+  same("one event");
+  for (int i = 0; i < 300; i++) w->add_event(window_end(i));
+  ASSERT_TRUE(w->finish()) << w->error();
+  same("finished");
+  nlohmann::json m = read_manifest(base);
+  ASSERT_EQ(event_count(m), 301u);
+  EXPECT_EQ(m["events"][0]["detail"].get<std::string>(), odd.detail);
+}
+
 // Events are handed to the manifest thread in batches while it rewrites:
 // none may be lost or reordered at a hand-over. Each batch waits until the
 // manifest on disk holds the one before, so there are many hand-overs.

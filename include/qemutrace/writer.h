@@ -75,8 +75,8 @@ class TraceSink {
   // An execution of `block` starts. Accesses follow, then end_block.
   virtual void begin_block(const StaticBlock* block) = 0;
   // An access by instruction `insn` (index within the current block), in
-  // program order. size_log2 is 0..4. The binary writer keeps physical
-  // addresses below 2^56 (x86 and Arm have 52 bits) and drops accesses of
+  // program order. size_log2 is 0..4. The binary writer truncates physical
+  // addresses to 56 bits (x86 and Arm have at most 52) and drops accesses of
   // instructions the block does not have.
   virtual void access(uint32_t insn, uint64_t vaddr, uint64_t paddr, unsigned size_log2,
                       bool store, uint64_t value_lo = 0, uint64_t value_hi = 0) = 0;

@@ -17,7 +17,7 @@ namespace qemutrace {
 // the file format: encoding happens later, off the tracer's thread).
 // 16 bytes: the tracer writes one per access and the encoder reads it back,
 // at memory bandwidth. Only the physical frame is kept (the format records
-// frames; the offset is the virtual address's), below 2^56; the instruction
+// frames; the offset is the virtual address's), truncated to 56 bits; the instruction
 // index saturates at 0xffff, beyond any block (kMaxBlockInsns), so that an
 // out-of-range index stays out of range.
 struct RawAccess {

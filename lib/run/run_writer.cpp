@@ -188,9 +188,11 @@ struct RunWriter::Impl {
       if (e.id >= 0) x["id"] = e.id;
       if (e.core >= 0) x["core"] = e.core;
       if (!e.detail.empty()) x["detail"] = e.detail;
-      // An element of an array at depth 1: each line four spaces in.
+      // An element of an array at depth 1: each line four spaces in. Dumped
+      // first: a throw (invalid UTF-8) leaves the rendered text as it was.
+      const std::string text = x.dump(2);
       rendered_events += rendered_count++ ? ",\n    " : "    ";
-      for (char c : x.dump(2)) {
+      for (char c : text) {
         rendered_events += c;
         if (c == '\n') rendered_events += "    ";
       }

@@ -154,21 +154,24 @@ inline int32_t record_index(Vcpu& v, const InsnRef* r) {
 inline PageEntry& page_slot(PageCache& x, uint64_t vpage, uint32_t mmu_idx) {
   return x.entry[(vpage ^ (vpage >> 6) ^ mmu_idx) % kPageCacheEntries];
 }
-// The cached frame of the page of vaddr, or nullptr.
-inline const PageEntry* cached_page(PageCache& x, uint64_t vaddr, uint32_t mmu_idx) {
+// Whether the page of vaddr is cached; *paddr is then vaddr's physical address.
+inline bool cached_paddr(PageCache& x, uint64_t vaddr, uint32_t mmu_idx, uint64_t* paddr) {
   uint64_t vpage = vaddr >> kPageShift;
   const PageEntry& e = page_slot(x, vpage, mmu_idx);
-  return e.key == page_key(vpage, mmu_idx) && e.gen == x.gen ? &e : nullptr;
+  if (e.key != page_key(vpage, mmu_idx) || e.gen != x.gen) return false;
+  *paddr = e.pframe | (vaddr & kPageMask);
+  return true;
 }
 
 inline uint64_t physical_address(Vcpu& v, qemu_plugin_meminfo_t info, uint64_t vaddr) {
   uint32_t mmu_idx = meminfo::mmu_idx(info);
   PageCache& x = v.pages;
   if (!v.rec.exec->paging) x.gen++;  // no paging (e.g. after a reset): forget all
-  if (const PageEntry* e = cached_page(x, vaddr, mmu_idx)) return e->pframe | (vaddr & kPageMask);
+  uint64_t paddr;
+  if (cached_paddr(x, vaddr, mmu_idx, &paddr)) return paddr;
   qemu_plugin_hwaddr* hw = qemu_plugin_get_hwaddr(info, vaddr);
   if (!hw) return 0;
-  uint64_t paddr = qemu_plugin_hwaddr_phys_addr(hw);
+  paddr = qemu_plugin_hwaddr_phys_addr(hw);
   uint64_t vpage = vaddr >> kPageShift;
   page_slot(x, vpage, mmu_idx) = PageEntry{page_key(vpage, mmu_idx), paddr & ~kPageMask, x.gen};
   return paddr;
@@ -467,11 +470,8 @@ void on_mem(unsigned k, qemu_plugin_meminfo_t info, uint64_t vaddr, void* ud) {
   int32_t ri = int32_t(idx) + v.rec.base;
   if (ri < 0 || ri >= int32_t(v.rec.n)) return;
   uint64_t paddr = 0;
-  if (phys) {
-    const PageEntry* e = cached_page(v.pages, vaddr, meminfo::mmu_idx(info));
-    if (!e) return on_mem_general(k, info, vaddr, ud);
-    paddr = e->pframe | (vaddr & kPageMask);
-  }
+  if (phys && !cached_paddr(v.pages, vaddr, meminfo::mmu_idx(info), &paddr))
+    return on_mem_general(k, info, vaddr, ud);
   LentWindow& w = *v.win;
   if (w.acc == w.acc_end) return on_mem_general(k, info, vaddr, ud);
   *w.acc++ = RawAccess{vaddr, paddr, uint32_t(ri), uint8_t(meminfo::size_log2(info)),
